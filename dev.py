@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""One entry point for people and CI: bootstraps `.venv`, then runs a task.
+
+    python3 dev.py serve [mock-exchange serve options]   # start the mock exchange
+    python3 dev.py test  [pytest options]                # the whole test suite
+    python3 dev.py lint                                   # ruff + mypy
+    python3 dev.py bench                                  # every benchmark under bench/
+
+Only the standard library is used here, so this works on a fresh machine with nothing
+but Python 3.11+. The virtual environment is (re)installed whenever pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-pyproject-sha256"
+
+
+def _python() -> str:
+    return str(BIN / ("python.exe" if os.name == "nt" else "python"))
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11+ is required; this is {sys.version.split()[0]}")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == digest:
+        return
+    if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
+        print(f"dev.py: creating {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("dev.py: installing the project and its test tools into .venv", file=sys.stderr)
+    pip = [_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test,lint]"], check=True)
+    STAMP.write_text(digest)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    task, rest = argv[0], argv[1:]
+    ensure_venv()
+    py = _python()
+    if task == "serve":
+        cmd = [py, "-m", "mock_exchange", "serve", *rest]
+    elif task == "test":
+        cmd = [py, "-m", "pytest", *rest]
+    elif task == "lint":
+        ruff = subprocess.run(
+            [py, "-m", "ruff", "check", "connector", "mock_exchange", "scenarios", "tests", "bench"],
+            cwd=ROOT,
+        ).returncode
+        mypy = subprocess.run([py, "-m", "mypy"], cwd=ROOT).returncode
+        return ruff or mypy
+    elif task == "bench":
+        status = 0
+        for script in sorted((ROOT / "bench").glob("bench_*.py")):
+            print(f"== {script.name}", flush=True)
+            status |= subprocess.run([py, str(script), *rest], cwd=ROOT).returncode
+        return status
+    else:
+        cmd = [py, "-m", "mock_exchange", task, *rest]
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

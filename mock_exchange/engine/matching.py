@@ -1,0 +1,846 @@
+"""The matching engine of one symbol: validation, locking, matching, STP, stops, events.
+
+Theory of operation
+    A command (place or cancel) runs to completion synchronously. It first checks
+    everything that can refuse it (shape, symbol state, filters, duplicates, immediate
+    trigger/match rules, balance) without changing anything; only then does it create the
+    order, lock funds and match. Refusals raise ``EngineError`` subclasses carrying
+    Binance's code and message. Every change the command makes is reported as events, in
+    the order it happened, in the returned result.
+
+Ordering invariant
+    Makers trade in price-time priority (see ``book``). A triggered stop order joins the
+    back of its price level when it rests, like any new order.
+
+Funds
+    Placing an order locks what it may spend: ``price x qty`` of the quote asset for a
+    priced BUY, ``qty`` of the base asset for a SELL, and for MARKET orders what a dry run
+    over the current book says the order will spend (``quoteOrderQty`` itself for a quote
+    BUY). A priced BUY that trades below its limit releases the difference at once; every
+    order releases whatever is left when it leaves the book. Hence "locked equals what open
+    orders need" holds after every command. Commission is taken from the asset received
+    (base for the buyer, quote for the seller) and credited to the fee account.
+
+Update ids
+    Every change of a level's total consumes one id of the symbol's single update-id
+    sequence. A command that changed the book ends with one ``DepthUpdate`` covering the
+    contiguous range it consumed, listing the final total of each level it touched.
+
+Self-trade prevention
+    The taker's mode decides (Binance's rule). EXPIRE_* expire the remaining quantity of
+    the affected order(s) with status EXPIRED_IN_MATCH; DECREMENT reduces both by the
+    prevented quantity and expires whichever reaches zero.
+
+Determinism
+    No randomness and no clock reads here; ids are sequential per symbol, and iteration is
+    only ever over insertion-ordered or sorted containers.
+
+Known limitations
+    Iceberg, trailing-stop, pegged orders and order lists are not modelled. A triggered
+    STOP_LOSS/TAKE_PROFIT (market) BUY re-prices its lock at trigger time and expires if
+    the account can no longer pay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from . import errors as E
+from .accounts import FEE_ACCOUNT_ID, Ledger
+from .book import Book, Level
+from .errors import BadRequest, CancelRejected, OrderRejected, rejected
+from .filters import SymbolConfig, check_new_order
+from .market_data import MarketData
+from .types import (
+    CONDITIONAL_TYPES,
+    MARKET_LIKE_TYPES,
+    PRICED_TYPES,
+    AccountPosition,
+    CancelRestriction,
+    DepthUpdate,
+    Event,
+    ExecutionReport,
+    ExecutionType,
+    ExpiryReason,
+    Fill,
+    NewOrder,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    STPMode,
+    SymbolStatus,
+    TimeInForce,
+    Trade,
+)
+from .units import SCALE
+
+BUY: Final = Side.BUY
+SELL: Final = Side.SELL
+_OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+_TYPE_NOT_SUPPORTED = {
+    OrderType.MARKET: "Market orders are not supported for this symbol.",
+    OrderType.STOP_LOSS: "Stop loss orders are not supported for this symbol.",
+    OrderType.STOP_LOSS_LIMIT: "Stop loss limit orders are not supported for this symbol.",
+    OrderType.TAKE_PROFIT: "Take profit orders are not supported for this symbol.",
+    OrderType.TAKE_PROFIT_LIMIT: "Take profit limit orders are not supported for this symbol.",
+}
+
+#: (type, side) pairs that trigger when the last price rises to the stop price.
+_TRIGGER_ABOVE = frozenset(
+    {
+        (OrderType.STOP_LOSS, BUY),
+        (OrderType.STOP_LOSS_LIMIT, BUY),
+        (OrderType.TAKE_PROFIT, SELL),
+        (OrderType.TAKE_PROFIT_LIMIT, SELL),
+    }
+)
+
+
+def _mandatory(name: str) -> BadRequest:
+    return BadRequest(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+def _not_required(name: str) -> BadRequest:
+    return BadRequest(-1106, f"Parameter '{name}' sent when not required.")
+
+
+def validate_shape(cmd: NewOrder) -> None:
+    """Binance's mandatory-parameter rules per order type (``-1102``/``-1106``/``-1114``)."""
+    t = cmd.type
+    if t is OrderType.MARKET:
+        if cmd.quantity is None and cmd.quote_order_qty is None:
+            raise BadRequest(
+                -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+            )
+        if cmd.quantity is not None and cmd.quote_order_qty is not None:
+            raise _not_required("quoteOrderQty")
+        if cmd.price is not None:
+            raise _not_required("price")
+        if cmd.stop_price is not None:
+            raise _not_required("stopPrice")
+        if cmd.time_in_force is not None:
+            raise BadRequest(-1114, "TimeInForce parameter sent when not required.")
+        return
+    if cmd.quantity is None:
+        raise _mandatory("quantity")
+    if cmd.quote_order_qty is not None:
+        raise _not_required("quoteOrderQty")
+    if t in PRICED_TYPES:
+        if cmd.price is None:
+            raise _mandatory("price")
+    elif cmd.price is not None:
+        raise _not_required("price")
+    if t in CONDITIONAL_TYPES:
+        if cmd.stop_price is None:
+            raise _mandatory("stopPrice")
+    elif cmd.stop_price is not None:
+        raise _not_required("stopPrice")
+    if t in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
+        if cmd.time_in_force is None:
+            raise _mandatory("timeInForce")
+    elif cmd.time_in_force is not None:
+        raise BadRequest(-1114, "TimeInForce parameter sent when not required.")
+
+
+class MatchingEngine:
+    """One symbol's book, orders, stops, ids and market data."""
+
+    def __init__(self, cfg: SymbolConfig, ledger: Ledger, execution_ids: Iterator[int]) -> None:
+        self.cfg = cfg
+        self.symbol = cfg.symbol
+        self.ledger = ledger
+        self.book = Book()
+        self.data = MarketData(cfg.symbol)
+        self._exec_ids = execution_ids
+        #: Every order ever placed on this symbol, by id (ascending).
+        self.orders: dict[int, Order] = {}
+        #: Conditional orders waiting for their trigger, in placement order.
+        self.stops: dict[int, Order] = {}
+        self.open_by_account: dict[int, dict[int, Order]] = {}
+        self.algo_count: dict[int, int] = {}
+        self.orders_by_account: dict[int, list[Order]] = {}
+        self.client_ids: dict[tuple[int, str], Order] = {}
+        self.trades_by_account: dict[int, list[Trade]] = {}
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.next_agg_id = 1
+        self.next_prevented_match_id = 1
+        #: The last update id consumed (``lastUpdateId`` of a snapshot taken now).
+        self.update_id = 0
+        # Per-command scratch state.
+        self._now = 0
+        self._events: list[Event] = []
+        self._dirty_bids: dict[int, None] = {}
+        self._dirty_asks: dict[int, None] = {}
+        self._changes = 0
+        self._agg_key: tuple[int, int] = (0, -1)
+        self._last_taker_report: ExecutionReport | None = None
+
+    # ================================================================== commands
+
+    def place(
+        self, cmd: NewOrder, client_order_id: str, now: int, *, test_only: bool = False
+    ) -> tuple[Order, list[Fill], list[Event]] | None:
+        """Place ``cmd``; return the order, its own fills, and every event, in order.
+
+        With ``test_only`` (``order/test``), run the checks that happen before an order
+        reaches the matching engine (shape, symbol, filters) and return ``None``.
+        """
+        cfg = self.cfg
+        validate_shape(cmd)
+        if cfg.status is not SymbolStatus.TRADING:
+            raise OrderRejected(-1013, E.MARKET_CLOSED)
+        otype = cmd.type
+        if otype.value not in cfg.order_types:
+            raise rejected(_TYPE_NOT_SUPPORTED.get(otype, E.ORDER_TYPE_NOT_SUPPORTED))
+        stp = cmd.self_trade_prevention_mode or cfg.default_stp_mode
+        if stp not in cfg.allowed_stp_modes:
+            raise OrderRejected(-1013, E.STP_NOT_ALLOWED)
+        is_quote = cmd.quote_order_qty is not None
+        if is_quote and not cfg.quote_order_qty_market_allowed:
+            raise rejected(E.QUOTE_QTY_NOT_SUPPORTED)
+        side = cmd.side
+        is_algo = otype in CONDITIONAL_TYPES
+        is_market = otype in MARKET_LIKE_TYPES
+        price = cmd.price or 0
+        stop_price = cmd.stop_price or 0
+        qty = cmd.quantity
+        account_id = cmd.account_id
+        acct_open = self.open_by_account.get(account_id)
+        check_new_order(
+            cfg,
+            is_market=is_market,
+            price=price,
+            stop_price=stop_price,
+            qty=qty,
+            quote_qty=cmd.quote_order_qty,
+            is_buy=side is BUY,
+            avg_price=lambda mins: self.data.avg_price(mins, now),
+            open_orders=len(acct_open) if acct_open else 0,
+            open_algo_orders=self.algo_count.get(account_id, 0),
+            is_algo=is_algo,
+        )
+        if not is_market and price * (qty or 0) // SCALE <= 0:
+            raise rejected(E.PRICE_QTY_ZERO)
+        if test_only:
+            return None
+        prev = self.client_ids.get((account_id, client_order_id))
+        if prev is not None and prev.status in _OPEN:
+            raise rejected(E.DUPLICATE_ORDER)
+
+        # What the order locks, decided without changing anything.
+        quote_asset, base_asset = cfg.quote_asset, cfg.base_asset
+        if is_algo:
+            if self._would_trigger(otype, side, stop_price):
+                raise rejected(E.WOULD_TRIGGER)
+            assert qty is not None
+            if side is BUY:
+                lock_asset, lock = quote_asset, (price or stop_price) * qty // SCALE
+            else:
+                lock_asset, lock = base_asset, qty
+        elif is_market:
+            if side is BUY:
+                lock_asset = quote_asset
+                if is_quote:
+                    assert cmd.quote_order_qty is not None
+                    got, _ = self._dry_run(BUY, None, cmd.quote_order_qty)
+                    self._check_liquidity(got)
+                    lock = cmd.quote_order_qty
+                else:
+                    assert qty is not None
+                    _, lock = self._dry_run(BUY, qty, None)
+            else:
+                lock_asset = base_asset
+                if is_quote:
+                    assert cmd.quote_order_qty is not None
+                    lock, _ = self._dry_run(SELL, None, cmd.quote_order_qty)
+                    self._check_liquidity(lock)
+                else:
+                    assert qty is not None
+                    lock = qty
+        else:
+            assert qty is not None
+            if otype is OrderType.LIMIT_MAKER and self._crosses(side, price):
+                raise rejected(E.WOULD_MATCH)
+            if side is BUY:
+                lock_asset, lock = quote_asset, price * qty // SCALE
+            else:
+                lock_asset, lock = base_asset, qty
+        self.ledger.lock(account_id, lock_asset, lock)  # the last check: may refuse
+
+        # ---- accepted: from here on, state changes.
+        self._begin(now)
+        order_id = self.next_order_id
+        self.next_order_id += 1
+        order = Order(
+            symbol=self.symbol,
+            order_id=order_id,
+            client_order_id=client_order_id,
+            account_id=account_id,
+            side=side,
+            type=otype,
+            time_in_force=cmd.time_in_force or TimeInForce.GTC,
+            price=price if otype in PRICED_TYPES else 0,
+            orig_qty=qty if qty is not None else 0,
+            orig_quote_qty=cmd.quote_order_qty or 0,
+            stop_price=stop_price,
+            self_trade_prevention_mode=stp,
+            time=now,
+            strategy_id=cmd.strategy_id,
+            strategy_type=cmd.strategy_type,
+        )
+        order.lock_asset = lock_asset
+        order.locked = lock
+        self.orders[order_id] = order
+        self.orders_by_account.setdefault(account_id, []).append(order)
+        self.client_ids[(account_id, client_order_id)] = order
+        if acct_open is None:
+            self.open_by_account[account_id] = {order_id: order}
+        else:
+            acct_open[order_id] = order
+        fills: list[Fill] = []
+        if is_algo:
+            self.stops[order_id] = order
+            self.algo_count[account_id] = self.algo_count.get(account_id, 0) + 1
+            self._report(order, ExecutionType.NEW)
+        else:
+            order.is_working = True
+            order.working_time = now
+            self._report(order, ExecutionType.NEW)
+            self._execute(order, fills)
+            self._run_triggers()
+        return order, fills, self._finish()
+
+    def cancel(
+        self,
+        order: Order,
+        cancel_client_order_id: str,
+        now: int,
+        restriction: CancelRestriction | None = None,
+    ) -> list[Event]:
+        """Cancel an open order (``-2011`` if it is not open or restrictions forbid it)."""
+        if order.status not in _OPEN:
+            raise CancelRejected(-2011, E.UNKNOWN_ORDER)
+        if restriction is CancelRestriction.ONLY_NEW and order.status is not OrderStatus.NEW:
+            raise CancelRejected(-2011, E.CANCEL_RESTRICTED)
+        if (
+            restriction is CancelRestriction.ONLY_PARTIALLY_FILLED
+            and order.status is not OrderStatus.PARTIALLY_FILLED
+        ):
+            raise CancelRejected(-2011, E.CANCEL_RESTRICTED)
+        self._begin(now)
+        self._take_off(order)
+        order.status = OrderStatus.CANCELED
+        order.update_time = now
+        self._close(order)
+        self._report(order, ExecutionType.CANCELED, cancel_client_order_id=cancel_client_order_id)
+        return self._finish()
+
+    def expire(self, order: Order, now: int) -> list[Event]:
+        """The exchange expires an open order (maintenance, delisting...)."""
+        if order.status not in _OPEN:
+            raise CancelRejected(-2011, E.UNKNOWN_ORDER)
+        self._begin(now)
+        self._take_off(order)
+        order.status = OrderStatus.EXPIRED
+        order.expiry_reason = ExpiryReason.EXCHANGE_CANCELED
+        order.update_time = now
+        self._close(order)
+        self._report(order, ExecutionType.EXPIRED, expiry_reason=ExpiryReason.EXCHANGE_CANCELED)
+        return self._finish()
+
+    # ================================================================== queries
+
+    def snapshot(self, limit: int) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]]:
+        bids, asks = self.book.depth(limit)
+        return self.update_id, bids, asks
+
+    # ================================================================== internals
+
+    def _begin(self, now: int) -> None:
+        self._now = now
+        self._events = []
+        self._agg_key = (0, -1)
+        self._last_taker_report = None
+
+    def _finish(self) -> list[Event]:
+        events = self._events
+        if self._changes:
+            first = self.update_id + 1
+            self.update_id += self._changes
+            book = self.book
+            bids = [(p, lv.total if (lv := book.bids.get(-p)) else 0) for p in self._dirty_bids]
+            asks = [(p, lv.total if (lv := book.asks.get(p)) else 0) for p in self._dirty_asks]
+            events.append(DepthUpdate(self.symbol, first, self.update_id, self._now, bids, asks))
+            self._dirty_bids = {}
+            self._dirty_asks = {}
+            self._changes = 0
+        positions: list[AccountPosition] = self.ledger.take_positions(self._now)
+        events.extend(positions)
+        self._events = []
+        return events
+
+    def _touch(self, side: Side, price: int) -> None:
+        if side is BUY:
+            self._dirty_bids[price] = None
+        else:
+            self._dirty_asks[price] = None
+        self._changes += 1
+
+    def _report(
+        self,
+        order: Order,
+        execution_type: ExecutionType,
+        *,
+        cancel_client_order_id: str | None = None,
+        expiry_reason: ExpiryReason | None = None,
+    ) -> ExecutionReport:
+        r = ExecutionReport(
+            order,
+            execution_type,
+            order.status,
+            self._now,
+            order.executed_qty,
+            order.cumulative_quote,
+            order.is_working and order.status in _OPEN and order.type not in MARKET_LIKE_TYPES,
+            order.working_time,
+            next(self._exec_ids),
+            cancel_client_order_id=cancel_client_order_id,
+            expiry_reason=expiry_reason,
+        )
+        self._events.append(r)
+        return r
+
+    def _would_trigger(self, otype: OrderType, side: Side, stop_price: int) -> bool:
+        last = self.data.last_price
+        if not last:
+            return False
+        if (otype, side) in _TRIGGER_ABOVE:
+            return last >= stop_price
+        return last <= stop_price
+
+    def _crosses(self, side: Side, price: int) -> bool:
+        if side is BUY:
+            best = self.book.best_ask()
+            return best is not None and best.price <= price
+        best = self.book.best_bid()
+        return best is not None and best.price >= price
+
+    def _check_liquidity(self, qty: int) -> None:
+        lot = self.cfg.lot_size
+        minimum = max(lot.min_qty if lot else 0, 1)
+        if qty < minimum:
+            raise rejected(E.LIQUIDITY_LOT_SIZE)
+
+    def _dry_run(self, side: Side, qty: int | None, quote: int | None) -> tuple[int, int]:
+        """Walk the opposite side as a market order would: (base quantity, quote amount)."""
+        step = self.cfg.step_size
+        got = spent = 0
+        for level in self.book.opposite(side).values():
+            price = level.price
+            if qty is not None:
+                take = min(level.total, qty - got)
+            else:
+                assert quote is not None
+                cap = (quote - spent) * SCALE // price
+                cap -= cap % step
+                take = min(level.total, cap)
+            if take <= 0:
+                break
+            got += take
+            spent += price * take // SCALE
+            if take < level.total:
+                break
+        return got, spent
+
+    def _fillable(self, order: Order) -> int:
+        """How much of ``order`` the book could fill right now at its limit (for FOK)."""
+        need = order.available
+        got = 0
+        limit = order.price
+        is_buy = order.side is BUY
+        for level in self.book.opposite(order.side).values():
+            if limit and ((is_buy and level.price > limit) or (not is_buy and level.price < limit)):
+                break
+            got += level.total
+            if got >= need:
+                break
+        return got
+
+    def _execute(self, order: Order, fills: list[Fill]) -> None:
+        """Run a working order as a taker, then rest, expire or finish it."""
+        now = self._now
+        is_market = order.type in MARKET_LIKE_TYPES
+        is_quote = is_market and order.orig_quote_qty > 0
+        tif = order.time_in_force
+        if not is_market and tif is TimeInForce.FOK and self._fillable(order) < order.available:
+            order.status = OrderStatus.EXPIRED
+            order.expiry_reason = ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+            order.update_time = now
+            self._close(order)
+            self._report(order, ExecutionType.EXPIRED, expiry_reason=order.expiry_reason)
+            return
+        if is_quote:
+            order.orig_qty = 1 << 62  # unknown until matching ends; the budget binds instead
+        stopped_by_budget = self._match(order, fills)
+        if is_quote:
+            order.orig_qty = order.executed_qty + order.prevented_qty
+        if order.status is OrderStatus.EXPIRED_IN_MATCH:
+            self._close(order)
+            return
+        if is_market:
+            if is_quote:
+                done = stopped_by_budget and order.executed_qty > 0
+            else:
+                done = order.available == 0
+            if done:
+                order.status = OrderStatus.FILLED
+                last = self._last_taker_report
+                if last is not None and last.order is order:
+                    last.status = OrderStatus.FILLED
+                self._close(order)
+            else:
+                self._expire(order, ExpiryReason.INSUFFICIENT_LIQUIDITY)
+            return
+        if order.available == 0:
+            self._close(order)  # FILLED in _trade
+            return
+        if tif is TimeInForce.GTC:
+            self.book.add(order)
+            self._touch(order.side, order.price)
+        else:
+            reason = (
+                ExpiryReason.UNFILLED_IOC_QUANTITY_EXPIRED
+                if tif is TimeInForce.IOC
+                else ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
+            )
+            self._expire(order, reason)
+
+    def _expire(self, order: Order, reason: ExpiryReason) -> None:
+        order.status = OrderStatus.EXPIRED
+        order.expiry_reason = reason
+        order.update_time = self._now
+        self._close(order)
+        self._report(order, ExecutionType.EXPIRED, expiry_reason=reason)
+
+    def _match(self, taker: Order, fills: list[Fill]) -> bool:
+        """Trade ``taker`` against the book. True if it stopped because its budget ran out."""
+        is_buy = taker.side is BUY
+        opp = self.book.asks if is_buy else self.book.bids
+        limit = taker.price
+        is_market = taker.type in MARKET_LIKE_TYPES
+        is_quote = is_market and taker.orig_quote_qty > 0
+        market_buy = is_market and is_buy
+        stp_on = taker.self_trade_prevention_mode is not STPMode.NONE
+        step = self.cfg.step_size
+        taker_account = taker.account_id
+        while opp:
+            key, level = opp.peekitem(0)
+            price = level.price
+            if limit and ((is_buy and price > limit) or (not is_buy and price < limit)):
+                return False
+            orders = level.orders
+            while orders:
+                avail = taker.available
+                if is_quote:
+                    cap = (taker.orig_quote_qty - taker.cumulative_quote) * SCALE // price
+                    cap -= cap % step
+                    if not is_buy:
+                        cap = min(cap, taker.locked)
+                    if cap <= 0:
+                        return True
+                    avail = min(avail, cap)
+                elif market_buy:
+                    cap = taker.locked * SCALE // price
+                    cap -= cap % step
+                    if cap <= 0:
+                        return True
+                    avail = min(avail, cap)
+                if avail <= 0:
+                    return False
+                maker = orders[next(iter(orders))]
+                if stp_on and maker.account_id == taker_account:
+                    self._prevent(taker, maker, level, key, avail)
+                    if taker.status is OrderStatus.EXPIRED_IN_MATCH:
+                        return False
+                    continue
+                self._trade(taker, maker, price, min(avail, maker.available), level, key, fills)
+        return False
+
+    def _trade(
+        self,
+        taker: Order,
+        maker: Order,
+        price: int,
+        qty: int,
+        level: Level,
+        key: int,
+        fills: list[Fill],
+    ) -> None:
+        now = self._now
+        cfg = self.cfg
+        quote = price * qty // SCALE
+        trade_id = self.next_trade_id
+        self.next_trade_id += 1
+        agg_key = (taker.order_id, price)
+        if self._agg_key != agg_key:
+            self._agg_key = agg_key
+            self.next_agg_id += 1
+        agg_id = self.next_agg_id - 1
+        taker_buys = taker.side is BUY
+        if taker_buys:
+            buyer, seller = taker, maker
+        else:
+            buyer, seller = maker, taker
+        ledger = self.ledger
+        accounts = ledger.accounts
+        b_acct = accounts[buyer.account_id]
+        s_acct = accounts[seller.account_id]
+        b_fee = qty * (b_acct.taker_rate if taker_buys else b_acct.maker_rate) // SCALE
+        s_fee = quote * (s_acct.maker_rate if taker_buys else s_acct.taker_rate) // SCALE
+        base_asset = cfg.base_asset
+        quote_asset = cfg.quote_asset
+
+        for o in (maker, taker):
+            o.executed_qty += qty
+            o.cumulative_quote += quote
+            o.update_time = now
+        level.total -= qty
+
+        ledger.spend_locked(buyer.account_id, quote_asset, quote)
+        buyer.locked -= quote
+        ledger.spend_locked(seller.account_id, base_asset, qty)
+        seller.locked -= qty
+        ledger.credit(buyer.account_id, base_asset, qty - b_fee)
+        ledger.credit(seller.account_id, quote_asset, quote - s_fee)
+        if b_fee:
+            ledger.credit(FEE_ACCOUNT_ID, base_asset, b_fee)
+        if s_fee:
+            ledger.credit(FEE_ACCOUNT_ID, quote_asset, s_fee)
+        if buyer.price and buyer.type not in MARKET_LIKE_TYPES:
+            self._release_excess(buyer)
+
+        if maker.available == 0:
+            maker.status = OrderStatus.FILLED
+            del level.orders[maker.order_id]
+            if not level.orders:
+                del self.book.opposite(taker.side)[key]
+            self._close(maker)
+        else:
+            maker.status = OrderStatus.PARTIALLY_FILLED
+        taker.status = OrderStatus.FILLED if taker.available == 0 else OrderStatus.PARTIALLY_FILLED
+        self._touch(maker.side, price)
+
+        trade = Trade(
+            self.symbol,
+            trade_id,
+            agg_id,
+            price,
+            qty,
+            quote,
+            now,
+            not taker_buys,
+            buyer.order_id,
+            seller.order_id,
+            buyer.account_id,
+            seller.account_id,
+            b_fee,
+            base_asset,
+            s_fee,
+            quote_asset,
+        )
+        self.data.record(trade)
+        tba = self.trades_by_account
+        tba.setdefault(buyer.account_id, []).append(trade)
+        if seller.account_id != buyer.account_id:
+            tba.setdefault(seller.account_id, []).append(trade)
+        self._events.append(trade)
+        for o, is_maker in ((maker, True), (taker, False)):
+            is_buyer = o is buyer
+            fee = b_fee if is_buyer else s_fee
+            fee_asset = base_asset if is_buyer else quote_asset
+            r = ExecutionReport(
+                o,
+                ExecutionType.TRADE,
+                o.status,
+                now,
+                o.executed_qty,
+                o.cumulative_quote,
+                o.status in _OPEN and o.type not in MARKET_LIKE_TYPES,
+                o.working_time,
+                next(self._exec_ids),
+                last_qty=qty,
+                last_price=price,
+                last_quote=quote,
+                commission=fee,
+                commission_asset=fee_asset,
+                trade_id=trade_id,
+                is_maker=is_maker,
+            )
+            self._events.append(r)
+        self._last_taker_report = r
+        fills.append(
+            Fill(price, qty, s_fee if not taker_buys else b_fee,
+                 quote_asset if not taker_buys else base_asset, trade_id)
+        )
+
+    def _prevent(self, taker: Order, maker: Order, level: Level, key: int, taker_avail: int) -> None:
+        """Self-trade prevention between ``taker`` and ``maker`` (same account)."""
+        mode = taker.self_trade_prevention_mode
+        pmid = self.next_prevented_match_id
+        self.next_prevented_match_id += 1
+        maker_avail = maker.available
+        matchable = min(taker_avail, maker_avail)
+        if mode is STPMode.DECREMENT:
+            taker_cut = maker_cut = matchable
+        else:
+            taker_cut = taker_avail if mode in (STPMode.EXPIRE_TAKER, STPMode.EXPIRE_BOTH) else 0
+            maker_cut = maker_avail if mode in (STPMode.EXPIRE_MAKER, STPMode.EXPIRE_BOTH) else 0
+        price = maker.price
+        now = self._now
+        for o, cut, other in ((maker, maker_cut, taker), (taker, taker_cut, maker)):
+            if not cut:
+                continue
+            o.prevented_qty += cut
+            o.prevented_match_id = pmid
+            o.update_time = now
+            if o is maker:
+                level.total -= cut
+                self._touch(maker.side, price)
+            if o.available == 0 or (o is taker and mode is not STPMode.DECREMENT):
+                o.status = OrderStatus.EXPIRED_IN_MATCH
+                if o is maker:
+                    del level.orders[maker.order_id]
+                    if not level.orders:
+                        del self.book.opposite(taker.side)[key]
+                    self._close(maker)
+            elif o.type not in MARKET_LIKE_TYPES:
+                self._release_excess(o)
+            r = ExecutionReport(
+                o,
+                ExecutionType.TRADE_PREVENTION,
+                o.status,
+                now,
+                o.executed_qty,
+                o.cumulative_quote,
+                o.status in _OPEN and o.type not in MARKET_LIKE_TYPES,
+                o.working_time,
+                next(self._exec_ids),
+                prevented_match_id=pmid,
+                prevented_qty=o.prevented_qty,
+                last_prevented_qty=cut,
+                counter_order_id=other.order_id,
+                trade_group_id=-1,
+                prevented_exec_qty=matchable,
+                prevented_exec_price=price,
+                prevented_exec_quote=price * matchable // SCALE,
+            )
+            self._events.append(r)
+
+    def _release_excess(self, order: Order) -> None:
+        """A resting order keeps exactly what it needs locked: ``price x available`` for a
+        BUY, ``available`` for a SELL."""
+        if order.side is BUY:
+            need = order.price * order.available // SCALE
+        else:
+            need = order.available
+        excess = order.locked - need
+        if excess > 0:
+            self.ledger.unlock(order.account_id, order.lock_asset, excess)
+            order.locked = need
+
+    def _take_off(self, order: Order) -> None:
+        """Remove an open order from wherever it waits (book or stop list)."""
+        if order.order_id in self.stops:
+            del self.stops[order.order_id]
+            self.algo_count[order.account_id] -= 1
+            return
+        if order.is_working and order.type not in MARKET_LIKE_TYPES:
+            book_side = self.book.side(order.side)
+            k = -order.price if order.side is BUY else order.price
+            level = book_side.get(k)
+            if level is not None and order.order_id in level.orders:
+                self.book.remove(order, order.available)
+                self._touch(order.side, order.price)
+
+    def _close(self, order: Order) -> None:
+        """The order left the open set: unindex it and release what it still locks."""
+        acct_open = self.open_by_account.get(order.account_id)
+        if acct_open is not None:
+            acct_open.pop(order.order_id, None)
+        if order.locked:
+            self.ledger.unlock(order.account_id, order.lock_asset, order.locked)
+            order.locked = 0
+
+    def _run_triggers(self) -> None:
+        """Trigger every conditional order the last price now reaches, until none does."""
+        while self.stops:
+            last = self.data.last_price
+            if not last:
+                return
+            fired = None
+            for o in self.stops.values():
+                above = (o.type, o.side) in _TRIGGER_ABOVE
+                if (above and last >= o.stop_price) or (not above and last <= o.stop_price):
+                    fired = o
+                    break
+            if fired is None:
+                return
+            del self.stops[fired.order_id]
+            self.algo_count[fired.account_id] -= 1
+            self._trigger(fired)
+
+    def _trigger(self, order: Order) -> None:
+        now = self._now
+        order.is_working = True
+        order.working_time = now
+        order.update_time = now
+        if order.type in MARKET_LIKE_TYPES and order.side is BUY:
+            # Re-price the lock for what the market order will actually cost now.
+            self.ledger.unlock(order.account_id, order.lock_asset, order.locked)
+            order.locked = 0
+            _, cost = self._dry_run(BUY, order.available, None)
+            if not self.ledger.has_free(order.account_id, order.lock_asset, cost):
+                self._report(order, ExecutionType.NEW)
+                self._expire(order, ExpiryReason.INSUFFICIENT_LIQUIDITY)
+                return
+            self.ledger.lock(order.account_id, order.lock_asset, cost)
+            order.locked = cost
+        self._report(order, ExecutionType.NEW)
+        self._execute(order, [])
+
+    # ================================================================== invariants
+
+    def _check(self) -> None:
+        """Assert every invariant of this symbol (book, indexes, locks)."""
+        self.book._check()
+        for o in self.orders.values():
+            assert o.executed_qty <= o.orig_qty or o.orig_quote_qty, o
+            assert o.available >= 0, o
+            assert o.cumulative_quote >= 0, o
+        for account_id, open_orders in self.open_by_account.items():
+            n_algo = 0
+            for oid, o in open_orders.items():
+                assert o.status in _OPEN, o
+                assert o.account_id == account_id and o.order_id == oid
+                if o.order_id in self.stops:
+                    n_algo += 1
+                    assert not o.is_working
+                else:
+                    assert o.is_working, o
+                    lvl = self.book.side(o.side).get(-o.price if o.side is BUY else o.price)
+                    assert lvl is not None and oid in lvl.orders, f"open order not on book: {o}"
+                # Locked equals what the order needs.
+                if o.side is BUY:
+                    price = o.price or o.stop_price
+                    assert o.locked == price * o.available // SCALE, (o, o.locked)
+                else:
+                    assert o.locked == o.available, (o, o.locked)
+            assert n_algo == self.algo_count.get(account_id, 0), (account_id, n_algo, self.algo_count)
+        for o in self.orders.values():
+            if o.status not in _OPEN:
+                assert o.locked == 0, o
+                assert o.order_id not in self.stops

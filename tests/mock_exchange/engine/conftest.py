@@ -1,0 +1,3 @@
+from tests.mock_exchange.engine.world import world
+
+__all__ = ["world"]
