@@ -144,11 +144,7 @@ class Ledger:
             acct = self.accounts[account_id]
             acct.update_time = now
             bal = acct.balances
-            out.append(
-                AccountPosition(
-                    account_id, now, [(a, bal[a][0], bal[a][1]) for a in assets]
-                )
-            )
+            out.append(AccountPosition(account_id, now, [(a, bal[a][0], bal[a][1]) for a in assets]))
         self._touched.clear()
         return out
 

@@ -57,7 +57,7 @@ class Book:
             book, key = self.bids, -order.price
         else:
             book, key = self.asks, order.price
-        level = book.get(key)
+        level: Level | None = book.get(key)
         if level is None:
             level = book[key] = Level(order.price)
         level.orders[order.order_id] = order
@@ -70,7 +70,7 @@ class Book:
             book, key = self.bids, -order.price
         else:
             book, key = self.asks, order.price
-        level = book[key]
+        level: Level = book[key]
         del level.orders[order.order_id]
         level.total -= resting_qty
         if not level.orders:
@@ -91,7 +91,7 @@ class Book:
         return bids, asks
 
     def level_qty(self, side: Side, price: int) -> int:
-        level = (self.bids.get(-price) if side is Side.BUY else self.asks.get(price))
+        level: Level | None = self.bids.get(-price) if side is Side.BUY else self.asks.get(price)
         return level.total if level else 0
 
     def _check(self) -> None:

@@ -49,9 +49,7 @@ STP_NOT_ALLOWED = "This symbol does not allow the specified self-trade preventio
 QUOTE_QTY_NOT_SUPPORTED = "Quote order qty market orders are not support for this symbol."
 ORDER_TYPE_NOT_SUPPORTED = "Unsupported order combination"
 LIQUIDITY_LOT_SIZE = "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
-LIQUIDITY_MARKET_LOT_SIZE = (
-    "Order book liquidity is less than `MARKET_LOT_SIZE` filter minimum quantity."
-)
+LIQUIDITY_MARKET_LOT_SIZE = "Order book liquidity is less than `MARKET_LOT_SIZE` filter minimum quantity."
 CLIENT_ID_MISMATCH = "Client order ID is not correct for this order ID."
 PRICE_QTY_ZERO = "Price * QTY is zero or less."
 

@@ -11,6 +11,7 @@ A refused command raises an ``EngineError`` and leaves no trace.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 from collections.abc import Callable, Iterable
@@ -32,7 +33,8 @@ from .types import (
     Trade,
 )
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# base64 output with its two symbols mapped onto letters: alphanumeric like Binance's ids.
+_B64_TO_ALNUM = bytes.maketrans(b"+/", b"kQ")
 DAY_US = 86_400_000_000
 
 
@@ -88,9 +90,7 @@ class Exchange:
             acct.balances[asset] = [amount, 0]
         return acct
 
-    def add_api_key(
-        self, account_id: int, key: str, secret: str, key_type: KeyType = KeyType.HMAC
-    ) -> ApiKey:
+    def add_api_key(self, account_id: int, key: str, secret: str, key_type: KeyType = KeyType.HMAC) -> ApiKey:
         if key in self.keys:
             raise ValueError("API key already registered")
         if account_id not in self.ledger.accounts:
@@ -116,12 +116,8 @@ class Exchange:
 
     def new_client_id(self) -> str:
         """A Binance-style generated client order id: 22 alphanumerics, seeded."""
-        n = self._rng.getrandbits(131)
-        out = []
-        for _ in range(22):
-            n, r = divmod(n, 62)
-            out.append(_ALPHABET[r])
-        return "".join(out)
+        raw = base64.b64encode(self._rng.getrandbits(136).to_bytes(17, "big"))
+        return raw[:22].translate(_B64_TO_ALNUM).decode()
 
     # ------------------------------------------------------------------ commands
 
@@ -184,9 +180,7 @@ class Exchange:
         new_client_order_id: str | None = None,
         restriction: CancelRestriction | None = None,
     ) -> CancelResult:
-        order = self.find_order(
-            account_id, symbol, order_id, orig_client_order_id, not_found=CancelRejected
-        )
+        order = self.find_order(account_id, symbol, order_id, orig_client_order_id, not_found=CancelRejected)
         cancel_id = new_client_order_id or self.new_client_id()
         now = self.now()
         events = self.engines[symbol].cancel(order, cancel_id, now, restriction)
@@ -231,9 +225,7 @@ class Exchange:
         return DepthSnapshot(symbol, last, bids, asks)
 
     def open_orders(self, account_id: int, symbol: str | None = None) -> list[Order]:
-        engines: Iterable[MatchingEngine] = (
-            self.engines.values() if symbol is None else [self.engine(symbol)]
-        )
+        engines: Iterable[MatchingEngine] = self.engines.values() if symbol is None else [self.engine(symbol)]
         out: list[Order] = []
         for eng in engines:
             out.extend(sorted(eng.open_by_account.get(account_id, {}).values(), key=lambda o: o.order_id))
@@ -268,21 +260,17 @@ class Exchange:
         end_time: int | None = None,
         from_id: int | None = None,
         limit: int = 500,
-    ) -> list[Trade]:
+    ) -> list[tuple[Trade, bool]]:
+        """An account's trades as ``(trade, is_buyer)``, ascending by trade id."""
         trades = self.engine(symbol).trades_by_account.get(account_id, [])
         if order_id is not None:
-            trades = [
-                t
-                for t in trades
-                if (t.buyer_account_id == account_id and t.buyer_order_id == order_id)
-                or (t.seller_account_id == account_id and t.seller_order_id == order_id)
-            ]
+            trades = [(t, b) for t, b in trades if (t.buyer_order_id if b else t.seller_order_id) == order_id]
         if from_id is not None:
-            return [t for t in trades if t.trade_id >= from_id][:limit]
+            return [(t, b) for t, b in trades if t.trade_id >= from_id][:limit]
         if start_time is not None or end_time is not None:
             lo = start_time if start_time is not None else (end_time or 0) - DAY_US
             hi = end_time if end_time is not None else lo + DAY_US
-            return [t for t in trades if lo <= t.time <= hi][:limit]
+            return [(t, b) for t, b in trades if lo <= t.time <= hi][:limit]
         if order_id is not None:
             return trades[:limit]
         return trades[-limit:]

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import filter_failure
 from .types import STPMode, SymbolStatus
-from .units import mul, parse_units
+from .units import SCALE, mul, parse_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +289,6 @@ AvgPrice = Callable[[int], int]
 
 def check_new_order(
     cfg: SymbolConfig,
-    *,
     is_market: bool,
     price: int,
     stop_price: int,
@@ -304,37 +303,37 @@ def check_new_order(
     """Run every enforced filter in the symbol's order; raise ``-1013`` on the first failure.
 
     ``price`` is the limit price (0 for market-like orders); ``qty`` is ``None`` for a
-    MARKET order by ``quoteOrderQty``.
+    MARKET order by ``quoteOrderQty``. Called for every order, so it dispatches on the
+    filter's class identity rather than ``isinstance`` chains.
     """
     for f in cfg.filters:
-        if isinstance(f, PriceFilter):
+        if type(f) is PriceFilter:
             if price and not f.check(price):
                 raise filter_failure(f.filter_type)
             if stop_price and not f.check(stop_price):
                 raise filter_failure(f.filter_type)
-        elif isinstance(f, MarketLotSize):
-            if is_market and qty is not None and not f.check(qty):
-                raise filter_failure(f.filter_type)
-        elif isinstance(f, LotSize):
+        elif type(f) is LotSize:
             if qty is not None and not f.check(qty):
                 raise filter_failure(f.filter_type)
-        elif isinstance(f, MinNotional | Notional):
+        elif type(f) is MarketLotSize:
+            if is_market and qty is not None and not f.check(qty):
+                raise filter_failure(f.filter_type)
+        elif type(f) is Notional or type(f) is MinNotional:
             _check_notional(f, is_market, price, qty, quote_qty, avg_price)
-        elif isinstance(f, PercentPriceBySide):
+        elif type(f) is PercentPriceBySide:
             if price and not is_market:
                 ref = avg_price(f.avg_price_mins)
                 if ref:
-                    up, down = (
-                        (f.bid_multiplier_up, f.bid_multiplier_down)
-                        if is_buy
-                        else (f.ask_multiplier_up, f.ask_multiplier_down)
-                    )
+                    if is_buy:
+                        up, down = f.bid_multiplier_up, f.bid_multiplier_down
+                    else:
+                        up, down = f.ask_multiplier_up, f.ask_multiplier_down
                     if price > mul(ref, up) or price < mul(ref, down):
                         raise filter_failure(f.filter_type)
-        elif isinstance(f, MaxNumOrders):
+        elif type(f) is MaxNumOrders:
             if open_orders >= f.max_num_orders:
                 raise filter_failure(f.filter_type)
-        elif isinstance(f, MaxNumAlgoOrders) and is_algo and open_algo_orders >= f.max_num_algo_orders:
+        elif type(f) is MaxNumAlgoOrders and is_algo and open_algo_orders >= f.max_num_algo_orders:
             raise filter_failure(f.filter_type)
 
 
@@ -363,7 +362,7 @@ def _check_notional(
     else:
         apply_min = True
         apply_max = isinstance(f, Notional)
-        notional = mul(price, qty or 0)
+        notional = price * (qty or 0) // SCALE
     if apply_min and notional < f.min_notional:
         raise filter_failure(f.filter_type)
     if apply_max and isinstance(f, Notional) and f.max_notional and notional > f.max_notional:

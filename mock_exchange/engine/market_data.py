@@ -220,8 +220,19 @@ class MarketData:
                 close_time = _next_month(open_time) - 1
             if current is None or current.open_time != open_time:
                 current = Kline(
-                    open_time, close_time, t.price, t.price, t.price, t.price,
-                    0, 0, 0, 0, 0, t.trade_id, t.trade_id,
+                    open_time,
+                    close_time,
+                    t.price,
+                    t.price,
+                    t.price,
+                    t.price,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    t.trade_id,
+                    t.trade_id,
                 )
                 out.append(current)
             current.high = max(current.high, t.price)
@@ -245,8 +256,19 @@ class MarketData:
         prev_close = self.trades[lo - 1].price if lo > 0 else 0
         if not window:
             return Ticker24h(
-                open_time, now, prev_close or self.last_price, prev_close or self.last_price,
-                prev_close or self.last_price, self.last_price, 0, prev_close, 0, 0, -1, -1, 0,
+                open_time,
+                now,
+                prev_close or self.last_price,
+                prev_close or self.last_price,
+                prev_close or self.last_price,
+                self.last_price,
+                0,
+                prev_close,
+                0,
+                0,
+                -1,
+                -1,
+                0,
             )
         high = max(t.price for t in window)
         low = min(t.price for t in window)

@@ -110,6 +110,15 @@ def _not_required(name: str) -> BadRequest:
 def validate_shape(cmd: NewOrder) -> None:
     """Binance's mandatory-parameter rules per order type (``-1102``/``-1106``/``-1114``)."""
     t = cmd.type
+    if (
+        t is OrderType.LIMIT
+        and cmd.quantity is not None
+        and cmd.price is not None
+        and cmd.time_in_force is not None
+        and cmd.quote_order_qty is None
+        and cmd.stop_price is None
+    ):
+        return  # the common case, decided in one test
     if t is OrderType.MARKET:
         if cmd.quantity is None and cmd.quote_order_qty is None:
             raise BadRequest(
@@ -163,7 +172,8 @@ class MatchingEngine:
         self.algo_count: dict[int, int] = {}
         self.orders_by_account: dict[int, list[Order]] = {}
         self.client_ids: dict[tuple[int, str], Order] = {}
-        self.trades_by_account: dict[int, list[Trade]] = {}
+        #: account -> [(trade, is_buyer)]; a self-trade appears twice, once per side.
+        self.trades_by_account: dict[int, list[tuple[Trade, bool]]] = {}
         self.next_order_id = 1
         self.next_trade_id = 1
         self.next_agg_id = 1
@@ -210,18 +220,19 @@ class MatchingEngine:
         qty = cmd.quantity
         account_id = cmd.account_id
         acct_open = self.open_by_account.get(account_id)
+        data = self.data
         check_new_order(
             cfg,
-            is_market=is_market,
-            price=price,
-            stop_price=stop_price,
-            qty=qty,
-            quote_qty=cmd.quote_order_qty,
-            is_buy=side is BUY,
-            avg_price=lambda mins: self.data.avg_price(mins, now),
-            open_orders=len(acct_open) if acct_open else 0,
-            open_algo_orders=self.algo_count.get(account_id, 0),
-            is_algo=is_algo,
+            is_market,
+            price,
+            stop_price,
+            qty,
+            cmd.quote_order_qty,
+            side is BUY,
+            lambda mins: data.avg_price(mins, now),
+            len(acct_open) if acct_open else 0,
+            self.algo_count.get(account_id, 0) if is_algo else 0,
+            is_algo,
         )
         if not is_market and price * (qty or 0) // SCALE <= 0:
             raise rejected(E.PRICE_QTY_ZERO)
@@ -275,22 +286,22 @@ class MatchingEngine:
         self._begin(now)
         order_id = self.next_order_id
         self.next_order_id += 1
-        order = Order(
-            symbol=self.symbol,
-            order_id=order_id,
-            client_order_id=client_order_id,
-            account_id=account_id,
-            side=side,
-            type=otype,
-            time_in_force=cmd.time_in_force or TimeInForce.GTC,
-            price=price if otype in PRICED_TYPES else 0,
-            orig_qty=qty if qty is not None else 0,
-            orig_quote_qty=cmd.quote_order_qty or 0,
-            stop_price=stop_price,
-            self_trade_prevention_mode=stp,
-            time=now,
-            strategy_id=cmd.strategy_id,
-            strategy_type=cmd.strategy_type,
+        order = Order(  # positional: this runs for every order
+            self.symbol,
+            order_id,
+            client_order_id,
+            account_id,
+            side,
+            otype,
+            cmd.time_in_force or TimeInForce.GTC,
+            price if otype in PRICED_TYPES else 0,
+            qty if qty is not None else 0,
+            cmd.quote_order_qty or 0,
+            stop_price,
+            stp,
+            now,
+            cmd.strategy_id,
+            cmd.strategy_type,
         )
         order.lock_asset = lock_asset
         order.locked = lock
@@ -483,6 +494,10 @@ class MatchingEngine:
             self._close(order)
             self._report(order, ExecutionType.EXPIRED, expiry_reason=order.expiry_reason)
             return
+        if not is_market and tif is TimeInForce.GTC and not self._crosses(order.side, order.price):
+            self.book.add(order)  # nothing to match: rest at once
+            self._touch(order.side, order.price)
+            return
         if is_quote:
             order.orig_qty = 1 << 62  # unknown until matching ends; the budget binds instead
         stopped_by_budget = self._match(order, fills)
@@ -654,9 +669,8 @@ class MatchingEngine:
         )
         self.data.record(trade)
         tba = self.trades_by_account
-        tba.setdefault(buyer.account_id, []).append(trade)
-        if seller.account_id != buyer.account_id:
-            tba.setdefault(seller.account_id, []).append(trade)
+        tba.setdefault(buyer.account_id, []).append((trade, True))
+        tba.setdefault(seller.account_id, []).append((trade, False))
         self._events.append(trade)
         for o, is_maker in ((maker, True), (taker, False)):
             is_buyer = o is buyer
@@ -683,8 +697,13 @@ class MatchingEngine:
             self._events.append(r)
         self._last_taker_report = r
         fills.append(
-            Fill(price, qty, s_fee if not taker_buys else b_fee,
-                 quote_asset if not taker_buys else base_asset, trade_id)
+            Fill(
+                price,
+                qty,
+                s_fee if not taker_buys else b_fee,
+                quote_asset if not taker_buys else base_asset,
+                trade_id,
+            )
         )
 
     def _prevent(self, taker: Order, maker: Order, level: Level, key: int, taker_avail: int) -> None:

@@ -1,5 +1,9 @@
 """Values that go into and come out of the engine: enums, orders, commands and events.
 
+Events are slotted dataclasses but not ``frozen`` (a frozen dataclass costs about twice as
+much to build, and the engine builds several per command); by convention nobody mutates an
+event once the command that produced it has returned.
+
 Everything here is plain data. Amounts are integers of 10**-8 units (see ``units``) and
 times are integers of microseconds since the epoch; the protocol layer converts both for
 the wire. Enum values are spelled exactly as Binance spells them, so ``str(member)`` is the
@@ -8,7 +12,7 @@ wire value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -135,7 +139,6 @@ class Order:
 
     def __init__(
         self,
-        *,
         symbol: str,
         order_id: int,
         client_order_id: str,
@@ -225,7 +228,7 @@ class NewOrder:
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fill:
     """One trade from the point of view of one order (a FULL response's ``fills[]``)."""
 
@@ -280,7 +283,7 @@ class ExecutionReport:
         return self.order.account_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Trade:
     """A public trade, and the private details ``myTrades`` reports for both sides."""
 
@@ -302,7 +305,7 @@ class Trade:
     seller_commission_asset: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DepthUpdate:
     """Book levels changed by one command. Quantities are absolute; 0 removes the level.
 
@@ -318,7 +321,7 @@ class DepthUpdate:
     asks: list[tuple[int, int]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccountPosition:
     """Balances after a change (``outboundAccountPosition``): (asset, free, locked)."""
 
@@ -327,7 +330,7 @@ class AccountPosition:
     balances: list[tuple[str, int, int]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BalanceUpdate:
     """A deposit (positive ``delta``) or withdrawal (negative) (``balanceUpdate``)."""
 
@@ -345,8 +348,8 @@ class PlaceResult:
     """What placing an order produced: the order (final state) and its own fills."""
 
     order: Order
-    fills: list[Fill] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    fills: list[Fill]
+    events: list[Event]
 
 
 @dataclass(slots=True)
@@ -354,4 +357,4 @@ class CancelResult:
     order: Order
     cancel_client_order_id: str
     time: int
-    events: list[Event] = field(default_factory=list)
+    events: list[Event]

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal
 
 DECIMALS = 8
-SCALE = 10**DECIMALS
+SCALE: int = 10**DECIMALS
 
 # What Binance accepts for decimal parameters (``-1100`` quotes this range in real replies).
 DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
@@ -41,7 +41,8 @@ def parse_units(text: str) -> int:
     m = DECIMAL_RE.match(text)
     if m is None:
         raise ValueError(text)
-    whole, frac = m.group(1), m.group(2)
+    whole: str = m.group(1)
+    frac: str | None = m.group(2)
     if frac is None:
         return int(whole) * SCALE
     digits = frac[1:]
@@ -78,7 +79,7 @@ def to_units(value: Decimal | int | str) -> int:
     scaled = d * SCALE
     if scaled != scaled.to_integral_value():
         raise TooMuchPrecision(str(value))
-    return int(scaled)
+    return int(scaled)  # exact: checked integral above
 
 
 def to_decimal(units: int) -> Decimal:

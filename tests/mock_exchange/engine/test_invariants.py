@@ -30,8 +30,17 @@ from mock_exchange.engine import (
 )
 from tests.mock_exchange.engine.world import BTCUSDT, T0, u
 
-TYPES = [OrderType.LIMIT, OrderType.LIMIT, OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER,
-         OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT_LIMIT]
+TYPES = [
+    OrderType.LIMIT,
+    OrderType.LIMIT,
+    OrderType.LIMIT,
+    OrderType.MARKET,
+    OrderType.LIMIT_MAKER,
+    OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT,
+    OrderType.STOP_LOSS,
+    OrderType.TAKE_PROFIT_LIMIT,
+]
 
 
 def build(seed: int) -> tuple[Exchange, list[int], list[int]]:
@@ -43,7 +52,9 @@ def build(seed: int) -> tuple[Exchange, list[int], list[int]]:
     accounts = []
     for i in range(3):
         acct = ex.add_account(
-            f"a{i}", maker_rate=u("0.001"), taker_rate=u("0.00075"),
+            f"a{i}",
+            maker_rate=u("0.001"),
+            taker_rate=u("0.00075"),
             balances={"BTC": u("50"), "USDT": u("2500000")},
         )
         accounts.append(acct.account_id)
@@ -57,8 +68,9 @@ def random_command(rng: random.Random, ex: Exchange, accounts: list[int]) -> Any
         mine = list(eng.open_by_account.get(acct, {}).values())
         if mine and rng.random() < 0.9:
             target = rng.choice(mine)
-            restriction = rng.choice([None, None, CancelRestriction.ONLY_NEW,
-                                      CancelRestriction.ONLY_PARTIALLY_FILLED])
+            restriction = rng.choice(
+                [None, None, CancelRestriction.ONLY_NEW, CancelRestriction.ONLY_PARTIALLY_FILLED]
+            )
             return ("cancel", acct, target.order_id, restriction)
         return ("cancel", acct, rng.randint(1, 500), None)
     otype = rng.choice(TYPES)
@@ -73,14 +85,21 @@ def random_command(rng: random.Random, ex: Exchange, accounts: list[int]) -> Any
             kw["quantity"] = qty
     else:
         kw["quantity"] = qty
-    if otype in (OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.STOP_LOSS_LIMIT,
-                 OrderType.TAKE_PROFIT_LIMIT):
+    if otype in (
+        OrderType.LIMIT,
+        OrderType.LIMIT_MAKER,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    ):
         kw["price"] = price
     if otype in (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
-        kw["time_in_force"] = rng.choice([TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC,
-                                          TimeInForce.FOK])
-    if otype in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT,
-                 OrderType.TAKE_PROFIT_LIMIT):
+        kw["time_in_force"] = rng.choice([TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK])
+    if otype in (
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    ):
         kw["stop_price"] = u(str(rng.randint(49_900, 50_100)))
     kw["self_trade_prevention_mode"] = rng.choice(list(STPMode))
     return ("place", NewOrder(acct, "BTCUSDT", side, otype, **kw))
@@ -97,7 +116,11 @@ def snapshot_state(ex: Exchange) -> Any:
     eng = ex.engine("BTCUSDT")
     return (
         {a.account_id: {k: list(v) for k, v in a.balances.items()} for a in ex.ledger.accounts.values()},
-        eng.update_id, eng.next_order_id, eng.next_trade_id, len(eng.orders), len(eng.stops),
+        eng.update_id,
+        eng.next_order_id,
+        eng.next_trade_id,
+        len(eng.orders),
+        len(eng.stops),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.mock_exchange.engine.world import World, reports, u
 
 from mock_exchange.engine import (
     AccountPosition,
@@ -22,6 +21,7 @@ from mock_exchange.engine import (
     TimeInForce,
     Trade,
 )
+from tests.mock_exchange.engine.world import World, reports, u
 
 
 def test_resting_limit_locks_quote_and_reports_new(world: World) -> None:
@@ -177,17 +177,26 @@ def test_mandatory_parameters_by_type(world: World) -> None:
     with pytest.raises(BadRequest) as e:
         world.place("alice", side=Side.BUY, type=OrderType.LIMIT, quantity=u("1"), price=u("1"))
     assert (e.value.code, e.value.msg) == (
-        -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+    )
     with pytest.raises(BadRequest) as e:
         world.place("alice", side=Side.BUY, type=OrderType.MARKET)
     assert e.value.msg == "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
     with pytest.raises(BadRequest) as e:
-        world.place("alice", side=Side.BUY, type=OrderType.MARKET, quantity=u("1"),
-                    time_in_force=TimeInForce.GTC)
+        world.place(
+            "alice", side=Side.BUY, type=OrderType.MARKET, quantity=u("1"), time_in_force=TimeInForce.GTC
+        )
     assert e.value.code == -1114
     with pytest.raises(BadRequest) as e:
-        world.place("alice", side=Side.BUY, type=OrderType.STOP_LOSS_LIMIT, quantity=u("1"),
-                    price=u("1"), time_in_force=TimeInForce.GTC)
+        world.place(
+            "alice",
+            side=Side.BUY,
+            type=OrderType.STOP_LOSS_LIMIT,
+            quantity=u("1"),
+            price=u("1"),
+            time_in_force=TimeInForce.GTC,
+        )
     assert "'stopPrice'" in e.value.msg
 
 
@@ -204,8 +213,9 @@ def test_duplicate_client_order_id_among_open_orders(world: World) -> None:
 
 def test_cancel_reports_cancel_id_and_releases_funds(world: World) -> None:
     r = world.limit("alice", "SELL", "2", "60000", cid="orig-1")
-    c = world.ex.cancel_order(world.acct("alice"), "BTCUSDT", orig_client_order_id="orig-1",
-                              new_client_order_id="cancel-1")
+    c = world.ex.cancel_order(
+        world.acct("alice"), "BTCUSDT", orig_client_order_id="orig-1", new_client_order_id="cancel-1"
+    )
     [rep] = reports(c.events)
     assert rep.execution_type is ExecutionType.CANCELED and rep.status is OrderStatus.CANCELED
     assert rep.cancel_client_order_id == "cancel-1" and rep.order.client_order_id == "orig-1"
@@ -221,12 +231,20 @@ def test_cancel_reports_cancel_id_and_releases_funds(world: World) -> None:
 def test_cancel_restrictions(world: World) -> None:
     r = world.limit("alice", "SELL", "2", "60000")
     with pytest.raises(CancelRejected) as e:
-        world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order_id=r.order.order_id,
-                              restriction=CancelRestriction.ONLY_PARTIALLY_FILLED)
+        world.ex.cancel_order(
+            world.acct("alice"),
+            "BTCUSDT",
+            order_id=r.order.order_id,
+            restriction=CancelRestriction.ONLY_PARTIALLY_FILLED,
+        )
     assert e.value.msg == "Order was not canceled due to cancel restrictions."
     world.market("bob", "BUY", qty="1")
-    c = world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order_id=r.order.order_id,
-                              restriction=CancelRestriction.ONLY_PARTIALLY_FILLED)
+    c = world.ex.cancel_order(
+        world.acct("alice"),
+        "BTCUSDT",
+        order_id=r.order.order_id,
+        restriction=CancelRestriction.ONLY_PARTIALLY_FILLED,
+    )
     assert c.order.status is OrderStatus.CANCELED
 
 
@@ -236,8 +254,9 @@ def test_queries_find_only_own_orders(world: World) -> None:
         world.ex.find_order(world.acct("bob"), "BTCUSDT", order_id=r.order.order_id)
     assert (e.value.code, e.value.msg) == (-2013, "Order does not exist.")
     with pytest.raises(EngineError) as e2:
-        world.ex.find_order(world.acct("alice"), "BTCUSDT", order_id=r.order.order_id,
-                            orig_client_order_id="other")
+        world.ex.find_order(
+            world.acct("alice"), "BTCUSDT", order_id=r.order.order_id, orig_client_order_id="other"
+        )
     assert e2.value.code == -2039
     assert world.ex.find_order(world.acct("alice"), "BTCUSDT", orig_client_order_id="abc") is r.order
     with pytest.raises(BadRequest) as e3:
@@ -270,16 +289,24 @@ def test_stop_loss_rejected_when_it_would_trigger_immediately(world: World) -> N
     world.limit("bob", "SELL", "1", "50000")
     world.market("alice", "BUY", qty="0.5")  # last price 50000
     with pytest.raises(OrderRejected) as e:
-        world.place("alice", side=Side.SELL, type=OrderType.STOP_LOSS, quantity=u("0.1"),
-                    stop_price=u("51000"))
+        world.place(
+            "alice", side=Side.SELL, type=OrderType.STOP_LOSS, quantity=u("0.1"), stop_price=u("51000")
+        )
     assert e.value.msg == "Order would trigger immediately."
 
 
 def test_stop_loss_limit_triggers_on_last_price_and_rests(world: World) -> None:
     world.limit("bob", "SELL", "1", "50000")
     world.market("alice", "BUY", qty="0.1")  # last 50000
-    stop = world.place("alice", side=Side.BUY, type=OrderType.STOP_LOSS_LIMIT, quantity=u("1"),
-                       price=u("51000"), stop_price=u("50500"), time_in_force=TimeInForce.GTC)
+    stop = world.place(
+        "alice",
+        side=Side.BUY,
+        type=OrderType.STOP_LOSS_LIMIT,
+        quantity=u("1"),
+        price=u("51000"),
+        stop_price=u("50500"),
+        time_in_force=TimeInForce.GTC,
+    )
     assert stop.order.status is OrderStatus.NEW and not stop.order.is_working
     assert world.locked("alice", "USDT") == u("51000")
     assert world.ex.depth("BTCUSDT", 5).bids == []
@@ -297,8 +324,9 @@ def test_take_profit_market_sell_triggers_and_fills(world: World) -> None:
     world.limit("bob", "BUY", "1", "49000")
     world.limit("bob", "SELL", "1", "50000")
     world.market("carol", "BUY", qty="0.1")  # last 50000
-    tp = world.place("alice", side=Side.SELL, type=OrderType.TAKE_PROFIT, quantity=u("0.5"),
-                     stop_price=u("50100"))
+    tp = world.place(
+        "alice", side=Side.SELL, type=OrderType.TAKE_PROFIT, quantity=u("0.5"), stop_price=u("50100")
+    )
     world.limit("bob", "SELL", "0.1", "50200")
     world.market("carol", "BUY", qty="1.0")  # reaches 50200
     assert tp.order.status is OrderStatus.FILLED
@@ -315,8 +343,9 @@ def test_take_profit_market_sell_triggers_and_fills(world: World) -> None:
         ("DECREMENT", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH),
     ],
 )
-def test_self_trade_prevention(world: World, mode: str, taker_status: OrderStatus,
-                               maker_status: OrderStatus) -> None:
+def test_self_trade_prevention(
+    world: World, mode: str, taker_status: OrderStatus, maker_status: OrderStatus
+) -> None:
     own = world.limit("alice", "SELL", "1", "50000")
     other = world.limit("bob", "SELL", "1", "50001")
     r = world.limit("alice", "BUY", "1", "50001", stp=mode)
@@ -345,7 +374,8 @@ def test_stp_none_allows_self_trade(world: World) -> None:
     world.limit("alice", "SELL", "1", "50000")
     r = world.limit("alice", "BUY", "1", "50000")
     assert r.order.status is OrderStatus.FILLED
-    assert len(world.ex.my_trades(world.acct("alice"), "BTCUSDT")) == 1
+    mine = world.ex.my_trades(world.acct("alice"), "BTCUSDT")
+    assert [(t.trade_id, is_buyer) for t, is_buyer in mine] == [(1, True), (1, False)]
     world.ex._check()
 
 
@@ -354,7 +384,9 @@ def test_stp_mode_must_be_allowed(world: World) -> None:
     with pytest.raises(OrderRejected) as e:
         world.limit("alice", "BUY", "1", "40000", stp="EXPIRE_TAKER")
     assert (e.value.code, e.value.msg) == (
-        -1013, "This symbol does not allow the specified self-trade prevention mode.")
+        -1013,
+        "This symbol does not allow the specified self-trade prevention mode.",
+    )
 
 
 def test_my_trades_and_all_orders(world: World) -> None:
@@ -364,9 +396,9 @@ def test_my_trades_and_all_orders(world: World) -> None:
     world.tick()
     b2 = world.market("alice", "BUY", qty="0.5")
     trades = world.ex.my_trades(world.acct("alice"), "BTCUSDT")
-    assert [t.trade_id for t in trades] == [1, 2]
-    assert world.ex.my_trades(world.acct("alice"), "BTCUSDT", order_id=b2.order.order_id)[0].trade_id == 2
-    assert [t.trade_id for t in world.ex.my_trades(world.acct("bob"), "BTCUSDT", from_id=2)] == [2]
+    assert [(t.trade_id, is_buyer) for t, is_buyer in trades] == [(1, True), (2, True)]
+    assert world.ex.my_trades(world.acct("alice"), "BTCUSDT", order_id=b2.order.order_id)[0][0].trade_id == 2
+    assert [t.trade_id for t, _ in world.ex.my_trades(world.acct("bob"), "BTCUSDT", from_id=2)] == [2]
     orders = world.ex.all_orders(world.acct("alice"), "BTCUSDT")
     assert [o.order_id for o in orders] == [b1.order.order_id, b2.order.order_id]
     assert [o.order_id for o in world.ex.open_orders(world.acct("bob"))] == [s.order.order_id]
@@ -379,10 +411,11 @@ def test_agg_trade_ids_group_one_taker_at_one_price(world: World) -> None:
     r = world.market("alice", "BUY", qty="3")
     trades = [e for e in r.events if isinstance(e, Trade)]
     assert [(t.trade_id, t.agg_trade_id) for t in trades] == [(1, 1), (2, 1), (3, 2)]
-    agg = world.ex.engine("BTCUSDT").data.agg_trades(from_id=None, start_time=None, end_time=None,
-                                                      limit=10)
+    agg = world.ex.engine("BTCUSDT").data.agg_trades(from_id=None, start_time=None, end_time=None, limit=10)
     assert [(a.agg_id, a.qty, a.first_trade_id, a.last_trade_id) for a in agg] == [
-        (1, u("2"), 1, 2), (2, u("1"), 3, 3)]
+        (1, u("2"), 1, 2),
+        (2, u("1"), 3, 3),
+    ]
 
 
 def test_deposit_and_withdraw(world: World) -> None:

@@ -10,8 +10,8 @@ import pytest
 from mock_exchange.engine import (
     Account,
     Event,
-    ExecutionReport,
     Exchange,
+    ExecutionReport,
     NewOrder,
     OrderType,
     PlaceResult,
@@ -37,8 +37,14 @@ BTCUSDT: dict[str, Any] = {
         {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
         {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
         {"filterType": "MARKET_LOT_SIZE", "minQty": "0", "maxQty": "100", "stepSize": "0"},
-        {"filterType": "NOTIONAL", "minNotional": "5", "applyMinToMarket": True,
-         "maxNotional": "9000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": "5",
+            "applyMinToMarket": True,
+            "maxNotional": "9000000",
+            "applyMaxToMarket": False,
+            "avgPriceMins": 5,
+        },
         {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
         {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
     ],
@@ -67,19 +73,29 @@ class World:
     ) -> PlaceResult:
         return self.ex.place_order(
             NewOrder(
-                self.acct(who), self.symbol, Side(side), OrderType.LIMIT,
-                quantity=u(qty), price=u(price), time_in_force=TimeInForce(tif),
+                self.acct(who),
+                self.symbol,
+                Side(side),
+                OrderType.LIMIT,
+                quantity=u(qty),
+                price=u(price),
+                time_in_force=TimeInForce(tif),
                 new_client_order_id=cid,
                 self_trade_prevention_mode=STPMode(stp) if stp else None,
             )
         )
 
-    def market(self, who: str, side: str, qty: str | None = None, quote: str | None = None,
-               stp: str | None = None) -> PlaceResult:
+    def market(
+        self, who: str, side: str, qty: str | None = None, quote: str | None = None, stp: str | None = None
+    ) -> PlaceResult:
         return self.ex.place_order(
             NewOrder(
-                self.acct(who), self.symbol, Side(side), OrderType.MARKET,
-                quantity=u(qty) if qty else None, quote_order_qty=u(quote) if quote else None,
+                self.acct(who),
+                self.symbol,
+                Side(side),
+                OrderType.MARKET,
+                quantity=u(qty) if qty else None,
+                quote_order_qty=u(quote) if quote else None,
                 self_trade_prevention_mode=STPMode(stp) if stp else None,
             )
         )
@@ -99,7 +115,8 @@ class World:
 
 def reports(events: list[Event], order_id: int | None = None) -> list[ExecutionReport]:
     return [
-        e for e in events
+        e
+        for e in events
         if isinstance(e, ExecutionReport) and (order_id is None or e.order.order_id == order_id)
     ]
 
@@ -112,7 +129,9 @@ def world() -> World:
     w = World(ex, clock)
     for name in ("alice", "bob", "carol"):
         w.accounts[name] = ex.add_account(
-            name, maker_rate=u("0.001"), taker_rate=u("0.002"),
+            name,
+            maker_rate=u("0.001"),
+            taker_rate=u("0.002"),
             balances={"BTC": u("100"), "USDT": u("10000000")},
         )
     return w

@@ -1,0 +1,279 @@
+"""Engine throughput on a mixed workload, beside a minimal reference matcher.
+
+Workload (seeded, generated up front, not timed): 70 % passive limit adds, 20 % cancels of
+resting orders, 10 % limit orders that cross 1-3 price levels. Both matchers replay the
+same operations. The reference matcher is the smallest thing that can do the job: a
+SortedDict of price levels with a deque each, no accounts, no rules, no events. The engine
+does everything it does in production: filters, balances and locks, commissions, STP
+checks, update ids, execution reports, trades and depth events.
+
+Method: warm-up run, then 5 timed repeats on fresh state; the median and minimum are
+printed. Target (issue #2): engine >= 0.5x the reference matcher.
+
+    python bench/bench_engine.py [--ops N] [--rest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from sortedcontainers import SortedDict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mock_exchange.engine import (
+    Exchange,
+    NewOrder,
+    OrderType,
+    Side,
+    TimeInForce,
+    symbol_from_config,
+)
+from mock_exchange.engine.units import SCALE
+
+TICK = SCALE // 100  # 0.01
+STEP = SCALE // 100_000  # 0.00001
+MID = 50_000 * SCALE
+
+# One op: ("add", idx, is_buy, price, qty) | ("cancel", idx) | ("cross", idx, is_buy, price, qty)
+Op = tuple
+
+
+class ReferenceMatcher:
+    """Price levels in a SortedDict, a deque of [order_id, qty] per level. Nothing else."""
+
+    def __init__(self) -> None:
+        self.bids: SortedDict = SortedDict()  # -price -> deque
+        self.asks: SortedDict = SortedDict()
+        self.where: dict[int, tuple[bool, int, list[int]]] = {}
+
+    def add(self, oid: int, is_buy: bool, price: int, qty: int) -> None:
+        book, key = (self.bids, -price) if is_buy else (self.asks, price)
+        level = book.get(key)
+        if level is None:
+            level = book[key] = deque()
+        entry = [oid, qty]
+        level.append(entry)
+        self.where[oid] = (is_buy, price, entry)
+
+    def cancel(self, oid: int) -> None:
+        found = self.where.pop(oid, None)
+        if found is None:
+            return
+        is_buy, price, entry = found
+        book, key = (self.bids, -price) if is_buy else (self.asks, price)
+        level = book[key]
+        level.remove(entry)
+        if not level:
+            del book[key]
+
+    def cross(self, oid: int, is_buy: bool, price: int, qty: int) -> None:
+        book = self.asks if is_buy else self.bids
+        while qty and book:
+            key, level = book.peekitem(0)
+            lvl_price = key if is_buy else -key
+            if (is_buy and lvl_price > price) or (not is_buy and lvl_price < price):
+                break
+            while qty and level:
+                entry = level[0]
+                take = min(qty, entry[1])
+                entry[1] -= take
+                qty -= take
+                if entry[1] == 0:
+                    level.popleft()
+                    del self.where[entry[0]]
+            if not level:
+                del book[key]
+        if qty:
+            self.add(oid, is_buy, price, qty)
+
+
+def make_workload(n: int, seed: int = 42, warm_levels: int = 400) -> tuple[list[Op], list[Op]]:
+    """(setup ops, timed ops). Generated against the reference matcher's state."""
+    rng = random.Random(seed)
+    ref = ReferenceMatcher()
+    resting: list[int] = []
+    next_idx = 0
+
+    def passive(is_buy: bool) -> Op:
+        nonlocal next_idx
+        best_ask = ref.asks.peekitem(0)[0] if ref.asks else MID + TICK
+        best_bid = -ref.bids.peekitem(0)[0] if ref.bids else MID - TICK
+        if is_buy:
+            price = min(best_ask - TICK, best_bid + TICK * rng.randint(-40, 1))
+        else:
+            price = max(best_bid + TICK, best_ask - TICK * rng.randint(-40, 1))
+        qty = STEP * rng.randint(10, 2000) * 10
+        op = ("add", next_idx, is_buy, price, qty)
+        ref.add(next_idx, is_buy, price, qty)
+        resting.append(next_idx)
+        next_idx += 1
+        return op
+
+    setup = [passive(i % 2 == 0) for i in range(warm_levels)]
+    ops: list[Op] = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.7 or not resting:
+            ops.append(passive(rng.random() < 0.5))
+        elif r < 0.9:
+            # cancel a random resting order (swap-remove keeps this O(1))
+            while resting:
+                i = rng.randrange(len(resting))
+                idx = resting[i]
+                resting[i] = resting[-1]
+                resting.pop()
+                if idx in ref.where:
+                    ops.append(("cancel", idx))
+                    ref.cancel(idx)
+                    break
+        else:
+            is_buy = rng.random() < 0.5
+            book = ref.asks if is_buy else ref.bids
+            if not book:
+                ops.append(passive(is_buy))
+                continue
+            levels = min(rng.randint(1, 3), len(book))
+            keys = list(book.islice(0, levels))
+            qty = sum(e[1] for k in keys for e in book[k])
+            price = keys[-1] if is_buy else -keys[-1]
+            op = ("cross", next_idx, is_buy, price, qty)
+            ref.cross(next_idx, is_buy, price, qty)
+            next_idx += 1
+            ops.append(op)
+    return setup, ops
+
+
+def run_reference(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
+    def go() -> float:
+        ref = ReferenceMatcher()
+        for op in setup:
+            ref.add(op[1], op[2], op[3], op[4])
+        add, cancel, cross = ref.add, ref.cancel, ref.cross
+        t0 = time.perf_counter()
+        for op in ops:
+            kind = op[0]
+            if kind == "add":
+                add(op[1], op[2], op[3], op[4])
+            elif kind == "cancel":
+                cancel(op[1])
+            else:
+                cross(op[1], op[2], op[3], op[4])
+        return time.perf_counter() - t0
+
+    return go
+
+
+BTCUSDT = {
+    "symbol": "BTCUSDT",
+    "baseAsset": "BTC",
+    "quoteAsset": "USDT",
+    "filters": [
+        {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
+        {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"},
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": "5",
+            "applyMinToMarket": True,
+            "maxNotional": "9000000",
+            "applyMaxToMarket": False,
+            "avgPriceMins": 5,
+        },
+        {
+            "filterType": "PERCENT_PRICE_BY_SIDE",
+            "bidMultiplierUp": "5",
+            "bidMultiplierDown": "0.2",
+            "askMultiplierUp": "5",
+            "askMultiplierDown": "0.2",
+            "avgPriceMins": 5,
+        },
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 1_000_000},
+    ],
+}
+
+
+def run_engine(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
+    def to_cmd(acct: int, op: Op) -> NewOrder:
+        tif = TimeInForce.GTC
+        return NewOrder(
+            acct,
+            "BTCUSDT",
+            Side.BUY if op[2] else Side.SELL,
+            OrderType.LIMIT,
+            quantity=op[4],
+            price=op[3],
+            time_in_force=tif,
+        )
+
+    def go() -> float:
+        clock = [1_700_000_000_000_000]
+        ex = Exchange(lambda: clock[0], seed=1)
+        ex.add_symbol(symbol_from_config(BTCUSDT))
+        accts = [
+            ex.add_account(
+                f"a{i}",
+                maker_rate=100_000,
+                taker_rate=100_000,
+                balances={"BTC": 10**9 * SCALE, "USDT": 10**13 * SCALE},
+            ).account_id
+            for i in range(4)
+        ]
+        ids: dict[int, int] = {}
+        for op in setup:
+            ids[op[1]] = ex.place_order(to_cmd(accts[op[1] % 4], op)).order.order_id
+        prepared = []
+        for op in ops:
+            if op[0] == "cancel":
+                prepared.append((False, op[1], None))
+            else:
+                prepared.append((True, op[1], to_cmd(accts[op[1] % 4], op)))
+        place, cancel = ex.place_order, ex.cancel_order
+        t0 = time.perf_counter()
+        for is_place, idx, cmd in prepared:
+            if is_place:
+                ids[idx] = place(cmd).order.order_id
+            else:
+                cancel(accts[idx % 4], "BTCUSDT", ids[idx])
+        return time.perf_counter() - t0
+
+    return go
+
+
+def measure(fn: Callable[[], float], repeats: int = 5) -> tuple[float, float]:
+    fn()  # warm-up
+    times = [fn() for _ in range(repeats)]
+    return statistics.median(times), min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ops", type=int, default=100_000)
+    parser.add_argument("--rest", action="store_true", help="also run the REST round-trip bench")
+    parser.add_argument("--rest-only", action="store_true")
+    args = parser.parse_args()
+    if not args.rest_only:
+        setup, ops = make_workload(args.ops)
+        kinds = {k: sum(1 for o in ops if o[0] == k) for k in ("add", "cancel", "cross")}
+        print(f"workload: {len(ops)} ops {kinds}, {len(setup)} setup orders")
+        ref_med, ref_min = measure(run_reference(setup, ops))
+        eng_med, eng_min = measure(run_engine(setup, ops))
+        n = len(ops)
+        print(f"reference matcher : {n / ref_med:>12,.0f} ops/s median  {n / ref_min:>12,.0f} best")
+        print(f"engine            : {n / eng_med:>12,.0f} ops/s median  {n / eng_min:>12,.0f} best")
+        ratio = ref_med / eng_med
+        print(f"engine / reference: {ratio:.2f}x (target >= 0.50x: {'met' if ratio >= 0.5 else 'NOT met'})")
+    if args.rest or args.rest_only:
+        from bench_rest import main as rest_main  # type: ignore[import-not-found]
+
+        rest_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Public market data: ping, time, exchangeInfo, depth, trades, klines, tickers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_exchange.engine import MatchingEngine, SymbolStatus
+from mock_exchange.engine.market_data import KLINE_INTERVALS_US
+
+from .. import errors as err
+from .. import formatting as F
+from ..auth import Security
+from ..params import Params
+from ..service import Request
+from . import Endpoint
+
+HOUR_US = 3_600_000_000
+
+
+def symbol_engine(req: Request, name: str = "symbol") -> MatchingEngine:
+    symbol = req.params.mandatory(name)
+    eng = req.exchange.engines.get(symbol)
+    if eng is None:
+        raise err.bad_symbol()
+    return eng
+
+
+def symbol_list(req: Request) -> list[MatchingEngine] | None:
+    """``symbol`` (one), ``symbols`` (JSON array) or neither (None: every symbol)."""
+    one = req.params.optional("symbol")
+    many = req.params.json_list("symbols")
+    if one is not None and many is not None:
+        raise err.bad_combination()
+    if one is not None:
+        eng = req.exchange.engines.get(one)
+        if eng is None:
+            raise err.bad_symbol()
+        return [eng]
+    if many is None:
+        return None
+    if len(set(many)) != len(many):
+        raise err.duplicate_symbols()
+    out = []
+    for name in many:
+        eng = req.exchange.engines.get(name)
+        if eng is None:
+            raise err.bad_symbol()
+        out.append(eng)
+    return out
+
+
+def check_symbol_status(req: Request, engines: list[MatchingEngine]) -> None:
+    wanted = req.params.enum("symbolStatus", SymbolStatus, err.invalid_symbol_status())
+    if wanted is not None and any(e.cfg.status is not wanted for e in engines):
+        raise err.symbol_status_mismatch()
+
+
+def ping(req: Request) -> Any:
+    req.done()
+    return {}
+
+
+def server_time(req: Request) -> Any:
+    req.done()
+    return {"serverTime": req.now_us // req.div}
+
+
+def exchange_info(req: Request) -> Any:
+    p = req.params
+    one = p.peek("symbol")
+    many = p.peek("symbols")
+    perms_raw = p.optional("permissions")
+    status = p.enum("symbolStatus", SymbolStatus, err.invalid_symbol_status())
+    show_sets = p.boolean("showPermissionSets", True)
+    if (one is not None or many is not None) and (perms_raw is not None or status is not None):
+        raise err.bad_combination()
+    engines = symbol_list(req)
+    req.done()
+    if engines is None:
+        engines = list(req.exchange.engines.values())
+        if perms_raw is not None:
+            wanted = set(p.json_list("permissions") or []) if perms_raw.startswith("[") else {perms_raw}
+            engines = [e for e in engines if any(wanted & set(group) for group in e.cfg.permission_sets)]
+        if status is not None:
+            engines = [e for e in engines if e.cfg.status is status]
+    return {
+        "timezone": "UTC",
+        "serverTime": req.now_us // req.div,
+        "rateLimits": req.service.limiter.exchange_info_limits(),
+        "exchangeFilters": [],
+        "symbols": [F.symbol_info(e.cfg, show_sets) for e in engines],
+    }
+
+
+def depth_weight(p: Params) -> int:
+    try:
+        limit = int(p.peek("limit") or 100)
+    except ValueError:
+        limit = 100
+    if limit <= 100:
+        return 5
+    if limit <= 500:
+        return 25
+    if limit <= 1000:
+        return 50
+    return 250
+
+
+def depth(req: Request) -> Any:
+    eng = symbol_engine(req)
+    limit = req.params.long("limit")
+    check_symbol_status(req, [eng])
+    req.done()
+    if limit is None:
+        limit = 100
+    if limit < 1:
+        raise err.invalid_param("limit")
+    limit = min(limit, 5000)
+    req.service.before_snapshot(eng.symbol)
+    last, bids, asks = eng.snapshot(limit)
+    return {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+
+
+def recent_trades(req: Request) -> Any:
+    eng = symbol_engine(req)
+    limit = req.params.int_in("limit", 1, 1000, 500)
+    req.done()
+    return [F.public_trade(t, req.div) for t in eng.data.recent(limit)]
+
+
+def historical_trades(req: Request) -> Any:
+    eng = symbol_engine(req)
+    limit = req.params.int_in("limit", 1, 1000, 500)
+    from_id = req.params.long("fromId")
+    req.done()
+    return [F.public_trade(t, req.div) for t in eng.data.historical(from_id, limit)]
+
+
+def agg_trades(req: Request) -> Any:
+    eng = symbol_engine(req)
+    p = req.params
+    from_id = p.long("fromId")
+    start = p.time_us("startTime")
+    end = p.time_us("endTime")
+    limit = p.int_in("limit", 1, 1000, 500)
+    req.done()
+    if start is not None and end is not None and end - start > HOUR_US:
+        raise err.lookup_interval_too_big(1)
+    rows = eng.data.agg_trades(from_id=from_id, start_time=start, end_time=end, limit=limit)
+    return [F.agg_trade(a, req.div) for a in rows]
+
+
+def klines(req: Request) -> Any:
+    eng = symbol_engine(req)
+    p = req.params
+    interval = p.mandatory("interval")
+    if interval not in KLINE_INTERVALS_US:
+        raise err.bad_interval()
+    start = p.time_us("startTime")
+    end = p.time_us("endTime")
+    tz = p.optional("timeZone")
+    limit = p.int_in("limit", 1, 1000, 500)
+    req.done()
+    offset_us = 0
+    if tz is not None:
+        try:
+            sign = -1 if tz.startswith("-") else 1
+            hours, _, minutes = tz.lstrip("+-").partition(":")
+            offset_us = sign * (int(hours) * 60 + int(minutes or 0)) * 60_000_000
+        except ValueError:
+            raise err.invalid_param("timeZone") from None
+        if not -12 * HOUR_US <= offset_us <= 14 * HOUR_US:
+            raise err.invalid_param("timeZone")
+    rows = eng.data.klines(
+        interval, start_time=start, end_time=end, limit=limit, now=req.now_us, offset_us=offset_us
+    )
+    return [F.kline_row(k, req.div) for k in rows]
+
+
+def avg_price(req: Request) -> Any:
+    eng = symbol_engine(req)
+    req.done()
+    mins = 5
+    price = eng.data.avg_price(mins, req.now_us)
+    last = eng.data.trades[-1].time if eng.data.trades else req.now_us
+    return {"mins": mins, "price": F.fmt(price), "closeTime": last // req.div}
+
+
+def _many_weight(one: int, many: int) -> Any:
+    def weight(p: Params) -> int:
+        return one if p.peek("symbol") is not None else many
+
+    return weight
+
+
+def ticker_price(req: Request) -> Any:
+    engines = symbol_list(req)
+    req.done()
+    single = req.params.peek("symbol") is not None
+    rows = [
+        {"symbol": e.symbol, "price": F.fmt(e.data.last_price)}
+        for e in (engines if engines is not None else req.exchange.engines.values())
+    ]
+    return rows[0] if single else rows
+
+
+def _best(eng: MatchingEngine) -> tuple[int, int, int, int]:
+    bid = eng.book.best_bid()
+    ask = eng.book.best_ask()
+    return (
+        bid.price if bid else 0,
+        bid.total if bid else 0,
+        ask.price if ask else 0,
+        ask.total if ask else 0,
+    )
+
+
+def book_ticker(req: Request) -> Any:
+    engines = symbol_list(req)
+    req.done()
+    single = req.params.peek("symbol") is not None
+    rows = []
+    for e in engines if engines is not None else req.exchange.engines.values():
+        bid, bid_qty, ask, ask_qty = _best(e)
+        rows.append(
+            {
+                "symbol": e.symbol,
+                "bidPrice": F.fmt(bid),
+                "bidQty": F.fmt(bid_qty),
+                "askPrice": F.fmt(ask),
+                "askQty": F.fmt(ask_qty),
+            }
+        )
+    return rows[0] if single else rows
+
+
+def ticker_24h_weight(p: Params) -> int:
+    if p.peek("symbol") is not None:
+        return 2
+    raw = p.peek("symbols")
+    if raw is None:
+        return 80
+    n = raw.count(",") + 1
+    return 2 if n <= 20 else 40 if n <= 100 else 80
+
+
+def ticker_24h(req: Request) -> Any:
+    engines = symbol_list(req)
+    kind = req.params.optional("type") or "FULL"
+    if kind not in ("FULL", "MINI"):
+        raise err.invalid_ticker_type()
+    req.done()
+    single = req.params.peek("symbol") is not None
+    rows = [
+        F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), kind == "FULL", req.div)
+        for e in (engines if engines is not None else req.exchange.engines.values())
+    ]
+    return rows[0] if single else rows
+
+
+NONE = Security.NONE
+ENDPOINTS = [
+    Endpoint("GET", "/api/v3/ping", "ping", NONE, 1, ping),
+    Endpoint("GET", "/api/v3/time", "time", NONE, 1, server_time),
+    Endpoint("GET", "/api/v3/exchangeInfo", "exchangeInfo", NONE, 20, exchange_info),
+    Endpoint("GET", "/api/v3/depth", "depth", NONE, depth_weight, depth),
+    Endpoint("GET", "/api/v3/trades", "trades.recent", NONE, 25, recent_trades),
+    Endpoint("GET", "/api/v3/historicalTrades", "trades.historical", NONE, 25, historical_trades),
+    Endpoint("GET", "/api/v3/aggTrades", "trades.aggregate", NONE, 4, agg_trades),
+    Endpoint("GET", "/api/v3/klines", "klines", NONE, 2, klines),
+    Endpoint("GET", "/api/v3/uiKlines", "uiKlines", NONE, 2, klines),
+    Endpoint("GET", "/api/v3/avgPrice", "avgPrice", NONE, 2, avg_price),
+    Endpoint("GET", "/api/v3/ticker/price", "ticker.price", NONE, _many_weight(2, 4), ticker_price),
+    Endpoint("GET", "/api/v3/ticker/bookTicker", "ticker.book", NONE, _many_weight(2, 4), book_ticker),
+    Endpoint("GET", "/api/v3/ticker/24hr", "ticker.24hr", NONE, ticker_24h_weight, ticker_24h),
+]

@@ -1,0 +1,342 @@
+"""Trading: place, test, query, cancel, cancel-all, open/all orders, cancel-replace."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from mock_exchange.engine import (
+    CancelRestriction,
+    EngineError,
+    NewOrder,
+    OrderType,
+    PlaceResult,
+    Side,
+    STPMode,
+    TimeInForce,
+)
+from mock_exchange.engine.matching import validate_shape
+
+from .. import errors as err
+from .. import formatting as F
+from ..auth import Security, require_trading
+from ..errors import BinanceError
+from ..params import Params
+from ..service import Request
+from . import Endpoint
+from .market import symbol_engine
+
+DAY_US = 86_400_000_000
+
+
+class RespType(StrEnum):
+    ACK = "ACK"
+    RESULT = "RESULT"
+    FULL = "FULL"
+
+
+class CancelReplaceMode(StrEnum):
+    STOP_ON_FAILURE = "STOP_ON_FAILURE"
+    ALLOW_FAILURE = "ALLOW_FAILURE"
+
+
+def parse_new_order(req: Request, symbol: str) -> tuple[NewOrder, RespType | None]:
+    """The parameters of a new order (POST /order, order.test, cancelReplace)."""
+    p = req.params
+    side = p.enum("side", Side, err.invalid_side(), required=True)
+    otype = p.enum("type", OrderType, err.invalid_order_type(), required=True)
+    tif = p.enum("timeInForce", TimeInForce, err.invalid_tif())
+    quantity = p.decimal("quantity")
+    quote_qty = p.decimal("quoteOrderQty")
+    price = p.decimal("price")
+    stop_price = p.decimal("stopPrice")
+    client_id = p.client_order_id("newClientOrderId")
+    resp = p.enum("newOrderRespType", RespType)
+    stp = p.enum("selfTradePreventionMode", STPMode)
+    strategy_id = p.long("strategyId")
+    strategy_type = p.long("strategyType")
+    if strategy_type is not None and strategy_type < 1_000_000:
+        raise err.bad_strategy_type()
+    iceberg = p.decimal("icebergQty")
+    trailing = p.long("trailingDelta")
+    assert side is not None and otype is not None and req.api_key is not None
+    if iceberg:
+        raise BinanceError(-2010, "Iceberg orders are not supported for this symbol.")
+    if trailing is not None:
+        raise BinanceError(-2010, "Trailing stop orders are not supported for this symbol.")
+    cmd = NewOrder(
+        account_id=req.api_key.account_id,
+        symbol=symbol,
+        side=side,
+        type=otype,
+        quantity=quantity,
+        quote_order_qty=quote_qty,
+        price=price,
+        stop_price=stop_price,
+        time_in_force=tif,
+        new_client_order_id=client_id,
+        self_trade_prevention_mode=stp,
+        strategy_id=strategy_id,
+        strategy_type=strategy_type,
+    )
+    return cmd, resp
+
+
+def default_resp_type(otype: OrderType) -> RespType:
+    """MARKET and LIMIT answer FULL by default; every other type ACK."""
+    return RespType.FULL if otype in (OrderType.MARKET, OrderType.LIMIT) else RespType.ACK
+
+
+def render_placed(result: PlaceResult, resp: RespType | None, now_us: int, div: int) -> Any:
+    resp = resp or default_resp_type(result.order.type)
+    if resp is RespType.ACK:
+        return F.order_ack(result.order, now_us, div)
+    if resp is RespType.RESULT:
+        return F.order_result(result.order, now_us, div)
+    return F.order_full(result.order, result.fills, now_us, div)
+
+
+def execute_new_order(req: Request, cmd: NewOrder) -> PlaceResult:
+    """Send ``cmd`` to the engine, counting it against the account's order limits."""
+    limiter = req.service.limiter
+    limiter.admit_order(cmd.account_id, req.now_us)
+    try:
+        result = req.exchange.place_order(cmd)
+    except EngineError as e:
+        if e.code in (-2010, -1013):
+            limiter.count_order(cmd.account_id, req.now_us)
+        raise BinanceError.from_engine(e) from None
+    limiter.count_order(cmd.account_id, req.now_us)
+    req.service.publish(result.events)
+    return result
+
+
+def place_order(req: Request) -> Any:
+    eng = symbol_engine(req)
+    cmd, resp = parse_new_order(req, eng.symbol)
+    req.done()
+    assert req.api_key is not None
+    require_trading(req.api_key)
+    result = execute_new_order(req, cmd)
+    return render_placed(result, resp, req.now_us, req.div)
+
+
+def test_weight(p: Params) -> int:
+    return 20 if (p.peek("computeCommissionRates") or "").lower() == "true" else 1
+
+
+def test_order(req: Request) -> Any:
+    eng = symbol_engine(req)
+    cmd, _ = parse_new_order(req, eng.symbol)
+    compute = req.params.boolean("computeCommissionRates", False)
+    req.done()
+    try:
+        req.exchange.test_order(cmd)
+    except EngineError as e:
+        raise BinanceError.from_engine(e) from None
+    if not compute:
+        return {}
+    acct = req.account
+    zeros = {"maker": F.ZERO, "taker": F.ZERO}
+    return {
+        "standardCommissionForOrder": {"maker": F.fmt(acct.maker_rate), "taker": F.fmt(acct.taker_rate)},
+        "specialCommissionForOrder": dict(zeros),
+        "taxCommissionForOrder": dict(zeros),
+        "discount": {
+            "enabledForAccount": False,
+            "enabledForSymbol": False,
+            "discountAsset": "BNB",
+            "discount": F.ZERO,
+        },
+    }
+
+
+def _order_ref(
+    req: Request, id_name: str = "orderId", client_name: str = "origClientOrderId"
+) -> tuple[int | None, str | None]:
+    order_id = req.params.long(id_name)
+    client_id = req.params.client_order_id(client_name)
+    if order_id is None and client_id is None:
+        raise err.one_of(client_name, id_name)
+    return order_id, client_id
+
+
+def query_order(req: Request) -> Any:
+    eng = symbol_engine(req)
+    order_id, client_id = _order_ref(req)
+    req.done()
+    assert req.api_key is not None
+    try:
+        order = req.exchange.find_order(req.api_key.account_id, eng.symbol, order_id, client_id)
+    except EngineError as e:
+        raise BinanceError.from_engine(e) from None
+    return F.order_query(order, req.div)
+
+
+def _cancel_restriction(req: Request) -> CancelRestriction | None:
+    return req.params.enum("cancelRestrictions", CancelRestriction, err.invalid_cancel_restrictions())
+
+
+def cancel_order(req: Request) -> Any:
+    eng = symbol_engine(req)
+    order_id, client_id = _order_ref(req)
+    new_id = req.params.client_order_id("newClientOrderId")
+    restriction = _cancel_restriction(req)
+    req.done()
+    assert req.api_key is not None
+    require_trading(req.api_key)
+    try:
+        result = req.exchange.cancel_order(
+            req.api_key.account_id,
+            eng.symbol,
+            order_id,
+            client_id,
+            new_client_order_id=new_id,
+            restriction=restriction,
+        )
+    except EngineError as e:
+        raise BinanceError.from_engine(e) from None
+    req.service.publish(result.events)
+    return F.cancel_report(result.order, result.cancel_client_order_id, result.time, req.div)
+
+
+def cancel_open_orders(req: Request) -> Any:
+    eng = symbol_engine(req)
+    req.done()
+    assert req.api_key is not None
+    require_trading(req.api_key)
+    try:
+        results = req.exchange.cancel_open_orders(req.api_key.account_id, eng.symbol)
+    except EngineError as e:
+        raise BinanceError.from_engine(e) from None
+    out = []
+    for r in results:
+        req.service.publish(r.events)
+        out.append(F.cancel_report(r.order, r.cancel_client_order_id, r.time, req.div))
+    return out
+
+
+def open_orders_weight(p: Params) -> int:
+    return 6 if p.peek("symbol") is not None else 80
+
+
+def open_orders(req: Request) -> Any:
+    symbol = req.params.optional("symbol")
+    if symbol is not None and symbol not in req.exchange.engines:
+        raise err.bad_symbol()
+    req.done()
+    assert req.api_key is not None
+    orders = req.exchange.open_orders(req.api_key.account_id, symbol)
+    return [F.order_query(o, req.div) for o in orders]
+
+
+def all_orders(req: Request) -> Any:
+    eng = symbol_engine(req)
+    p = req.params
+    order_id = p.long("orderId")
+    start = p.time_us("startTime")
+    end = p.time_us("endTime")
+    limit = p.int_in("limit", 1, 1000, 500)
+    req.done()
+    if start is not None and end is not None and end - start > DAY_US:
+        raise err.lookup_interval_too_big(24)
+    assert req.api_key is not None
+    orders = req.exchange.all_orders(
+        req.api_key.account_id, eng.symbol, order_id=order_id, start_time=start, end_time=end, limit=limit
+    )
+    return [F.order_query(o, req.div) for o in orders]
+
+
+def cancel_replace(req: Request) -> Any:
+    eng = symbol_engine(req)
+    p = req.params
+    mode = p.enum("cancelReplaceMode", CancelReplaceMode, required=True)
+    cancel_id, cancel_client_id = _order_ref(req, "cancelOrderId", "cancelOrigClientOrderId")
+    cancel_new_id = p.client_order_id("cancelNewClientOrderId")
+    restriction = _cancel_restriction(req)
+    rate_mode = p.optional("orderRateLimitExceededMode")
+    if rate_mode is not None and rate_mode not in ("DO_NOTHING", "CANCEL_ONLY"):
+        raise err.invalid_param("orderRateLimitExceededMode")
+    cmd, resp = parse_new_order(req, eng.symbol)
+    req.done()
+    assert req.api_key is not None
+    require_trading(req.api_key)
+    if not eng.cfg.cancel_replace_allowed:
+        raise err.cancel_replace_not_supported()
+    try:
+        validate_shape(cmd)  # a malformed new order fails the request before the cancel
+    except EngineError as e:
+        raise BinanceError.from_engine(e) from None
+    account_id = req.api_key.account_id
+
+    cancel_response: Any
+    try:
+        c = req.exchange.cancel_order(
+            account_id,
+            eng.symbol,
+            cancel_id,
+            cancel_client_id,
+            new_client_order_id=cancel_new_id,
+            restriction=restriction,
+        )
+        req.service.publish(c.events)
+        cancel_ok = True
+        cancel_response = F.cancel_report(c.order, c.cancel_client_order_id, c.time, req.div)
+    except EngineError as e:
+        cancel_ok = False
+        cancel_response = {"code": e.code, "msg": e.msg}
+
+    new_response: Any = None
+    new_result = "NOT_ATTEMPTED"
+    if cancel_ok or mode is CancelReplaceMode.ALLOW_FAILURE:
+        try:
+            placed = execute_new_order(req, cmd)
+            new_result = "SUCCESS"
+            new_response = render_placed(placed, resp, req.now_us, req.div)
+        except BinanceError as e:
+            new_result = "FAILURE"
+            new_response = e.body()
+    data = {
+        "cancelResult": "SUCCESS" if cancel_ok else "FAILURE",
+        "newOrderResult": new_result,
+        "cancelResponse": cancel_response,
+        "newOrderResponse": new_response,
+    }
+    if cancel_ok and new_result == "SUCCESS":
+        return data
+    if cancel_ok or new_result == "SUCCESS":
+        raise BinanceError(-2021, "Order cancel-replace partially failed.", 409, data=data)
+    raise BinanceError(-2022, "Order cancel-replace failed.", 400, data=data)
+
+
+TRADE = Security.TRADE
+USER_DATA = Security.USER_DATA
+ENDPOINTS = [
+    Endpoint(
+        "POST", "/api/v3/order", "order.place", TRADE, 1, place_order, places_order=True, free_on_success=True
+    ),
+    Endpoint("POST", "/api/v3/order/test", "order.test", TRADE, test_weight, test_order),
+    Endpoint("GET", "/api/v3/order", "order.status", USER_DATA, 4, query_order),
+    Endpoint("DELETE", "/api/v3/order", "order.cancel", TRADE, 1, cancel_order, free_on_success=True),
+    Endpoint(
+        "DELETE",
+        "/api/v3/openOrders",
+        "openOrders.cancelAll",
+        TRADE,
+        1,
+        cancel_open_orders,
+        free_on_success=True,
+    ),
+    Endpoint("GET", "/api/v3/openOrders", "openOrders.status", USER_DATA, open_orders_weight, open_orders),
+    Endpoint("GET", "/api/v3/allOrders", "allOrders", USER_DATA, 20, all_orders),
+    Endpoint(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        "order.cancelReplace",
+        TRADE,
+        1,
+        cancel_replace,
+        places_order=True,
+        free_on_success=True,
+    ),
+]

@@ -1,0 +1,170 @@
+"""Request weight, raw request and order-count limits, with 429s that escalate to a 418 ban.
+
+Sans-I/O: every method takes ``now_us``. Windows are fixed and aligned to the clock, as
+Binance's are (the 1-minute weight counter resets at the start of each minute), which is
+what the ``X-MBX-USED-WEIGHT-1M`` header reports.
+
+Weight is per IP; order counts are per account. A request refused with 429 is not
+counted, but it is a *violation*: an IP that keeps sending after a 429 (more than
+``ban_after_violations`` refusals in one window) is banned for ``ban_seconds``, doubling
+with each further ban up to three days, and gets 418 with ``Retry-After`` until then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mock_exchange.config import RateLimitConfig
+
+from . import errors as err
+
+MINUTE_US = 60_000_000
+FIVE_MIN_US = 300_000_000
+TEN_S_US = 10_000_000
+DAY_US = 86_400_000_000
+MAX_BAN_S = 3 * 86_400
+
+
+@dataclass
+class _Window:
+    length_us: int
+    index: int = -1
+    count: int = 0
+
+    def current(self, now_us: int) -> int:
+        idx = now_us // self.length_us
+        if idx != self.index:
+            self.index = idx
+            self.count = 0
+        return self.count
+
+    def add(self, now_us: int, n: int) -> int:
+        self.current(now_us)
+        self.count += n
+        return self.count
+
+    def seconds_left(self, now_us: int) -> int:
+        end = (now_us // self.length_us + 1) * self.length_us
+        return max(1, -(-(end - now_us) // 1_000_000))
+
+
+@dataclass
+class _IpState:
+    weight: _Window = field(default_factory=lambda: _Window(MINUTE_US))
+    raw: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
+    violations: _Window = field(default_factory=lambda: _Window(MINUTE_US))
+    banned_until_us: int = 0
+    bans: int = 0
+
+
+@dataclass
+class _AccountState:
+    orders_10s: _Window = field(default_factory=lambda: _Window(TEN_S_US))
+    orders_1d: _Window = field(default_factory=lambda: _Window(DAY_US))
+
+
+class RateLimiter:
+    def __init__(self, cfg: RateLimitConfig) -> None:
+        self.cfg = cfg
+        self._ips: dict[str, _IpState] = {}
+        self._accounts: dict[int, _AccountState] = {}
+
+    def _ip(self, ip: str) -> _IpState:
+        st = self._ips.get(ip)
+        if st is None:
+            st = self._ips[ip] = _IpState()
+        return st
+
+    def _acct(self, account_id: int) -> _AccountState:
+        st = self._accounts.get(account_id)
+        if st is None:
+            st = self._accounts[account_id] = _AccountState()
+        return st
+
+    # ------------------------------------------------------------------ requests
+
+    def admit(self, ip: str, weight: int, now_us: int) -> None:
+        """Refuse the request (429/418) if the IP is banned or would exceed its limits."""
+        st = self._ip(ip)
+        if st.banned_until_us > now_us:
+            raise err.banned(st.banned_until_us // 1000, self._seconds_until(st.banned_until_us, now_us))
+        cfg = self.cfg
+        over_weight = st.weight.current(now_us) + weight > cfg.request_weight_per_minute
+        over_raw = st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
+        if not (over_weight or over_raw):
+            return
+        if st.violations.add(now_us, 1) > cfg.ban_after_violations:
+            seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
+            st.bans += 1
+            st.banned_until_us = now_us + seconds * 1_000_000
+            raise err.banned(st.banned_until_us // 1000, seconds)
+        if over_weight:
+            raise err.too_much_weight(
+                cfg.request_weight_per_minute, "1 MINUTE", st.weight.seconds_left(now_us)
+            )
+        raise err.BinanceError(
+            -1003,
+            f"Too many requests; current limit is {cfg.raw_requests_per_5m} requests per 5 MINUTE.",
+            429,
+            retry_after=st.raw.seconds_left(now_us),
+        )
+
+    def charge(self, ip: str, weight: int, now_us: int) -> None:
+        st = self._ip(ip)
+        st.weight.add(now_us, weight)
+        st.raw.add(now_us, 1)
+
+    def used_weight(self, ip: str, now_us: int) -> int:
+        return self._ip(ip).weight.current(now_us)
+
+    def ban(self, ip: str, seconds: int, now_us: int) -> None:
+        """Ban ``ip`` now (fault injection and tests)."""
+        st = self._ip(ip)
+        st.bans += 1
+        st.banned_until_us = now_us + seconds * 1_000_000
+
+    @staticmethod
+    def _seconds_until(until_us: int, now_us: int) -> int:
+        return max(1, -(-(until_us - now_us) // 1_000_000))
+
+    # ------------------------------------------------------------------ orders
+
+    def admit_order(self, account_id: int, now_us: int) -> None:
+        """``-1015`` if the account already placed its limit of new orders in a window."""
+        st = self._acct(account_id)
+        cfg = self.cfg
+        if st.orders_10s.current(now_us) >= cfg.orders_per_10s:
+            raise err.too_many_orders(cfg.orders_per_10s, "10 SECOND", st.orders_10s.seconds_left(now_us))
+        if st.orders_1d.current(now_us) >= cfg.orders_per_day:
+            raise err.too_many_orders(cfg.orders_per_day, "1 DAY", st.orders_1d.seconds_left(now_us))
+
+    def count_order(self, account_id: int, now_us: int) -> None:
+        st = self._acct(account_id)
+        # When the DAY count is exhausted the SECOND count stops incrementing (2025-04).
+        if st.orders_1d.current(now_us) < self.cfg.orders_per_day:
+            st.orders_10s.add(now_us, 1)
+        st.orders_1d.add(now_us, 1)
+
+    def order_counts(self, account_id: int, now_us: int) -> tuple[int, int]:
+        st = self._acct(account_id)
+        return st.orders_10s.current(now_us), st.orders_1d.current(now_us)
+
+    def exchange_info_limits(self) -> list[dict[str, object]]:
+        """``rateLimits`` as exchangeInfo publishes them: exactly what is enforced."""
+        cfg = self.cfg
+        return [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": cfg.request_weight_per_minute,
+            },
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": cfg.orders_per_10s},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": cfg.orders_per_day},
+            {
+                "rateLimitType": "RAW_REQUESTS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": cfg.raw_requests_per_5m,
+            },
+        ]

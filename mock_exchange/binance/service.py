@@ -1,0 +1,107 @@
+"""The protocol layer's state: the engine, limits, the clock, and where events go.
+
+``ExchangeService`` is what REST handlers, the WS API and the control API share. Every
+engine command goes through ``run`` so that its events reach the ``EventHub`` (market
+streams and user data streams subscribe there) in engine order, exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mock_exchange.clock import Clock
+from mock_exchange.config import MockConfig, build_exchange
+from mock_exchange.engine import Account, ApiKey, Event, Exchange
+
+from .params import Params
+from .rate_limits import RateLimiter
+
+T = TypeVar("T")
+
+EventListener = Callable[[list[Event]], None]
+
+
+class EventHub:
+    """Synchronous fan-out of engine events to listeners, in registration order."""
+
+    def __init__(self) -> None:
+        self._listeners: list[EventListener] = []
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, events: list[Event]) -> None:
+        if not events:
+            return
+        for listener in list(self._listeners):
+            listener(events)
+
+
+class ExchangeService:
+    def __init__(self, config: MockConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.exchange = Exchange(clock.now_us, seed=config.seed)
+        build_exchange(config, self.exchange)
+        self.limiter = RateLimiter(config.rate_limits)
+        self.hub = EventHub()
+        #: Called with a symbol just before a depth snapshot is taken, so that streams can
+        #: publish what they batched: the snapshot's lastUpdateId then equals the last
+        #: published ``u`` and the next diff starts at exactly lastUpdateId + 1.
+        self.snapshot_hooks: list[Callable[[str], None]] = []
+        from .endpoints.user_stream import ListenKeys
+
+        self.listen_keys = ListenKeys()
+
+    def now_us(self) -> int:
+        return self.exchange.now()
+
+    def publish(self, events: list[Event]) -> None:
+        self.hub.publish(events)
+
+    def before_snapshot(self, symbol: str) -> None:
+        for hook in self.snapshot_hooks:
+            hook(symbol)
+
+    def account_for(self, api_key: ApiKey) -> Account:
+        return self.exchange.account(api_key.account_id)
+
+
+@dataclass
+class Request:
+    """One call to an endpoint, whichever surface it came from (REST, WS API, control)."""
+
+    service: ExchangeService
+    params: Params
+    ip: str
+    #: 1000 to render times in milliseconds, 1 for microseconds.
+    div: int
+    now_us: int
+    api_key: ApiKey | None = None
+    surface: str = "rest"
+    #: Parameters that may be sent without being read (auth parameters on public endpoints).
+    lenient: frozenset[str] = frozenset()
+
+    @property
+    def exchange(self) -> Exchange:
+        return self.service.exchange
+
+    @property
+    def account(self) -> Account:
+        assert self.api_key is not None, "signed endpoint without a key"
+        return self.service.exchange.account(self.api_key.account_id)
+
+    def done(self, *ignore: str) -> None:
+        """Parsing is finished: refuse unread parameters before anything happens."""
+        self.params.check_all_read((*ignore, *self.lenient))
+
+
+Handler = Callable[[Request], Any]

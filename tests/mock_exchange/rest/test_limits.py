@@ -1,0 +1,127 @@
+"""Request weight, 429 with Retry-After, escalation to a 418 ban, order counts, legacy keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from mock_exchange.clock import VirtualClock
+from mock_exchange.config import load_config
+from mock_exchange.server import MockExchangeServer
+from tests.support.rest_client import RestClient
+
+
+@pytest.fixture
+async def tight(clock: VirtualClock) -> AsyncIterator[MockExchangeServer]:
+    config = load_config()
+    config.rate_limits.request_weight_per_minute = 50
+    config.rate_limits.orders_per_10s = 3
+    config.rate_limits.ban_after_violations = 2
+    config.legacy_listen_key = True
+    trader = config.account("trader")
+    trader.api_key, trader.api_secret = "k", "s"
+    async with MockExchangeServer(config, clock=clock) as s:
+        yield s
+
+
+@pytest.fixture
+def tight_client(
+    tight: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> RestClient:
+    return RestClient(session, tight.rest_url, "k", "s", lambda: clock.now_us() // 1000)
+
+
+async def test_weight_header_counts_per_minute(tight_client: RestClient, clock: VirtualClock) -> None:
+    r = await tight_client.public("GET", "/api/v3/exchangeInfo")
+    assert r.header("X-MBX-USED-WEIGHT-1M") == "20"
+    r = await tight_client.public("GET", "/api/v3/ping")
+    assert r.header("X-MBX-USED-WEIGHT-1M") == "21"
+    await clock.advance(60)
+    r = await tight_client.public("GET", "/api/v3/ping")
+    assert r.header("X-MBX-USED-WEIGHT-1M") == "1"
+
+
+async def test_429_then_418_ban(tight_client: RestClient, clock: VirtualClock) -> None:
+    # Align to the start of a minute so the window does not roll over mid-test.
+    await clock.advance(60 - (clock.now_us() // 1_000_000) % 60)
+    for _ in range(2):
+        assert (await tight_client.public("GET", "/api/v3/exchangeInfo")).status == 200
+    r = await tight_client.public("GET", "/api/v3/exchangeInfo")  # 60 > 50
+    assert (r.status, r.code) == (429, -1003)
+    assert r.msg == (
+        "Too much request weight used; current limit is 50 request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API."
+    )
+    assert r.header("Retry-After") == "60"
+    assert r.header("X-MBX-USED-WEIGHT-1M") == "40"
+    assert (await tight_client.public("GET", "/api/v3/ping")).status == 200  # 41 <= 50
+    r = await tight_client.public("GET", "/api/v3/exchangeInfo")
+    assert r.status == 429
+    r = await tight_client.public("GET", "/api/v3/exchangeInfo")  # third violation: banned
+    assert (r.status, r.code) == (418, -1003)
+    assert (r.msg or "").startswith("Way too much request weight used; IP banned until ")
+    assert r.header("Retry-After") == "120"
+    await clock.advance(61)
+    r = await tight_client.public("GET", "/api/v3/ping")
+    assert r.status == 418 and r.header("Retry-After") == "59"
+    await clock.advance(60)
+    assert (await tight_client.public("GET", "/api/v3/ping")).status == 200
+
+
+async def test_order_count_limit(tight_client: RestClient, clock: VirtualClock) -> None:
+    await clock.advance(10 - (clock.now_us() // 1_000_000) % 10)
+    for i in range(3):
+        r = await tight_client.signed(
+            "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+        )
+        assert r.header("X-MBX-ORDER-COUNT-10S") == str(i + 1)
+    r = await tight_client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+    )
+    assert (r.status, r.code, r.msg) == (
+        429,
+        -1015,
+        "Too many new orders; current limit is 3 orders per 10 SECOND.",
+    )
+    assert r.header("Retry-After") == "10"
+    await clock.advance(10)
+    r = await tight_client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+    )
+    assert r.status == 200 and r.header("X-MBX-ORDER-COUNT-10S") == "1"
+    assert r.header("X-MBX-ORDER-COUNT-1D") == "4"
+
+
+async def test_successful_orders_cost_no_weight(client: RestClient) -> None:
+    r = await client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+    )
+    assert r.header("X-MBX-USED-WEIGHT-1M") == "0"
+    r = await client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="1000"
+    )
+    assert r.status == 400 and r.header("X-MBX-USED-WEIGHT-1M") == "1"
+
+
+async def test_listen_key_endpoints_are_gone_by_default(client: RestClient) -> None:
+    r = await client.raw("POST", "/api/v3/userDataStream")
+    assert r.status == 410
+
+
+async def test_legacy_listen_key_flow(tight_client: RestClient, clock: VirtualClock) -> None:
+    r = await tight_client.raw("POST", "/api/v3/userDataStream")
+    key = r.body["listenKey"]
+    assert r.status == 200 and len(key) == 64
+    assert (await tight_client.raw("POST", "/api/v3/userDataStream")).body["listenKey"] == key
+    r = await tight_client.raw("PUT", "/api/v3/userDataStream", query=f"listenKey={key}")
+    assert (r.status, r.body) == (200, {})
+    r = await tight_client.raw("PUT", "/api/v3/userDataStream", query="listenKey=nope")
+    assert (r.code, r.msg) == (-1125, "This listenKey does not exist.")
+    r = await tight_client.raw("DELETE", "/api/v3/userDataStream", body=f"listenKey={key}")
+    assert (r.status, r.body) == (200, {})
+    r = await tight_client.raw("PUT", "/api/v3/userDataStream", query=f"listenKey={key}")
+    assert r.code == -1125
+    r = await tight_client.raw("POST", "/api/v3/userDataStream", headers={"X-MBX-APIKEY": "zz"})
+    assert (r.status, r.code) == (401, -2015)

@@ -1,0 +1,180 @@
+"""Public market data endpoints: fields, types, parameters and errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mock_exchange.clock import VirtualClock
+from tests.support.rest_client import RestClient
+
+DEC = re.compile(r"^-?[0-9]+\.[0-9]{8}$")
+
+
+def is_dec(v: object) -> bool:
+    return isinstance(v, str) and bool(DEC.match(v))
+
+
+async def buy_market(client: RestClient, qty: str = "0.01") -> dict:
+    r = await client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity=qty
+    )
+    assert r.status == 200, r.body
+    return r.body
+
+
+async def test_ping_and_time(client: RestClient, clock: VirtualClock) -> None:
+    r = await client.public("GET", "/api/v3/ping")
+    assert (r.status, r.body) == (200, {})
+    r = await client.public("GET", "/api/v3/time")
+    assert r.body == {"serverTime": clock.now_us() // 1000}
+    r = await client.raw("GET", "/api/v3/time", headers={"X-MBX-TIME-UNIT": "MICROSECOND"})
+    assert r.body == {"serverTime": clock.now_us()}
+    r = await client.raw("GET", "/api/v3/time", headers={"X-MBX-TIME-UNIT": "SECONDS"})
+    assert (r.code, r.msg) == (
+        -1194,
+        "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
+    )
+
+
+async def test_exchange_info_shape(client: RestClient) -> None:
+    r = await client.public("GET", "/api/v3/exchangeInfo")
+    assert r.status == 200
+    info = r.body
+    assert info["timezone"] == "UTC" and isinstance(info["serverTime"], int)
+    assert {x["rateLimitType"] for x in info["rateLimits"]} == {"REQUEST_WEIGHT", "ORDERS", "RAW_REQUESTS"}
+    assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+    btc = info["symbols"][0]
+    assert btc["status"] == "TRADING" and btc["permissions"] == []
+    assert any("SPOT" in group for group in btc["permissionSets"])
+    assert btc["baseAsset"] == "BTC" and btc["quoteAssetPrecision"] == 8
+    kinds = [f["filterType"] for f in btc["filters"]]
+    assert kinds[:2] == ["PRICE_FILTER", "LOT_SIZE"] and "NOTIONAL" in kinds
+    price_filter = btc["filters"][0]
+    assert price_filter["tickSize"] == "0.01000000" and is_dec(price_filter["minPrice"])
+    assert "EXPIRE_TAKER" in btc["allowedSelfTradePreventionModes"]
+    assert btc["quoteOrderQtyMarketAllowed"] is True
+
+
+async def test_exchange_info_filters_and_errors(client: RestClient) -> None:
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbol="ETHBTC")
+    assert [s["symbol"] for s in r.body["symbols"]] == ["ETHBTC"]
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbols='["ETHBTC","BTCUSDT"]')
+    assert [s["symbol"] for s in r.body["symbols"]] == ["ETHBTC", "BTCUSDT"]
+    r = await client.public("GET", "/api/v3/exchangeInfo", permissions="SPOT")
+    assert len(r.body["symbols"]) == 3
+    r = await client.public("GET", "/api/v3/exchangeInfo", permissions='["MARGIN"]')
+    assert r.body["symbols"] == []
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbol="NOPE")
+    assert (r.status, r.code, r.msg) == (400, -1121, "Invalid symbol.")
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbols='["ETHBTC","ETHBTC"]')
+    assert (r.code, r.msg) == (-1151, "Symbol is present multiple times in the list.")
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbols="ETHBTC")
+    assert r.code == -1100
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbol="ETHBTC", permissions="SPOT")
+    assert r.code == -1128
+    r = await client.public("GET", "/api/v3/exchangeInfo", showPermissionSets="false")
+    assert "permissionSets" not in r.body["symbols"][0]
+
+
+@pytest.mark.parametrize(
+    ("limit", "weight", "levels"), [(None, 5, 20), (5, 5, 5), (101, 25, 20), (1000, 50, 20), (5001, 250, 20)]
+)
+async def test_depth_limits_and_weights(
+    client: RestClient, limit: int | None, weight: int, levels: int
+) -> None:
+    params = {"symbol": "BTCUSDT"} if limit is None else {"symbol": "BTCUSDT", "limit": limit}
+    before = int((await client.public("GET", "/api/v3/ping")).header("X-MBX-USED-WEIGHT-1M") or 0)
+    r = await client.public("GET", "/api/v3/depth", **params)
+    assert r.status == 200
+    assert int(r.header("X-MBX-USED-WEIGHT-1M") or 0) == before + weight
+    bids, asks = r.body["bids"], r.body["asks"]
+    assert len(bids) == levels and len(asks) == levels
+    assert [float(b[0]) for b in bids] == sorted((float(b[0]) for b in bids), reverse=True)  # float ok
+    assert [float(a[0]) for a in asks] == sorted(float(a[0]) for a in asks)  # float ok
+    assert all(is_dec(p) and is_dec(q) for p, q in bids + asks)
+    assert isinstance(r.body["lastUpdateId"], int)
+
+
+async def test_depth_errors(client: RestClient) -> None:
+    r = await client.public("GET", "/api/v3/depth")
+    assert (r.code, r.msg) == (
+        -1102,
+        "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+    )
+    r = await client.public("GET", "/api/v3/depth", symbol="BTCUSDT", limit="ten")
+    assert r.code == -1100 and "'limit'" in (r.msg or "")
+    r = await client.public("GET", "/api/v3/depth", symbol="BTCUSDT", symbolStatus="HALT")
+    assert r.code == -1220
+    r = await client.public("GET", "/api/v3/depth", symbol="BTCUSDT", symbolStatus="NAP")
+    assert r.code == -1122
+    r = await client.public("GET", "/api/v3/depth", symbol="BTCUSDT", foo="1")
+    assert (r.code, r.msg) == (
+        -1104,
+        "Not all sent parameters were read; read '1' parameter(s) but was sent '2'.",
+    )
+    r = await client.raw("GET", "/api/v3/depth", query="symbol=BTCUSDT&symbol=ETHBTC")
+    assert (r.code, r.msg) == (-1101, "Duplicate values for a parameter detected.")
+
+
+async def test_trades_and_history(client: RestClient) -> None:
+    order = await buy_market(client, "0.3")  # walks two 0.25 levels
+    trade_ids = [f["tradeId"] for f in order["fills"]]
+    r = await client.public("GET", "/api/v3/trades", symbol="BTCUSDT")
+    assert [t["id"] for t in r.body] == trade_ids
+    t = r.body[0]
+    assert set(t) == {"id", "price", "qty", "quoteQty", "time", "isBuyerMaker", "isBestMatch"}
+    assert t["isBuyerMaker"] is False and is_dec(t["quoteQty"])
+    r = await client.public("GET", "/api/v3/historicalTrades", symbol="BTCUSDT", fromId=trade_ids[1])
+    assert [t["id"] for t in r.body] == trade_ids[1:]
+    r = await client.public("GET", "/api/v3/trades", symbol="BTCUSDT", limit=1001)
+    assert (r.code, r.msg) == (-1102, "'limit' contains unexpected value. Cannot be greater than 1000.")
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT")
+    assert [(a["f"], a["l"]) for a in r.body] == [(trade_ids[0], trade_ids[0]), (trade_ids[1], trade_ids[1])]
+    assert set(r.body[0]) == {"a", "p", "q", "f", "l", "T", "m", "M"}
+
+
+async def test_klines_avg_price_and_tickers(client: RestClient, clock: VirtualClock) -> None:
+    await buy_market(client, "0.1")
+    await clock.advance(61)
+    await buy_market(client, "0.1")
+    r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1m")
+    assert len(r.body) == 2 and len(r.body[0]) == 12
+    row = r.body[0]
+    assert isinstance(row[0], int) and is_dec(row[1]) and row[8] == 1 and row[6] == row[0] + 59_999
+    r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1H")
+    assert (r.code, r.msg) == (-1120, "Invalid interval.")
+    r = await client.public("GET", "/api/v3/avgPrice", symbol="BTCUSDT")
+    assert r.body["mins"] == 5 and r.body["price"] == "60005.00000000"
+    r = await client.public("GET", "/api/v3/ticker/price", symbol="BTCUSDT")
+    assert r.body == {"symbol": "BTCUSDT", "price": "60005.00000000"}
+    r = await client.public("GET", "/api/v3/ticker/price")
+    assert [x["symbol"] for x in r.body] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+    r = await client.public("GET", "/api/v3/ticker/bookTicker", symbols='["ETHBTC"]')
+    assert r.body == [
+        {
+            "symbol": "ETHBTC",
+            "bidPrice": "0.04995000",
+            "bidQty": "2.00000000",
+            "askPrice": "0.05005000",
+            "askQty": "2.00000000",
+        }
+    ]
+    r = await client.public("GET", "/api/v3/ticker/24hr", symbol="BTCUSDT")
+    t = r.body
+    assert t["lastPrice"] == "60005.00000000" and t["count"] == 2 and t["volume"] == "0.20000000"
+    assert isinstance(t["firstId"], int) and t["priceChangePercent"] == "0.000"
+    r = await client.public("GET", "/api/v3/ticker/24hr", symbol="BTCUSDT", type="MINI")
+    assert "priceChange" not in r.body and "lastPrice" in r.body
+    r = await client.public("GET", "/api/v3/ticker/24hr", symbol="BTCUSDT", type="MAXI")
+    assert (r.code, r.msg) == (-1139, "Invalid ticker type.")
+    r = await client.public("GET", "/api/v3/ticker/24hr", symbol="BTCUSDT", symbols='["BTCUSDT"]')
+    assert r.code == -1128
+
+
+async def test_unknown_path_and_method(client: RestClient) -> None:
+    r = await client.public("GET", "/api/v3/nothing")
+    assert r.status == 404
+    r = await client.public("PATCH", "/api/v3/order")
+    assert r.status == 405

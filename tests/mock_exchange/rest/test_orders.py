@@ -1,0 +1,364 @@
+"""Order endpoints over HTTP: response shapes per type, lookups, cancels, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_exchange.clock import VirtualClock
+from tests.support.rest_client import RestClient
+
+RESULT_KEYS = [
+    "symbol",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "transactTime",
+    "price",
+    "origQty",
+    "executedQty",
+    "origQuoteOrderQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "workingTime",
+    "selfTradePreventionMode",
+]
+
+
+async def order(client: RestClient, **params: Any) -> Any:
+    params.setdefault("symbol", "BTCUSDT")
+    return await client.signed("POST", "/api/v3/order", **params)
+
+
+async def test_limit_defaults_to_full_and_rests(client: RestClient, clock: VirtualClock) -> None:
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        newClientOrderId="my-1",
+    )
+    assert r.status == 200
+    assert list(r.body) == [*RESULT_KEYS, "fills"]
+    assert r.body["status"] == "NEW" and r.body["fills"] == []
+    assert r.body["clientOrderId"] == "my-1" and r.body["orderListId"] == -1
+    assert r.body["transactTime"] == clock.now_us() // 1000 == r.body["workingTime"]
+    assert r.body["price"] == "59000.00000000" and r.body["origQuoteOrderQty"] == "0.00000000"
+    assert r.header("X-MBX-ORDER-COUNT-10S") == "1" and r.header("X-MBX-ORDER-COUNT-1D") == "1"
+
+
+async def test_market_full_with_fills_and_commission(client: RestClient) -> None:
+    r = await order(client, side="BUY", type="MARKET", quantity="0.3")
+    assert r.status == 200 and r.body["status"] == "FILLED"
+    assert r.body["price"] == "0.00000000" and r.body["timeInForce"] == "GTC"
+    fills = r.body["fills"]
+    assert [(f["price"], f["qty"]) for f in fills] == [
+        ("60005.00000000", "0.25000000"),
+        ("60010.00000000", "0.05000000"),
+    ]
+    assert fills[0]["commission"] == "0.00025000" and fills[0]["commissionAsset"] == "BTC"
+    assert r.body["cummulativeQuoteQty"] == "18001.75000000"
+
+
+async def test_resp_types(client: RestClient) -> None:
+    r = await order(client, side="SELL", type="LIMIT_MAKER", quantity="0.01", price="61000")
+    assert list(r.body) == ["symbol", "orderId", "orderListId", "clientOrderId", "transactTime"]
+    assert len(r.body["clientOrderId"]) == 22 and r.body["clientOrderId"].isalnum()
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        newOrderRespType="RESULT",
+    )
+    assert list(r.body) == RESULT_KEYS
+    r = await order(
+        client,
+        side="BUY",
+        type="STOP_LOSS_LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        stopPrice="59500",
+        newOrderRespType="RESULT",
+    )
+    assert r.body["stopPrice"] == "59500.00000000" and r.body["workingTime"] == -1
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        newOrderRespType="SOME",
+    )
+    assert (r.code, r.msg) == (-1130, "Data sent for parameter 'newOrderRespType' is not valid.")
+
+
+async def test_ioc_expiry_reason_and_quote_order(client: RestClient) -> None:
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="IOC", quantity="1", price="60005")
+    assert r.body["status"] == "EXPIRED" and r.body["executedQty"] == "0.25000000"
+    assert r.body["expiryReason"] == "UNFILLED_IOC_QUANTITY_EXPIRED"
+    r = await order(client, side="BUY", type="MARKET", quoteOrderQty="100")
+    assert r.body["status"] == "FILLED" and r.body["origQuoteOrderQty"] == "100.00000000"
+    assert r.body["origQty"] == r.body["executedQty"] == "0.00166000"
+
+
+async def test_engine_rejections(client: RestClient) -> None:
+    r = await order(client, side="BUY", type="LIMIT_MAKER", quantity="0.01", price="60005")
+    assert (r.status, r.code, r.msg) == (400, -2010, "Order would immediately match and take.")
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.00001", price="60000")
+    assert (r.code, r.msg) == (-1013, "Filter failure: NOTIONAL")
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="10", price="59000")
+    assert (r.code, r.msg) == (-2010, "Account has insufficient balance for requested action.")
+    # -1111 is for significant digits past 8 places; 3 places on a 0.01 tick is a filter failure.
+    r = await order(
+        client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="59000.000000001"
+    )
+    assert (r.code, r.msg) == (-1111, "Parameter 'price' has too much precision.")
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="59000.005")
+    assert (r.code, r.msg) == (-1013, "Filter failure: PRICE_FILTER")
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="1e-2", price="59000")
+    assert (r.code, r.msg) == (
+        -1100,
+        "Illegal characters found in parameter 'quantity'; legal range is "
+        "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    )
+    r = await order(client, side="HOLD", type="LIMIT")
+    assert (r.code, r.msg) == (-1117, "Invalid side.")
+    r = await order(client, side="BUY", type="ICEBERG")
+    assert (r.code, r.msg) == (-1116, "Invalid orderType.")
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTD", quantity="1", price="1")
+    assert (r.code, r.msg) == (-1115, "Invalid timeInForce.")
+    r = await order(client, side="BUY", type="LIMIT", quantity="1", price="1")
+    assert r.code == -1102 and "'timeInForce'" in (r.msg or "")
+    r = await order(client, side="BUY", type="MARKET", quantity="0.001", timeInForce="GTC")
+    assert (r.code, r.msg) == (-1114, "TimeInForce parameter sent when not required.")
+    r = await order(client, side="BUY", type="MARKET", quantity="0.001", newClientOrderId="bad id!")
+    assert r.code == -1100 and "^[a-zA-Z0-9-_]{1,36}$" in (r.msg or "")
+    r = await order(client, side="BUY", type="MARKET", quantity="0.001", newClientOrderId="")
+    assert (r.code, r.msg) == (-1118, "New client order ID was empty.")
+    r = await order(client, symbol="DOGEUSDT", side="BUY", type="MARKET", quantity="1")
+    assert (r.code, r.msg) == (-1121, "Invalid symbol.")
+    r = await order(client, side="BUY", type="MARKET", quantity="0.001", strategyType="5")
+    assert r.code == -1134
+
+
+async def test_rejected_orders_change_nothing(client: RestClient) -> None:
+    before = (await client.signed("GET", "/api/v3/account")).body["balances"]
+    for params in (
+        dict(side="BUY", type="LIMIT_MAKER", quantity="0.01", price="60005"),
+        dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="10", price="59000"),
+        dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="59000", bogus="1"),
+    ):
+        r = await order(client, **params)
+        assert r.status == 400
+    after = (await client.signed("GET", "/api/v3/account")).body["balances"]
+    assert after == before
+    r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert r.body == []
+
+
+async def test_query_by_id_and_client_id(client: RestClient) -> None:
+    placed = (
+        await order(
+            client,
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            quantity="0.01",
+            price="59000",
+            newClientOrderId="q-1",
+        )
+    ).body
+    by_id = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", orderId=placed["orderId"])
+    by_cid = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="q-1")
+    assert by_id.body == by_cid.body
+    q = by_id.body
+    assert q["isWorking"] is True and q["time"] == q["updateTime"] == placed["transactTime"]
+    assert q["stopPrice"] == "0.00000000" and q["icebergQty"] == "0.00000000"
+    r = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", orderId=999999)
+    assert (r.status, r.code, r.msg) == (400, -2013, "Order does not exist.")
+    r = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT")
+    assert (r.code, r.msg) == (
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+    )
+    r = await client.signed(
+        "GET", "/api/v3/order", symbol="BTCUSDT", orderId=placed["orderId"], origClientOrderId="other"
+    )
+    assert (r.code, r.msg) == (-2039, "Client order ID is not correct for this order ID.")
+
+
+async def test_cancel_by_client_id_reports_both_ids(client: RestClient) -> None:
+    await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        newClientOrderId="c-1",
+    )
+    r = await client.signed(
+        "DELETE", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="c-1", newClientOrderId="cancel-c-1"
+    )
+    assert r.status == 200
+    assert r.body["status"] == "CANCELED"
+    assert (r.body["origClientOrderId"], r.body["clientOrderId"]) == ("c-1", "cancel-c-1")
+    assert list(r.body)[:6] == [
+        "symbol",
+        "origClientOrderId",
+        "orderId",
+        "orderListId",
+        "clientOrderId",
+        "transactTime",
+    ]
+    r = await client.signed("DELETE", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="c-1")
+    assert (r.status, r.code, r.msg) == (400, -2011, "Unknown order sent.")
+    r = await client.signed("DELETE", "/api/v3/order", symbol="BTCUSDT", orderId=1, cancelRestrictions="X")
+    assert (r.code, r.msg) == (-1145, "Invalid cancelRestrictions")
+
+
+async def test_open_orders_all_orders_and_cancel_all(client: RestClient) -> None:
+    ids = []
+    for price in ("59000", "59001"):
+        ids.append(
+            (
+                await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price=price)
+            ).body["orderId"]
+        )
+    r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert [o["orderId"] for o in r.body] == ids
+    assert r.header("X-MBX-USED-WEIGHT-1M")
+    r = await client.signed("GET", "/api/v3/openOrders")
+    assert len(r.body) == 2
+    r = await client.signed("DELETE", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert [o["status"] for o in r.body] == ["CANCELED", "CANCELED"]
+    r = await client.signed("DELETE", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert (r.code, r.msg) == (-2011, "Unknown order sent.")
+    r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT")
+    assert [o["orderId"] for o in r.body] == ids
+    r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", orderId=ids[1])
+    assert [o["orderId"] for o in r.body] == ids[1:]
+
+
+async def test_cancel_replace(client: RestClient) -> None:
+    placed = (
+        await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="59000")
+    ).body
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        symbol="BTCUSDT",
+        cancelReplaceMode="STOP_ON_FAILURE",
+        cancelOrderId=placed["orderId"],
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59100",
+    )
+    assert r.status == 200
+    assert (r.body["cancelResult"], r.body["newOrderResult"]) == ("SUCCESS", "SUCCESS")
+    assert r.body["cancelResponse"]["status"] == "CANCELED"
+    assert r.body["newOrderResponse"]["price"] == "59100.00000000"
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        symbol="BTCUSDT",
+        cancelReplaceMode="STOP_ON_FAILURE",
+        cancelOrderId=placed["orderId"],
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59100",
+    )
+    assert (r.status, r.code, r.msg) == (400, -2022, "Order cancel-replace failed.")
+    assert r.body["data"]["newOrderResult"] == "NOT_ATTEMPTED"
+    assert r.body["data"]["cancelResponse"] == {"code": -2011, "msg": "Unknown order sent."}
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        symbol="BTCUSDT",
+        cancelReplaceMode="ALLOW_FAILURE",
+        cancelOrderId=placed["orderId"],
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59100",
+    )
+    assert (r.status, r.code) == (409, -2021)
+    assert r.body["data"]["newOrderResult"] == "SUCCESS"
+
+
+async def test_order_test_endpoint(client: RestClient) -> None:
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/test",
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+    )
+    assert (r.status, r.body) == (200, {})
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/test",
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        computeCommissionRates="true",
+    )
+    assert r.body["standardCommissionForOrder"] == {"maker": "0.00100000", "taker": "0.00100000"}
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/test",
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.00001",
+        price="59000",
+    )
+    assert r.code == -1013
+    r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert r.body == []
+
+
+async def test_stp_over_rest(client: RestClient) -> None:
+    await order(client, side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.01", price="60001")
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="60001",
+        selfTradePreventionMode="EXPIRE_TAKER",
+    )
+    assert r.body["status"] == "EXPIRED_IN_MATCH"
+    assert r.body["preventedMatchId"] == 1 and r.body["preventedQuantity"] == "0.01000000"
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="60001",
+        selfTradePreventionMode="TRANSFER_ALL",
+    )
+    assert r.code == -1130
