@@ -10,7 +10,9 @@ checks, update ids, execution reports, trades and depth events.
 Method: warm-up run, then 5 timed repeats on fresh state; the median and minimum are
 printed. Target (issue #2): engine >= 0.5x the reference matcher.
 
-    python bench/bench_engine.py [--ops N] [--rest]
+    python bench/bench_engine.py [--ops N]
+
+The REST round trips are measured by bench_rest.py (``python3 dev.py bench`` runs both).
 """
 
 from __future__ import annotations
@@ -255,24 +257,17 @@ def measure(fn: Callable[[], float], repeats: int = 5) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ops", type=int, default=100_000)
-    parser.add_argument("--rest", action="store_true", help="also run the REST round-trip bench")
-    parser.add_argument("--rest-only", action="store_true")
     args = parser.parse_args()
-    if not args.rest_only:
-        setup, ops = make_workload(args.ops)
-        kinds = {k: sum(1 for o in ops if o[0] == k) for k in ("add", "cancel", "cross")}
-        print(f"workload: {len(ops)} ops {kinds}, {len(setup)} setup orders")
-        ref_med, ref_min = measure(run_reference(setup, ops))
-        eng_med, eng_min = measure(run_engine(setup, ops))
-        n = len(ops)
-        print(f"reference matcher : {n / ref_med:>12,.0f} ops/s median  {n / ref_min:>12,.0f} best")
-        print(f"engine            : {n / eng_med:>12,.0f} ops/s median  {n / eng_min:>12,.0f} best")
-        ratio = ref_med / eng_med
-        print(f"engine / reference: {ratio:.2f}x (target >= 0.50x: {'met' if ratio >= 0.5 else 'NOT met'})")
-    if args.rest or args.rest_only:
-        from bench_rest import main as rest_main  # type: ignore[import-not-found]
-
-        rest_main()
+    setup, ops = make_workload(args.ops)
+    kinds = {k: sum(1 for o in ops if o[0] == k) for k in ("add", "cancel", "cross")}
+    print(f"workload: {len(ops)} ops {kinds}, {len(setup)} setup orders")
+    ref_med, ref_min = measure(run_reference(setup, ops))
+    eng_med, eng_min = measure(run_engine(setup, ops))
+    n = len(ops)
+    print(f"reference matcher : {n / ref_med:>12,.0f} ops/s median  {n / ref_min:>12,.0f} best")
+    print(f"engine            : {n / eng_med:>12,.0f} ops/s median  {n / eng_min:>12,.0f} best")
+    ratio = ref_med / eng_med
+    print(f"engine / reference: {ratio:.2f}x (target >= 0.50x: {'met' if ratio >= 0.5 else 'NOT met'})")
 
 
 if __name__ == "__main__":

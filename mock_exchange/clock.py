@@ -38,6 +38,11 @@ class WallClock:
         await asyncio.sleep(seconds)
 
 
+async def _settle(rounds: int = 5) -> None:
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
 class VirtualClock:
     """Time that moves only when told to. ``sleep`` returns once ``advance`` reaches it.
 
@@ -67,14 +72,14 @@ class VirtualClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking every sleeper whose deadline passes."""
         target = self._now + int(seconds * 1_000_000)
+        await _settle()  # let tasks that are about to sleep register their deadlines first
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline, _, fut = heapq.heappop(self._sleepers)
             self._now = max(self._now, deadline)
             if not fut.done():
                 fut.set_result(None)
             # Let the woken task (and whatever it wakes) run at this instant.
-            for _ in range(5):
-                await asyncio.sleep(0)
+            await _settle()
         self._now = target
 
     def set(self, now_us: int) -> None:

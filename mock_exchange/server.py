@@ -11,6 +11,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .activity import Activity
 from .binance.app import create_app
 from .binance.service import ExchangeService
 from .clock import Clock, WallClock
@@ -33,6 +34,7 @@ class MockExchangeServer:
         self.service = ExchangeService(self.config, self.clock)
         self.app = create_app(self.service)
         self._runner: web.AppRunner | None = None
+        self.activity: Activity | None = None
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
@@ -43,8 +45,14 @@ class MockExchangeServer:
         self.port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock)
         await site.start()
+        if self.config.activity.enabled:
+            self.activity = Activity(self.service, self.config.activity, self.config.books)
+            self.activity.start()
 
     async def stop(self) -> None:
+        if self.activity is not None:
+            await self.activity.stop()
+            self.activity = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -11,6 +11,7 @@ from aiohttp import web
 from .endpoints import all_endpoints
 from .rest import RestSurface
 from .service import ExchangeService
+from .ws import install as install_ws
 
 SERVICE = web.AppKey("service", ExchangeService)
 REST = web.AppKey("rest", RestSurface)
@@ -21,5 +22,6 @@ def create_app(service: ExchangeService) -> web.Application:
     rest = RestSurface(service, all_endpoints())
     app[SERVICE] = service
     app[REST] = rest
+    install_ws(app, service)  # before the REST catch-all route
     app.router.add_route("*", "/{tail:.*}", rest.handle)
     return app

@@ -13,7 +13,15 @@ from typing import Any, TypeVar
 
 from mock_exchange.clock import Clock
 from mock_exchange.config import MockConfig, build_exchange
-from mock_exchange.engine import Account, ApiKey, Event, Exchange
+from mock_exchange.engine import (
+    Account,
+    ApiKey,
+    CancelResult,
+    Event,
+    Exchange,
+    NewOrder,
+    PlaceResult,
+)
 
 from .params import Params
 from .rate_limits import RateLimiter
@@ -66,6 +74,19 @@ class ExchangeService:
 
     def publish(self, events: list[Event]) -> None:
         self.hub.publish(events)
+
+    # Commands from inside the process (synthetic activity, the control API, tests): run
+    # them on the engine and publish their events, exactly as the REST handlers do.
+
+    def place_order(self, cmd: NewOrder) -> PlaceResult:
+        result = self.exchange.place_order(cmd)
+        self.publish(result.events)
+        return result
+
+    def cancel_order(self, account_id: int, symbol: str, order_id: int) -> CancelResult:
+        result = self.exchange.cancel_order(account_id, symbol, order_id)
+        self.publish(result.events)
+        return result
 
     def before_snapshot(self, symbol: str) -> None:
         for hook in self.snapshot_hooks:

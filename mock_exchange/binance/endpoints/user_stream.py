@@ -33,6 +33,12 @@ class ListenKeys:
 
     by_key: dict[str, ListenKey] = field(default_factory=dict)
     on_close: list[Callable[[ListenKey, bool], None]] = field(default_factory=list)
+    on_create: list[Callable[[ListenKey], None]] = field(default_factory=list)
+
+    def add(self, lk: ListenKey) -> None:
+        self.by_key[lk.key] = lk
+        for cb in list(self.on_create):
+            cb(lk)
 
     def for_account(self, account_id: int, now_us: int) -> ListenKey | None:
         for lk in self.by_key.values():
@@ -74,8 +80,8 @@ def create(req: Request) -> Any:
     keys = req.service.listen_keys
     lk = keys.for_account(req.api_key.account_id, req.now_us)
     if lk is None:
-        lk = ListenKey(secrets.token_urlsafe(48)[:64], req.api_key.account_id, 0)
-        keys.by_key[lk.key] = lk
+        lk = ListenKey(secrets.token_urlsafe(48)[:64], req.api_key.account_id, req.now_us + _validity_us(req))
+        keys.add(lk)
     lk.expires_us = req.now_us + _validity_us(req)
     return {"listenKey": lk.key}
 

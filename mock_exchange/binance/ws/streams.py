@@ -1,0 +1,754 @@
+"""Market streams: ``/ws`` (raw) and ``/stream`` (combined), with live SUBSCRIBE control.
+
+Every engine event reaches ``StreamHub._on_events`` synchronously, in engine order. Each
+stream message is encoded once per time unit and, for combined connections, wrapped once
+(string concatenation, no re-encoding), then queued on every subscribed connection.
+
+Depth diffs (``<symbol>@depth`` every ``depth_slow_interval``, ``<symbol>@depth@100ms``
+every ``depth_fast_interval``) are the engine's ``DepthUpdate``s merged per interval: the
+first update's ``U``, the last one's ``u``, the final quantity of each level touched. Each
+speed has its own buffer, so consecutive messages of one stream always satisfy
+``U == previous u + 1``. Before a REST or WS API depth snapshot is taken, the buffers of
+that symbol are flushed (``service.snapshot_hooks``): the snapshot's ``lastUpdateId`` is
+then the last ``u`` published and the next diff starts at exactly ``lastUpdateId + 1``, which
+satisfies the documented procedure, the classic ``U <= L+1 <= u`` check and
+python-binance's strict ``U == L+1`` alike, including for a client that snapshots
+mid-stream. An interval of 0 publishes every update at once (used by the benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from mock_exchange.engine import DepthUpdate, Event, MatchingEngine, Trade
+from mock_exchange.engine.market_data import KLINE_INTERVALS_US
+
+from .. import formatting as F
+from ..endpoints.user_stream import ListenKey
+from ..service import ExchangeService
+from .connection import GOING_AWAY, WsConnection, prepare_response
+from .user_data import UserDataHub, render_user_event
+
+dumps = F_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+_SYMBOL = r"[a-z0-9\-_.]{1,30}"
+_KLINE = "|".join(re.escape(i) for i in KLINE_INTERVALS_US)
+STREAM_RE = re.compile(
+    rf"^(?P<symbol>{_SYMBOL})@(?:"
+    rf"(?P<trade>trade)|(?P<agg>aggTrade)|(?P<book>bookTicker)|(?P<ticker>ticker)"
+    rf"|(?P<mini>miniTicker)|(?P<avg>avgPrice)"
+    rf"|(?P<depth>depth)(?P<levels>5|10|20)?(?:@(?P<speed>100ms|1000ms))?"
+    rf"|kline_(?P<interval>{_KLINE})(?P<tz>@[+-]\d{{1,2}}:\d{{2}})?"
+    rf")$"
+)
+ALL_MINI = "!miniTicker@arr"
+CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
+_ID_STR = re.compile(r"^[A-Za-z0-9]{1,36}$")
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    symbol: str  # upper case, as the engine knows it
+    kind: str  # trade | aggTrade | bookTicker | ticker | miniTicker | avgPrice | depth | partial | kline
+    fast: bool = False
+    levels: int = 0
+    interval: str = ""
+    tz_offset_us: int = 0
+
+
+def parse_stream(name: str) -> StreamSpec | None:
+    """A stream name, or None if it is not one (names are lower case, as Binance's are)."""
+    if name == ALL_MINI:
+        return StreamSpec(name, "", "allMini")
+    m = STREAM_RE.match(name)
+    if m is None:
+        return None
+    symbol = m.group("symbol").upper()
+    for kind in ("trade", "agg", "book", "ticker", "mini", "avg"):
+        if m.group(kind):
+            return StreamSpec(
+                name,
+                symbol,
+                {"agg": "aggTrade", "book": "bookTicker", "mini": "miniTicker", "avg": "avgPrice"}.get(
+                    kind, kind
+                ),
+            )
+    if m.group("depth"):
+        fast = m.group("speed") == "100ms"
+        if m.group("levels"):
+            return StreamSpec(name, symbol, "partial", fast=fast, levels=int(m.group("levels")))
+        return StreamSpec(name, symbol, "depth", fast=fast)
+    tz = m.group("tz")
+    offset = 0
+    if tz:
+        hours, minutes = tz[1:].split(":")
+        offset = (1 if tz[1] != "-" else -1) * (abs(int(hours)) * 60 + int(minutes)) * 60_000_000
+    return StreamSpec(name, symbol, "kline", interval=m.group("interval"), tz_offset_us=offset)
+
+
+@dataclass
+class DepthBuffer:
+    """Depth updates merged since the last flush of one stream speed."""
+
+    first: int = 0
+    last: int = 0
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+
+    def add(self, du: DepthUpdate) -> None:
+        if not self.first:
+            self.first = du.first_update_id
+        self.last = du.last_update_id
+        bids, asks = self.bids, self.asks
+        for p, q in du.bids:
+            bids[p] = q
+        for p, q in du.asks:
+            asks[p] = q
+
+    def take(self) -> tuple[int, int, dict[int, int], dict[int, int]]:
+        out = (self.first, self.last, self.bids, self.asks)
+        self.first = self.last = 0
+        self.bids, self.asks = {}, {}
+        return out
+
+
+class StreamConn:
+    """A market-stream connection: its subscriptions and how it wants payloads."""
+
+    def __init__(self, conn: WsConnection, combined: bool, div: int) -> None:
+        self.conn = conn
+        self.combined = combined
+        self.div = div
+        self.streams: dict[str, StreamSpec | ListenKey] = {}
+        self.user_unsubscribes: dict[str, Callable[[], None]] = {}
+
+
+class StreamHub:
+    def __init__(self, service: ExchangeService, user_data: UserDataHub) -> None:
+        self.service = service
+        self.user_data = user_data
+        self.timers = service.config.timers
+        self.subs: dict[str, set[StreamConn]] = {}
+        self.specs: dict[str, StreamSpec] = {}
+        self.conns: set[StreamConn] = set()
+        # (symbol, fast) -> buffer, kept only while someone subscribes to that stream.
+        self.depth: dict[tuple[str, bool], DepthBuffer] = {}
+        self.book_tops: dict[str, tuple[int, int, int, int]] = {}
+        self.kline_open: dict[str, int] = {}
+        self._fmt_cache: dict[int, str] = {}
+        self._market_active = asyncio.Event()
+        self._keys_active = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        service.hub.subscribe(self._on_events)
+        service.snapshot_hooks.append(self.flush_symbol)
+        service.listen_keys.on_close.append(self._listen_key_closed)
+        service.listen_keys.on_create.append(lambda lk: self._keys_active.set())
+
+    # ================================================================== lifecycle
+
+    async def start(self) -> None:
+        t = self.timers
+        self._tasks = [
+            asyncio.ensure_future(self._every(t.depth_fast_interval, lambda: self._flush_depth(True))),
+            asyncio.ensure_future(self._every(t.depth_slow_interval, lambda: self._flush_depth(False))),
+            asyncio.ensure_future(self._every(t.depth_fast_interval, lambda: self._push_partials(True))),
+            asyncio.ensure_future(self._every(t.depth_slow_interval, lambda: self._push_partials(False))),
+            asyncio.ensure_future(self._every(t.ticker_interval, self._push_tickers)),
+            asyncio.ensure_future(self._every(t.kline_interval, lambda: self._push_klines(False))),
+            asyncio.ensure_future(self._every(1.0, lambda: self._push_klines(True))),
+            asyncio.ensure_future(self._every(1.0, self._expire_listen_keys, market=False)),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.close_all()
+
+    def close_all(self) -> None:
+        for sc in list(self.conns):
+            sc.conn.close_soon(GOING_AWAY, "Server shutting down")
+
+    def shutdown_notice(self) -> None:
+        now = self.service.clock.now_us()
+        for sc in list(self.conns):
+            payload = {"e": "serverShutdown", "E": now // sc.div}
+            if sc.combined:
+                sc.conn.send(dumps({"stream": "!serverShutdown", "data": payload}))
+            else:
+                sc.conn.send(dumps(payload))
+
+    async def _every(self, seconds: float, fn: Callable[[], None], *, market: bool = True) -> None:
+        """Run ``fn`` every ``seconds`` of clock time while anyone is subscribed (timers park
+        when nobody listens, so an idle server, or a virtual clock jumping a day, costs
+        nothing)."""
+        if seconds <= 0:
+            return  # 0: the work happens inline as events arrive
+        sleep = self.service.clock.sleep
+        active = self._market_active if market else self._keys_active
+        while True:
+            await active.wait()
+            await sleep(seconds)
+            try:
+                fn()
+            except Exception:  # a timer must never die silently; keep serving
+                import logging
+
+                logging.getLogger(__name__).exception("stream timer failed")
+
+    # ================================================================== connections
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        combined = request.path.startswith("/stream")
+        names: list[str] = []
+        if combined:
+            raw = request.query.get("streams")
+            if raw:
+                names = [n for n in raw.split("/") if n]
+        else:
+            tail = request.match_info.get("tail", "")
+            names = [unquote(n) for n in tail.split("/") if n]
+        unit = request.query.get("timeUnit")
+        div = F.US if unit in ("MICROSECOND", "microsecond") else F.MS
+        if len(names) > self.timers.max_streams_per_connection:
+            raise web.HTTPBadRequest(text="Too many streams requested")
+        ws = prepare_response()
+        await ws.prepare(request)
+        conn = WsConnection(
+            ws,
+            self.service,
+            ip=request.remote or "127.0.0.1",
+            max_incoming_per_second=self.timers.max_incoming_per_second,
+        )
+        sc = StreamConn(conn, combined, div)
+        self.conns.add(sc)
+        for name in names:
+            self._subscribe(sc, name, strict=False)
+
+        async def on_text(text: str) -> None:
+            reply = self._control(sc, text)
+            if reply is not None:
+                conn.send(reply)
+
+        conn.on_close.append(lambda: self._drop(sc))
+        await conn.run(on_text)
+        return ws
+
+    def _drop(self, sc: StreamConn) -> None:
+        for name in list(sc.streams):
+            self._unsubscribe(sc, name)
+        self.conns.discard(sc)
+
+    def _subscribe(self, sc: StreamConn, name: str, *, strict: bool) -> bool:
+        if name in sc.streams:
+            return True
+        spec = parse_stream(name)
+        if spec is None:
+            lk = self._listen_key(name)
+            if lk is None:
+                return not strict
+            sc.streams[name] = lk
+            sc.user_unsubscribes[name] = self.user_data.subscribe(
+                lk.account_id, functools.partial(self._user_event, sc, name)
+            )
+            return True
+        sc.streams[name] = spec
+        self.specs[name] = spec
+        self.subs.setdefault(name, set()).add(sc)
+        self._market_active.set()
+        if spec.kind == "depth":
+            self.depth.setdefault((spec.symbol, spec.fast), DepthBuffer())
+        return True
+
+    def _unsubscribe(self, sc: StreamConn, name: str) -> None:
+        target = sc.streams.pop(name, None)
+        if target is None:
+            return
+        if isinstance(target, ListenKey):
+            unsub = sc.user_unsubscribes.pop(name, None)
+            if unsub:
+                unsub()
+            return
+        subs = self.subs.get(name)
+        if subs is not None:
+            subs.discard(sc)
+            if not subs:
+                del self.subs[name]
+                self.specs.pop(name, None)
+                if not self.subs:
+                    self._market_active.clear()
+                if target.kind == "depth" and not any(
+                    s.kind == "depth" and s.symbol == target.symbol and s.fast == target.fast
+                    for s in self.specs.values()
+                ):
+                    self.depth.pop((target.symbol, target.fast), None)
+
+    def _listen_key(self, name: str) -> ListenKey | None:
+        if not self.service.config.legacy_listen_key:
+            return None
+        return self.service.listen_keys.get(name, self.service.clock.now_us())
+
+    # ------------------------------------------------------------------ control messages
+
+    def _control(self, sc: StreamConn, text: str) -> str | None:
+        try:
+            req = json.loads(text)
+        except json.JSONDecodeError as e:
+            return dumps(
+                {
+                    "error": {
+                        "code": 3,
+                        "msg": f"Invalid JSON: expected value at line {e.lineno} column {e.colno}",
+                    },
+                    "id": None,
+                }
+            )
+        if not isinstance(req, dict):
+            return _error(2, "Invalid request: expected a JSON object", None)
+        rid = req.get("id")
+        if not _valid_id(rid):
+            return _error(2, "Invalid request: request ID must be an unsigned integer", None)
+        method = req.get("method")
+        if method is None:
+            return _error(2, f"Invalid request: missing field `method` at line 1 column {len(text)}", rid)
+        if method not in CONTROL_METHODS:
+            return _error(
+                2,
+                f"Invalid request: unknown variant `{method}`, expected one of `SUBSCRIBE`, "
+                f"`UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY` "
+                f"at line 1 column {len(text)}",
+                rid,
+            )
+        params = req.get("params", [])
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+                return _error(2, "Invalid request: params must be an array of stream names", rid)
+            if method == "SUBSCRIBE":
+                new = [p for p in params if p not in sc.streams]
+                if len(sc.streams) + len(new) > self.timers.max_streams_per_connection:
+                    return _error(4, "Too many subscriptions", rid)
+                bad = [p for p in new if parse_stream(p) is None and self._listen_key(p) is None]
+                if bad:
+                    return _error(2, f"Invalid request: invalid stream name `{bad[0]}`", rid)
+                for p in new:
+                    self._subscribe(sc, p, strict=True)
+            else:
+                for p in params:
+                    self._unsubscribe(sc, p)
+            return dumps({"result": None, "id": rid})
+        if method == "LIST_SUBSCRIPTIONS":
+            if params not in ([], None):
+                return _error(2, "Invalid request: too many parameters", rid)
+            return dumps({"result": list(sc.streams), "id": rid})
+        if not isinstance(params, list) or not params:
+            return _error(2, "Invalid request: property name must be a string", rid)
+        prop = params[0]
+        if not isinstance(prop, str):
+            return _error(2, "Invalid request: property name must be a string", rid)
+        if prop != "combined":
+            return dumps({"code": 0, "msg": "Unknown property", "id": rid})
+        if method == "GET_PROPERTY":
+            if len(params) != 1:
+                return _error(2, "Invalid request: too many parameters", rid)
+            return dumps({"result": sc.combined, "id": rid})
+        if len(params) != 2:
+            return _error(
+                2,
+                "Invalid request: too many parameters"
+                if len(params) > 2
+                else "Invalid request: missing value",
+                rid,
+            )
+        if not isinstance(params[1], bool):
+            return dumps({"code": 1, "msg": "Invalid value type: expected Boolean", "id": rid})
+        sc.combined = params[1]
+        return dumps({"result": None, "id": rid})
+
+    # ================================================================== publishing
+
+    def _publish(self, name: str, build: Callable[[int], Any]) -> None:
+        """Queue one message on every subscriber of ``name``; ``build(div)`` returns the
+        payload (or its JSON text), called once per time unit in use."""
+        subs = self.subs.get(name)
+        if not subs:
+            return
+        raw_by_div: dict[int, str] = {}
+        wrapped_by_div: dict[int, str] = {}
+        for sc in subs:
+            div = sc.div
+            raw = raw_by_div.get(div)
+            if raw is None:
+                built = build(div)
+                raw = raw_by_div[div] = built if isinstance(built, str) else dumps(built)
+            if sc.combined:
+                msg = wrapped_by_div.get(div)
+                if msg is None:
+                    msg = wrapped_by_div[div] = f'{{"stream":"{name}","data":{raw}}}'
+                sc.conn.send(msg)
+            else:
+                sc.conn.send(raw)
+
+    def _on_events(self, events: list[Event]) -> None:
+        if not self.subs:
+            return
+        touched: dict[str, None] = {}
+        agg: list[Trade] = []
+        for event in events:
+            if isinstance(event, Trade):
+                self._on_trade(event)
+                if agg and agg[-1].agg_trade_id != event.agg_trade_id:
+                    self._publish_agg(agg)
+                    agg = []
+                agg.append(event)
+            elif isinstance(event, DepthUpdate):
+                touched[event.symbol] = None
+                for fast in (True, False):
+                    buf = self.depth.get((event.symbol, fast))
+                    if buf is not None:
+                        buf.add(event)
+        if agg:
+            self._publish_agg(agg)
+        for symbol in touched:
+            if self.timers.depth_fast_interval <= 0:
+                self._flush_one(symbol, True)
+            if self.timers.depth_slow_interval <= 0:
+                self._flush_one(symbol, False)
+            self._book_ticker(symbol)
+
+    def _on_trade(self, t: Trade) -> None:
+        name = t.symbol.lower() + "@trade"
+        if name not in self.subs:
+            return
+        self._publish(
+            name,
+            lambda div: {
+                "e": "trade",
+                "E": t.time // div,
+                "s": t.symbol,
+                "t": t.trade_id,
+                "p": F.fmt(t.price),
+                "q": F.fmt(t.qty),
+                "T": t.time // div,
+                "m": t.is_buyer_maker,
+                "M": True,
+            },
+        )
+
+    def _publish_agg(self, trades: list[Trade]) -> None:
+        first = trades[0]
+        name = first.symbol.lower() + "@aggTrade"
+        if name not in self.subs:
+            return
+        qty = sum(t.qty for t in trades)
+        self._publish(
+            name,
+            lambda div: {
+                "e": "aggTrade",
+                "E": first.time // div,
+                "s": first.symbol,
+                "a": first.agg_trade_id,
+                "p": F.fmt(first.price),
+                "q": F.fmt(qty),
+                "f": first.trade_id,
+                "l": trades[-1].trade_id,
+                "T": first.time // div,
+                "m": first.is_buyer_maker,
+                "M": True,
+            },
+        )
+
+    def _engine(self, symbol: str) -> MatchingEngine | None:
+        return self.service.exchange.engines.get(symbol)
+
+    def _book_ticker(self, symbol: str) -> None:
+        name = symbol.lower() + "@bookTicker"
+        if name not in self.subs:
+            return
+        eng = self._engine(symbol)
+        if eng is None:
+            return
+        bid, ask = eng.book.best_bid(), eng.book.best_ask()
+        top = (
+            bid.price if bid else 0,
+            bid.total if bid else 0,
+            ask.price if ask else 0,
+            ask.total if ask else 0,
+        )
+        if self.book_tops.get(symbol) == top:
+            return
+        self.book_tops[symbol] = top
+        uid = eng.update_id
+        self._publish(
+            name,
+            lambda div: {
+                "u": uid,
+                "s": symbol,
+                "b": F.fmt(top[0]),
+                "B": F.fmt(top[1]),
+                "a": F.fmt(top[2]),
+                "A": F.fmt(top[3]),
+            },
+        )
+
+    # ------------------------------------------------------------------ depth
+
+    def flush_symbol(self, symbol: str) -> None:
+        """Publish what is batched for ``symbol`` now (called before a snapshot)."""
+        self._flush_one(symbol, True)
+        self._flush_one(symbol, False)
+
+    def _flush_depth(self, fast: bool) -> None:
+        for symbol, speed in list(self.depth):
+            if speed == fast:
+                self._flush_one(symbol, fast)
+
+    def _flush_one(self, symbol: str, fast: bool) -> None:
+        buf = self.depth.get((symbol, fast))
+        if buf is None or not buf.first:
+            return
+        first, last, bids, asks = buf.take()
+        name = symbol.lower() + ("@depth@100ms" if fast else "@depth")
+        now = self.service.clock.now_us()
+        # The hottest message there is: built as a string directly (same bytes as dumps).
+        tail = (
+            f',"s":"{symbol}","U":{first},"u":{last},"b":[{self._levels_json(bids)}],'
+            f'"a":[{self._levels_json(asks)}]}}'
+        )
+        self._publish(name, lambda div: f'{{"e":"depthUpdate","E":{now // div}' + tail)
+
+    def _levels_json(self, levels: dict[int, int]) -> str:
+        """``["price","qty"],...`` with formatted numbers memoised (levels repeat a lot)."""
+        cache = self._fmt_cache
+        if len(cache) > 200_000:
+            cache.clear()
+        parts = []
+        for p, q in levels.items():
+            ps = cache.get(p)
+            if ps is None:
+                ps = cache[p] = F.fmt(p)
+            qs = cache.get(q)
+            if qs is None:
+                qs = cache[q] = F.fmt(q)
+            parts.append(f'["{ps}","{qs}"]')
+        return ",".join(parts)
+
+    def _push_partials(self, fast: bool) -> None:
+        for name, spec in list(self.specs.items()):
+            if spec.kind != "partial" or spec.fast != fast:
+                continue
+            eng = self._engine(spec.symbol)
+            if eng is None:
+                continue
+            self.flush_symbol(spec.symbol)
+            last, bids, asks = eng.snapshot(spec.levels)
+            payload = {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+            self._publish(name, functools.partial(_constant, payload))
+
+    # ------------------------------------------------------------------ tickers and klines
+
+    def _push_tickers(self) -> None:
+        now = self.service.clock.now_us()
+        minis: list[Callable[[int], dict[str, Any]]] = []
+        for symbol, eng in self.service.exchange.engines.items():
+            low = symbol.lower()
+            want_full, want_mini, want_avg = (
+                low + "@ticker" in self.subs,
+                low + "@miniTicker" in self.subs,
+                low + "@avgPrice" in self.subs,
+            )
+            if not (want_full or want_mini or want_avg or ALL_MINI in self.subs):
+                continue
+            t = eng.data.ticker(now)
+
+            def mini(div: int, t: Any = t, symbol: str = symbol) -> dict[str, Any]:
+                return {
+                    "e": "24hrMiniTicker",
+                    "E": now // div,
+                    "s": symbol,
+                    "c": F.fmt(t.last),
+                    "o": F.fmt(t.open),
+                    "h": F.fmt(t.high),
+                    "l": F.fmt(t.low),
+                    "v": F.fmt(t.volume),
+                    "q": F.fmt(t.quote_volume),
+                }
+
+            minis.append(mini)
+            if want_mini:
+                self._publish(low + "@miniTicker", mini)
+            if want_full:
+                bid, ask = eng.book.best_bid(), eng.book.best_ask()
+
+                def full(
+                    div: int, t: Any = t, symbol: str = symbol, bid: Any = bid, ask: Any = ask
+                ) -> dict[str, Any]:
+                    change = t.last - t.open
+                    wavg = t.quote_volume * 100_000_000 // t.volume if t.volume else 0
+                    return {
+                        "e": "24hrTicker",
+                        "E": now // div,
+                        "s": symbol,
+                        "p": F.fmt(change),
+                        "P": F.percent(change, t.open),
+                        "w": F.fmt(wavg),
+                        "x": F.fmt(t.prev_close),
+                        "c": F.fmt(t.last),
+                        "Q": F.fmt(t.last_qty),
+                        "b": F.fmt(bid.price if bid else 0),
+                        "B": F.fmt(bid.total if bid else 0),
+                        "a": F.fmt(ask.price if ask else 0),
+                        "A": F.fmt(ask.total if ask else 0),
+                        "o": F.fmt(t.open),
+                        "h": F.fmt(t.high),
+                        "l": F.fmt(t.low),
+                        "v": F.fmt(t.volume),
+                        "q": F.fmt(t.quote_volume),
+                        "O": t.open_time // div,
+                        "C": t.close_time // div,
+                        "F": t.first_id,
+                        "L": t.last_id,
+                        "n": t.count,
+                    }
+
+                self._publish(low + "@ticker", full)
+            if want_avg:
+                price = eng.data.avg_price(5, now)
+                last_time = eng.data.trades[-1].time if eng.data.trades else now
+
+                def avg(div: int, symbol: str = symbol, price: int = price, lt: int = last_time) -> Any:
+                    return {
+                        "e": "avgPrice",
+                        "E": now // div,
+                        "s": symbol,
+                        "i": "5m",
+                        "w": F.fmt(price),
+                        "T": lt // div,
+                    }
+
+                self._publish(low + "@avgPrice", avg)
+        if minis and ALL_MINI in self.subs:
+            self._publish(ALL_MINI, lambda div: [m(div) for m in minis])
+
+    def _push_klines(self, one_second: bool) -> None:
+        now = self.service.clock.now_us()
+        for name, spec in list(self.specs.items()):
+            if spec.kind != "kline" or (spec.interval == "1s") != one_second:
+                continue
+            eng = self._engine(spec.symbol)
+            if eng is None:
+                continue
+            step = KLINE_INTERVALS_US[spec.interval] or 30 * 86_400_000_000
+            off = spec.tz_offset_us
+            start = (now + off) // step * step - off
+            previous = self.kline_open.get(name)
+            self.kline_open[name] = start
+            if previous is not None and previous != start:
+                self._push_kline(name, spec, eng, previous, step, closed=True, now=now)
+            self._push_kline(name, spec, eng, start, step, closed=False, now=now)
+
+    def _push_kline(
+        self,
+        name: str,
+        spec: StreamSpec,
+        eng: MatchingEngine,
+        start: int,
+        step: int,
+        *,
+        closed: bool,
+        now: int,
+    ) -> None:
+        rows = eng.data.klines(
+            spec.interval,
+            start_time=start,
+            end_time=start + step - 1,
+            limit=1,
+            now=now,
+            offset_us=spec.tz_offset_us,
+        )
+        k = rows[0] if rows else None
+        last = eng.data.last_price
+        self._publish(
+            name,
+            lambda div: {
+                "e": "kline",
+                "E": now // div,
+                "s": spec.symbol,
+                "k": {
+                    "t": start // div,
+                    "T": (start + step - 1) // div,
+                    "s": spec.symbol,
+                    "i": spec.interval,
+                    "f": k.first_trade_id if k else -1,
+                    "L": k.last_trade_id if k else -1,
+                    "o": F.fmt(k.open if k else last),
+                    "c": F.fmt(k.close if k else last),
+                    "h": F.fmt(k.high if k else last),
+                    "l": F.fmt(k.low if k else last),
+                    "v": F.fmt(k.volume if k else 0),
+                    "n": k.trades if k else 0,
+                    "x": closed,
+                    "q": F.fmt(k.quote_volume if k else 0),
+                    "V": F.fmt(k.taker_buy_volume if k else 0),
+                    "Q": F.fmt(k.taker_buy_quote_volume if k else 0),
+                    "B": "0",
+                },
+            },
+        )
+
+    # ------------------------------------------------------------------ legacy user data
+
+    def _user_event(self, sc: StreamConn, name: str, event: Event) -> None:
+        payload = render_user_event(event, sc.div)
+        if payload is None:
+            return
+        if sc.combined:
+            sc.conn.send(dumps({"stream": name, "data": payload}))
+        else:
+            sc.conn.send(dumps(payload))
+
+    def _listen_key_closed(self, lk: ListenKey, expired: bool) -> None:
+        now = self.service.clock.now_us()
+        for sc in list(self.conns):
+            if lk.key not in sc.streams:
+                continue
+            if expired:
+                payload = {"e": "listenKeyExpired", "E": now // sc.div, "listenKey": lk.key}
+                sc.conn.send(dumps({"stream": lk.key, "data": payload}) if sc.combined else dumps(payload))
+            self._unsubscribe(sc, lk.key)
+
+    def _expire_listen_keys(self) -> None:
+        keys = self.service.listen_keys
+        keys.expire_due(self.service.clock.now_us())
+        if not keys.by_key:
+            self._keys_active.clear()
+
+
+def _constant(payload: Any, div: int) -> Any:
+    return payload
+
+
+def _valid_id(rid: Any) -> bool:
+    if rid is None:
+        return True
+    if isinstance(rid, bool):
+        return False
+    if isinstance(rid, int):
+        return -(2**63) <= rid < 2**63
+    return isinstance(rid, str) and bool(_ID_STR.match(rid))
+
+
+def _error(code: int, msg: str, rid: Any) -> str:
+    return dumps({"error": {"code": code, "msg": msg}, "id": rid})

@@ -1,0 +1,153 @@
+"""Each stream's payload: fields, types and formatting identical to REST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from mock_exchange.clock import VirtualClock
+from mock_exchange.engine import NewOrder, OrderType, Side
+from mock_exchange.engine.units import parse_units
+from mock_exchange.server import MockExchangeServer
+from tests.mock_exchange.streams.conftest import StreamClient
+
+
+def buy(server: MockExchangeServer, qty: str) -> Any:
+    acct = server.service.exchange.account_by_name("trader").account_id
+    return server.service.place_order(
+        NewOrder(acct, "BTCUSDT", Side.BUY, OrderType.MARKET, quantity=parse_units(qty))
+    )
+
+
+async def rest(session: aiohttp.ClientSession, server: MockExchangeServer, path: str) -> Any:
+    async with session.get(server.rest_url + path) as r:
+        return await r.json()
+
+
+async def test_trade_and_agg_trade(
+    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    c: StreamClient = await connect("/stream?streams=btcusdt@trade/btcusdt@aggTrade")
+    result = buy(server, "0.3")  # two levels: two trades, two aggregate trades
+    msgs = await c.sync()
+    trades = [m["data"] for m in msgs if m["stream"] == "btcusdt@trade"]
+    aggs = [m["data"] for m in msgs if m["stream"] == "btcusdt@aggTrade"]
+    now = clock.now_us() // 1000
+    assert trades[0] == {
+        "e": "trade",
+        "E": now,
+        "s": "BTCUSDT",
+        "t": result.fills[0].trade_id,
+        "p": "60005.00000000",
+        "q": "0.25000000",
+        "T": now,
+        "m": False,
+        "M": True,
+    }
+    assert [t["t"] for t in trades] == [f.trade_id for f in result.fills]
+    rest_trades = await rest(session, server, "/api/v3/trades?symbol=BTCUSDT")
+    assert [(t["id"], t["price"], t["qty"]) for t in rest_trades] == [
+        (t["t"], t["p"], t["q"]) for t in trades
+    ]
+    assert [a["a"] for a in aggs] == [
+        a["a"] for a in await rest(session, server, "/api/v3/aggTrades?symbol=BTCUSDT")
+    ]
+    assert set(aggs[0]) == {"e", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"}
+
+
+async def test_book_ticker_only_on_change(
+    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession
+) -> None:
+    c: StreamClient = await connect("/ws/btcusdt@bookTicker")
+    buy(server, "0.1")
+    [bt] = await c.sync()
+    depth = await rest(session, server, "/api/v3/depth?symbol=BTCUSDT&limit=1")
+    assert bt == {
+        "u": depth["lastUpdateId"],
+        "s": "BTCUSDT",
+        "b": depth["bids"][0][0],
+        "B": depth["bids"][0][1],
+        "a": depth["asks"][0][0],
+        "A": depth["asks"][0][1],
+    }
+    # An order far from the top changes depth but not the top of book: no message.
+    acct = server.service.exchange.account_by_name("trader").account_id
+    server.service.place_order(
+        NewOrder(
+            acct,
+            "BTCUSDT",
+            Side.BUY,
+            OrderType.LIMIT,
+            quantity=parse_units("0.01"),
+            price=parse_units("50000"),
+            time_in_force="GTC",
+        )
+    )  # type: ignore[arg-type]
+    assert await c.sync() == []
+
+
+async def test_tickers_klines_and_avg_price(
+    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    c: StreamClient = await connect(
+        "/stream?streams=btcusdt@ticker/btcusdt@miniTicker/btcusdt@kline_1m/btcusdt@avgPrice/!miniTicker@arr"
+    )
+    buy(server, "0.1")
+    await clock.advance(2)
+    msgs = await c.sync()
+    by_stream: dict[str, list[Any]] = {}
+    for m in msgs:
+        by_stream.setdefault(m["stream"], []).append(m["data"])
+    ticker = by_stream["btcusdt@ticker"][-1]
+    rest_ticker = await rest(session, server, "/api/v3/ticker/24hr?symbol=BTCUSDT")
+    assert ticker["e"] == "24hrTicker" and ticker["c"] == rest_ticker["lastPrice"] == "60005.00000000"
+    assert ticker["v"] == rest_ticker["volume"] and ticker["n"] == rest_ticker["count"] == 1
+    mini = by_stream["btcusdt@miniTicker"][-1]
+    assert set(mini) == {"e", "E", "s", "c", "o", "h", "l", "v", "q"}
+    assert [x["s"] for x in by_stream["!miniTicker@arr"][-1]] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+    kline = by_stream["btcusdt@kline_1m"][-1]["k"]
+    rest_kline = (await rest(session, server, "/api/v3/klines?symbol=BTCUSDT&interval=1m"))[-1]
+    assert (kline["t"], kline["o"], kline["c"], kline["v"], kline["n"], kline["x"]) == (
+        rest_kline[0],
+        rest_kline[1],
+        rest_kline[4],
+        rest_kline[5],
+        rest_kline[8],
+        False,
+    )
+    avg = by_stream["btcusdt@avgPrice"][-1]
+    assert (
+        avg["e"] == "avgPrice"
+        and avg["w"] == (await rest(session, server, "/api/v3/avgPrice?symbol=BTCUSDT"))["price"]
+    )
+    # When the minute rolls over, the finished kline is sent once more with x=true.
+    await clock.advance(60)
+    closed = [
+        d["k"]
+        for d in (m["data"] for m in await c.sync() if m["stream"] == "btcusdt@kline_1m")
+        if d["k"]["x"]
+    ]
+    assert closed and closed[0]["t"] == kline["t"] and closed[0]["n"] == 1
+
+
+async def test_legacy_listen_key_stream(
+    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    headers = {"X-MBX-APIKEY": "stream-key"}
+    async with session.post(server.rest_url + "/api/v3/userDataStream", headers=headers) as r:
+        key = (await r.json())["listenKey"]
+    raw: StreamClient = await connect(f"/ws/{key}")
+    combined: StreamClient = await connect(f"/stream?streams={key}")
+    buy(server, "0.01")
+    events = await raw.sync()
+    assert [e["e"] for e in events] == ["executionReport", "executionReport", "outboundAccountPosition"]
+    assert [e["x"] for e in events[:2]] == ["NEW", "TRADE"]
+    wrapped = await combined.sync()
+    assert [w["stream"] for w in wrapped] == [key] * 3 and [w["data"] for w in wrapped] == events
+    await clock.advance(31)  # listen_key_validity is 30 s in these tests
+    [expired] = await raw.sync()
+    assert expired["e"] == "listenKeyExpired" and expired["listenKey"] == key
+    assert clock.now_us() // 1000 - 1000 <= expired["E"] <= clock.now_us() // 1000
+    buy(server, "0.01")
+    assert await raw.sync() == []
