@@ -53,7 +53,7 @@ STREAM_RE = re.compile(
 )
 ALL_MINI = "!miniTicker@arr"
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
-_ID_STR = re.compile(r"^[A-Za-z0-9]{1,36}$")
+_ID_STR = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # Binance's own SDK sends UUIDs with dashes
 
 
 @dataclass(frozen=True)
