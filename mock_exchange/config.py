@@ -9,6 +9,7 @@ configuration into a ready ``Exchange`` with funded accounts and seeded books.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from .engine import (
     ConfigError,
     EngineError,
+    Event,
     Exchange,
     KeyType,
     NewOrder,
@@ -276,7 +278,10 @@ def build_exchange(cfg: MockConfig, exchange: Exchange) -> None:
         seed_book(exchange, book)
 
 
-def seed_book(exchange: Exchange, book: BookConfig) -> None:
+def seed_book(
+    exchange: Exchange, book: BookConfig, publish: Callable[[list[Event]], None] | None = None
+) -> None:
+    """Rest ``book.levels`` orders a side around ``book.mid``; ``publish`` gets their events."""
     account_id = exchange.account_by_name(book.account).account_id
     for i in range(1, book.levels + 1):
         for side, price in (
@@ -286,7 +291,7 @@ def seed_book(exchange: Exchange, book: BookConfig) -> None:
             if price <= 0:
                 continue
             try:
-                exchange.place_order(
+                result = exchange.place_order(
                     NewOrder(
                         account_id,
                         book.symbol,
@@ -301,3 +306,5 @@ def seed_book(exchange: Exchange, book: BookConfig) -> None:
                 raise ConfigError(
                     f"books: cannot seed {book.symbol} {side} {book.quantity} @ {price}: {e}"
                 ) from None
+            if publish is not None:
+                publish(result.events)

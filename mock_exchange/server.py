@@ -16,6 +16,8 @@ from .binance.app import create_app
 from .binance.service import ExchangeService
 from .clock import Clock, WallClock
 from .config import MockConfig, load_config
+from .control.http import CONTROL
+from .control.operations import Control
 
 
 class MockExchangeServer:
@@ -68,6 +70,11 @@ class MockExchangeServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    @property
+    def control(self) -> Control:
+        """Faults, deposits, other participants' orders, books, time, traffic."""
+        return self.app[CONTROL]
 
     @property
     def _authority(self) -> str:

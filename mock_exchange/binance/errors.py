@@ -26,6 +26,24 @@ HTTP_STATUS: dict[int, int] = {
 }
 
 
+#: Binance's messages for the server-side codes fault injection answers with.
+DEFAULT_MESSAGES: dict[int, str] = {
+    -1000: "An unknown error occurred while processing the request.",
+    -1001: "Internal error; unable to process your request. Please try again.",
+    -1003: "Too many requests queued.",
+    -1006: "An unexpected response was received from the message bus. Execution status unknown.",
+    -1007: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+    -1008: "Server is currently overloaded with other requests. Please try again in a few minutes.",
+    -1016: "This service is no longer available.",
+}
+#: What Binance's gateway answers with HTTP 503 when it timed out waiting for the engine.
+UNKNOWN_503 = "Unknown error, please check your request or try again later."
+
+
+def default_message(code: int) -> str:
+    return DEFAULT_MESSAGES.get(code, UNKNOWN_503)
+
+
 class BinanceError(Exception):
     """An error answer: ``{"code": code, "msg": msg}`` with ``http_status``.
 

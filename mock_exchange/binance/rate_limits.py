@@ -109,6 +109,20 @@ class RateLimiter:
             retry_after=st.raw.seconds_left(now_us),
         )
 
+    def violation(self, ip: str, now_us: int) -> err.BinanceError:
+        """Count a refused request (an injected 429) and return the answer: 429, or 418 once
+        the IP keeps going past ``ban_after_violations``."""
+        st = self._ip(ip)
+        cfg = self.cfg
+        if st.banned_until_us > now_us:
+            return err.banned(st.banned_until_us // 1000, self._seconds_until(st.banned_until_us, now_us))
+        if st.violations.add(now_us, 1) > cfg.ban_after_violations:
+            seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
+            st.bans += 1
+            st.banned_until_us = now_us + seconds * 1_000_000
+            return err.banned(st.banned_until_us // 1000, seconds)
+        return err.too_much_weight(cfg.request_weight_per_minute, "1 MINUTE", st.weight.seconds_left(now_us))
+
     def charge(self, ip: str, weight: int, now_us: int) -> None:
         st = self._ip(ip)
         st.weight.add(now_us, weight)

@@ -78,13 +78,33 @@ class RestSurface:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         endpoint = self.routes.get((request.method, request.path))
         call = RestCall(request, endpoint, request.remote or "127.0.0.1")
+        traffic = self.service.traffic
+        if traffic.enabled:
+            body = (await request.read()).decode("utf-8", errors="replace") if request.body_exists else ""
+            traffic.record(
+                self.service.now_us(),
+                "rest",
+                None,
+                "in",
+                f"{request.method} {request.raw_path}" + (f" body={body}" if body else ""),
+            )
 
         async def run(i: int) -> web.StreamResponse:
             if i < len(self.interceptors):
                 return await self.interceptors[i](call, lambda: run(i + 1))
             return await self._serve(call)
 
-        return await run(0)
+        response = await run(0)
+        if traffic.enabled:
+            text = response.text if isinstance(response, web.Response) and response.body is not None else ""
+            traffic.record(
+                self.service.now_us(),
+                "rest",
+                None,
+                "out",
+                f"{response.status} {request.method} {request.path} {text}",
+            )
+        return response
 
     async def _serve(self, call: RestCall) -> web.StreamResponse:
         request, endpoint = call.request, call.endpoint
@@ -97,7 +117,7 @@ class RestSurface:
                 )
             return web.Response(status=404, text=NOT_FOUND_HTML, content_type="text/html")
         service = self.service
-        now = service.now_us()
+        now = service.wall_us()
         limiter = service.limiter
         weight = 0
         charged = False
@@ -105,7 +125,7 @@ class RestSurface:
         try:
             raw_query = request.raw_path.partition("?")[2]
             raw_body = ""
-            if request.method in ("POST", "PUT", "DELETE") and request.can_read_body:
+            if request.method in ("POST", "PUT", "DELETE") and request.body_exists:
                 raw_body = (await request.read()).decode("utf-8", errors="replace")
             params = Params.from_sources(parse_form(raw_query), parse_form(raw_body))
             div = self._time_unit(request)

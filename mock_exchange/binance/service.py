@@ -22,6 +22,8 @@ from mock_exchange.engine import (
     NewOrder,
     PlaceResult,
 )
+from mock_exchange.faults.plan import FaultPlan
+from mock_exchange.traffic import TrafficLog
 
 from .params import Params
 from .rate_limits import RateLimiter
@@ -57,10 +59,22 @@ class ExchangeService:
     def __init__(self, config: MockConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
-        self.exchange = Exchange(clock.now_us, seed=config.seed)
+        #: Exchange time minus client time: a skewed exchange clock (fault injection). The
+        #: timers (keepalive, batching, expiry) keep running on ``clock`` itself.
+        self.skew_us = 0
+        self.exchange = Exchange(self._exchange_time, seed=config.seed)
         build_exchange(config, self.exchange)
         self.limiter = RateLimiter(config.rate_limits)
         self.hub = EventHub()
+        self.faults = FaultPlan(config.seed)
+        self.traffic = TrafficLog()
+        self.faults.on_fire = lambda fault, surface, what: self.traffic.record(
+            self.now_us(),
+            "fault",
+            None,
+            "out",
+            f"fault {fault.id} {fault.action.kind.value} on {surface} {what}",
+        )
         #: Called with a symbol just before a depth snapshot is taken, so that streams can
         #: publish what they batched: the snapshot's lastUpdateId then equals the last
         #: published ``u`` and the next diff starts at exactly lastUpdateId + 1.
@@ -69,8 +83,18 @@ class ExchangeService:
 
         self.listen_keys = ListenKeys()
 
+    def _exchange_time(self) -> int:
+        return self.clock.now_us() + self.skew_us
+
     def now_us(self) -> int:
+        """Exchange time as the engine sees it (skew included, never backwards)."""
         return self.exchange.now()
+
+    def wall_us(self) -> int:
+        """The exchange's clock as its gateway reads it: what ``/api/v3/time`` reports and
+        ``timestamp``/``recvWindow`` are checked against. A backwards skew shows here at
+        once, while engine timestamps stay monotonic."""
+        return self._exchange_time()
 
     def publish(self, events: list[Event]) -> None:
         self.hub.publish(events)

@@ -44,8 +44,14 @@ class WsConnection:
         ip: str,
         max_incoming_per_second: int | None,
         max_queue: int = 100_000,
+        surface: str = "stream",
     ) -> None:
         self.id = next(_ids)
+        self.surface = surface
+        self.traffic = service.traffic
+        # Cleared while the connection is stalled (fault injection): nothing is written.
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.ws = ws
         self.service = service
         self.ip = ip
@@ -68,6 +74,7 @@ class WsConnection:
         self._second = -1
         self._in_second = 0
         self.on_close: list[Callable[[], None]] = []
+        self._stall_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ sending
 
@@ -80,6 +87,8 @@ class WsConnection:
         """Queue a message; never blocks. Overflowing the queue closes the connection."""
         if self._closing:
             return
+        if self.traffic.enabled:
+            self.traffic.record(self.service.now_us(), self.surface, self.id, "out", text)
         self._queue.append(text)
         if len(self._queue) > self.max_queue:
             self._queue.clear()
@@ -100,6 +109,7 @@ class WsConnection:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            await self._flowing.wait()
             while queue:
                 try:
                     if fast and transport is not None and protocol is not None:
@@ -119,6 +129,29 @@ class WsConnection:
                     return
             if self._closing:
                 return
+
+    def stall(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` of clock time; the socket stays open and pings and
+        pongs go on (a silent stall, the kind a data watchdog has to notice)."""
+        self._flowing.clear()
+
+        async def resume() -> None:
+            await self.service.clock.sleep(seconds)
+            self._flowing.set()
+            self._wakeup.set()
+
+        task = asyncio.ensure_future(resume())
+        self._stall_tasks.add(task)
+        task.add_done_callback(self._stall_tasks.discard)
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame (a network failure, not a goodbye)."""
+        self._closing = True
+        self._queue.clear()
+        transport = getattr(getattr(self.ws, "_writer", None), "transport", None)
+        if transport is not None:
+            transport.abort()
+        self._wakeup.set()
 
     def close_soon(self, code: int = NORMAL, reason: str = "") -> None:
         """Close after what is queued has been sent."""
@@ -187,9 +220,9 @@ class WsConnection:
             await asyncio.wait([reader, tasks[0]], return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._closing = True
-            for t in [*tasks, reader]:
+            for t in [*tasks, reader, *self._stall_tasks]:
                 t.cancel()
-            for t in [*tasks, reader]:
+            for t in [*tasks, reader, *self._stall_tasks]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             for cb in self.on_close:
@@ -214,6 +247,8 @@ class WsConnection:
                     self.last_pong_us = self.service.clock.now_us()
                     self._awaiting_pong_since = None
             elif msg.type is WSMsgType.TEXT:
+                if self.traffic.enabled:
+                    self.traffic.record(self.service.now_us(), self.surface, self.id, "in", msg.data)
                 await on_text(msg.data)
             elif msg.type is WSMsgType.BINARY:
                 await on_text(msg.data.decode("utf-8", errors="replace"))

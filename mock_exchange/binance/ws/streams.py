@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import functools
 import json
 import re
@@ -32,12 +33,13 @@ from aiohttp import web
 
 from mock_exchange.engine import DepthUpdate, Event, MatchingEngine, Trade
 from mock_exchange.engine.market_data import KLINE_INTERVALS_US
+from mock_exchange.faults.plan import Kind, Surface
 
 from .. import formatting as F
 from ..endpoints.user_stream import ListenKey
 from ..service import ExchangeService
 from .connection import GOING_AWAY, WsConnection, prepare_response
-from .user_data import UserDataHub, render_user_event
+from .user_data import UserControls, UserDataHub, render_user_event
 
 dumps = F_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -132,6 +134,8 @@ class StreamConn:
         self.div = div
         self.streams: dict[str, StreamSpec | ListenKey] = {}
         self.user_unsubscribes: dict[str, Callable[[], None]] = {}
+        #: A message held back by a ``reorder`` fault until the next one is sent.
+        self.held: str | None = None
 
 
 class StreamHub:
@@ -147,6 +151,7 @@ class StreamHub:
         self.book_tops: dict[str, tuple[int, int, int, int]] = {}
         self.kline_open: dict[str, int] = {}
         self._fmt_cache: dict[int, str] = {}
+        self._delayed: set[asyncio.Task[None]] = set()
         self._market_active = asyncio.Event()
         self._keys_active = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -171,9 +176,9 @@ class StreamHub:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._delayed]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._delayed]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.close_all()
@@ -183,7 +188,7 @@ class StreamHub:
             sc.conn.close_soon(GOING_AWAY, "Server shutting down")
 
     def shutdown_notice(self) -> None:
-        now = self.service.clock.now_us()
+        now = self.service.now_us()
         for sc in list(self.conns):
             payload = {"e": "serverShutdown", "E": now // sc.div}
             if sc.combined:
@@ -262,7 +267,9 @@ class StreamHub:
                 return not strict
             sc.streams[name] = lk
             sc.user_unsubscribes[name] = self.user_data.subscribe(
-                lk.account_id, functools.partial(self._user_event, sc, name)
+                lk.account_id,
+                functools.partial(self._user_event, sc, name),
+                UserControls(terminate=sc.conn.abort, disconnect=sc.conn.abort, stall=sc.conn.stall),
             )
             return True
         sc.streams[name] = spec
@@ -299,7 +306,7 @@ class StreamHub:
     def _listen_key(self, name: str) -> ListenKey | None:
         if not self.service.config.legacy_listen_key:
             return None
-        return self.service.listen_keys.get(name, self.service.clock.now_us())
+        return self.service.listen_keys.get(name, self.service.now_us())
 
     # ------------------------------------------------------------------ control messages
 
@@ -387,6 +394,7 @@ class StreamHub:
             return
         raw_by_div: dict[int, str] = {}
         wrapped_by_div: dict[int, str] = {}
+        faulty = Surface.STREAM in self.service.faults.active
         for sc in subs:
             div = sc.div
             raw = raw_by_div.get(div)
@@ -397,9 +405,71 @@ class StreamHub:
                 msg = wrapped_by_div.get(div)
                 if msg is None:
                     msg = wrapped_by_div[div] = f'{{"stream":"{name}","data":{raw}}}'
-                sc.conn.send(msg)
             else:
-                sc.conn.send(raw)
+                msg = raw
+            if faulty or sc.held is not None:
+                self._deliver(sc, name, msg)
+            else:
+                sc.conn.send(msg)
+
+    def _deliver(self, sc: StreamConn, name: str, msg: str) -> None:
+        """Send one stream message through the fault plan."""
+        spec = self.specs.get(name)
+        fault = self.service.faults.take(
+            Surface.STREAM, f"{name} to #{sc.conn.id}", stream=name, symbol=spec.symbol if spec else None
+        )
+        kind = fault.action.kind if fault is not None else None
+        if kind is Kind.DROP:
+            return
+        if kind is Kind.REORDER and sc.held is None:
+            sc.held = msg  # goes out after the next message of this connection
+            return
+        if kind is Kind.DISCONNECT:
+            sc.conn.abort()
+            return
+        if kind is Kind.STALL:
+            assert fault is not None
+            sc.conn.stall(fault.action.seconds)
+        if kind is Kind.DELAY:
+            assert fault is not None
+            self._later(fault.action.seconds, sc.conn.send, msg)
+        else:
+            sc.conn.send(msg)
+            if kind is Kind.DUPLICATE:
+                sc.conn.send(msg)
+        if sc.held is not None and kind is not Kind.REORDER:
+            held, sc.held = sc.held, None
+            sc.conn.send(held)
+
+    def _later(self, seconds: float, fn: Callable[[str], None], msg: str) -> None:
+        async def run() -> None:
+            await self.service.clock.sleep(seconds)
+            fn(msg)
+
+        task = asyncio.ensure_future(run())
+        self._delayed.add(task)
+        task.add_done_callback(self._delayed.discard)
+
+    def disconnect_all(self, stream: str | None = None) -> int:
+        """Drop every stream connection (or those subscribed to ``stream``, a glob) at once."""
+        hit = [
+            sc
+            for sc in self.conns
+            if stream is None or any(fnmatch.fnmatchcase(n, stream) for n in sc.streams)
+        ]
+        for sc in hit:
+            sc.conn.abort()
+        return len(hit)
+
+    def stall_all(self, seconds: float, stream: str | None = None) -> int:
+        hit = [
+            sc
+            for sc in self.conns
+            if stream is None or any(fnmatch.fnmatchcase(n, stream) for n in sc.streams)
+        ]
+        for sc in hit:
+            sc.conn.stall(seconds)
+        return len(hit)
 
     def _on_events(self, events: list[Event]) -> None:
         if not self.subs:
@@ -521,7 +591,7 @@ class StreamHub:
             return
         first, last, bids, asks = buf.take()
         name = symbol.lower() + ("@depth@100ms" if fast else "@depth")
-        now = self.service.clock.now_us()
+        now = self.service.now_us()
         # The hottest message there is: built as a string directly (same bytes as dumps).
         tail = (
             f',"s":"{symbol}","U":{first},"u":{last},"b":[{self._levels_json(bids)}],'
@@ -560,7 +630,7 @@ class StreamHub:
     # ------------------------------------------------------------------ tickers and klines
 
     def _push_tickers(self) -> None:
-        now = self.service.clock.now_us()
+        now = self.service.now_us()
         minis: list[Callable[[int], dict[str, Any]]] = []
         for symbol, eng in self.service.exchange.engines.items():
             low = symbol.lower()
@@ -643,7 +713,7 @@ class StreamHub:
             self._publish(ALL_MINI, lambda div: [m(div) for m in minis])
 
     def _push_klines(self, one_second: bool) -> None:
-        now = self.service.clock.now_us()
+        now = self.service.now_us()
         for name, spec in list(self.specs.items()):
             if spec.kind != "kline" or (spec.interval == "1s") != one_second:
                 continue
@@ -720,7 +790,7 @@ class StreamHub:
             sc.conn.send(dumps(payload))
 
     def _listen_key_closed(self, lk: ListenKey, expired: bool) -> None:
-        now = self.service.clock.now_us()
+        now = self.service.now_us()
         for sc in list(self.conns):
             if lk.key not in sc.streams:
                 continue
@@ -731,7 +801,7 @@ class StreamHub:
 
     def _expire_listen_keys(self) -> None:
         keys = self.service.listen_keys
-        keys.expire_due(self.service.clock.now_us())
+        keys.expire_due(self.service.now_us())
         if not keys.by_key:
             self._keys_active.clear()
 

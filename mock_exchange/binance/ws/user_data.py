@@ -7,10 +7,13 @@ streams). Subscribers render with ``render_user_event`` in their own time unit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mock_exchange.engine import AccountPosition, BalanceUpdate, Event, ExecutionReport
+from mock_exchange.faults.plan import Kind, Surface
 
 from .. import formatting as F
 from ..service import ExchangeService
@@ -48,33 +51,120 @@ def _account_of(event: Event) -> int | None:
     return None
 
 
+@dataclass
+class UserControls:
+    """What fault injection may do to one subscriber besides filtering its events."""
+
+    terminate: Callable[[], None] | None = None
+    disconnect: Callable[[], None] | None = None
+    stall: Callable[[float], None] | None = None
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    sink: UserSink
+    controls: UserControls
+    held: Event | None = None
+
+
+_EVENT_TYPES = {
+    ExecutionReport: "executionReport",
+    AccountPosition: "outboundAccountPosition",
+    BalanceUpdate: "balanceUpdate",
+}
+
+
 class UserDataHub:
     def __init__(self, service: ExchangeService) -> None:
-        self._sinks: dict[int, list[UserSink]] = {}
+        self.service = service
+        self._subs: dict[int, list[_Subscriber]] = {}
+        self._delayed: set[asyncio.Task[None]] = set()
         service.hub.subscribe(self._on_events)
 
-    def subscribe(self, account_id: int, sink: UserSink) -> Callable[[], None]:
-        self._sinks.setdefault(account_id, []).append(sink)
+    def subscribe(
+        self, account_id: int, sink: UserSink, controls: UserControls | None = None
+    ) -> Callable[[], None]:
+        sub = _Subscriber(sink, controls or UserControls())
+        self._subs.setdefault(account_id, []).append(sub)
 
         def unsubscribe() -> None:
-            sinks = self._sinks.get(account_id)
-            if sinks and sink in sinks:
-                sinks.remove(sink)
+            subs = self._subs.get(account_id)
+            if subs and sub in subs:
+                subs.remove(sub)
 
         return unsubscribe
 
     def subscribers(self, account_id: int) -> int:
-        return len(self._sinks.get(account_id, ()))
+        return len(self._subs.get(account_id, ()))
+
+    def terminate(self, account_id: int) -> int:
+        """End every subscription of an account now (``eventStreamTerminated``)."""
+        subs = list(self._subs.get(account_id, ()))
+        for sub in subs:
+            if sub.controls.terminate is not None:
+                sub.controls.terminate()
+        return len(subs)
 
     def _on_events(self, events: list[Event]) -> None:
-        sinks_by_account = self._sinks
-        if not sinks_by_account:
+        subs_by_account = self._subs
+        if not subs_by_account:
             return
+        faulty = Surface.USER_DATA in self.service.faults.active
         for event in events:
             account_id = _account_of(event)
             if account_id is None:
                 continue
-            sinks = sinks_by_account.get(account_id)
-            if sinks:
-                for sink in list(sinks):
-                    sink(event)
+            subs = subs_by_account.get(account_id)
+            if not subs:
+                continue
+            for sub in list(subs):
+                if faulty or sub.held is not None:
+                    self._deliver(account_id, sub, event)
+                else:
+                    sub.sink(event)
+
+    def _deliver(self, account_id: int, sub: _Subscriber, event: Event) -> None:
+        """Deliver one event through the fault plan."""
+        etype = _EVENT_TYPES.get(type(event), "")
+        facts: dict[str, str | None] = {
+            "account": self.service.exchange.account(account_id).name,
+            "event": etype,
+            "execution_type": event.execution_type.value if isinstance(event, ExecutionReport) else None,
+            "symbol": event.order.symbol if isinstance(event, ExecutionReport) else None,
+        }
+        fault = self.service.faults.take(Surface.USER_DATA, f"{etype} for {facts['account']}", **facts)
+        kind = fault.action.kind if fault is not None else None
+        controls = sub.controls
+        if kind is Kind.DROP:
+            return
+        if kind is Kind.REORDER and sub.held is None:
+            sub.held = event
+            return
+        if kind is Kind.TERMINATE and controls.terminate is not None:
+            controls.terminate()
+            return
+        if kind is Kind.DISCONNECT and controls.disconnect is not None:
+            controls.disconnect()
+            return
+        if kind is Kind.STALL and controls.stall is not None:
+            assert fault is not None
+            controls.stall(fault.action.seconds)
+        if kind is Kind.DELAY:
+            assert fault is not None
+            self._later(fault.action.seconds, sub, event)
+        else:
+            sub.sink(event)
+            if kind is Kind.DUPLICATE:
+                sub.sink(event)
+        if sub.held is not None and kind is not Kind.REORDER:
+            held, sub.held = sub.held, None
+            sub.sink(held)
+
+    def _later(self, seconds: float, sub: _Subscriber, event: Event) -> None:
+        async def run() -> None:
+            await self.service.clock.sleep(seconds)
+            sub.sink(event)
+
+        task = asyncio.ensure_future(run())
+        self._delayed.add(task)
+        task.add_done_callback(self._delayed.discard)

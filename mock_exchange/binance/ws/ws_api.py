@@ -53,6 +53,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_exchange.engine import ApiKey, EngineError, Event, KeyType
+from mock_exchange.faults.plan import Kind, Surface
 
 from .. import errors as err
 from ..auth import authenticate_ws, lookup_key
@@ -63,7 +64,7 @@ from ..params import AUTH_PARAMS, Params
 from ..rest import error_response
 from ..service import ExchangeService, Request
 from .connection import GOING_AWAY, WsConnection, prepare_response
-from .user_data import UserDataHub, render_user_event
+from .user_data import UserControls, UserDataHub, render_user_event
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +202,16 @@ class WsApi:
             return error_response(e)
         service.limiter.charge(ip, CONNECT_WEIGHT, now)
         await ws.prepare(request)
-        conn = WsConnection(ws, service, ip=ip, max_incoming_per_second=None)
+        conn = WsConnection(ws, service, ip=ip, max_incoming_per_second=None, surface="ws_api")
         session = _Session(conn, div, return_rate_limits, conn.connected_us)
         self.sessions.add(session)
         conn.on_close.append(lambda: self._drop(session))
 
         async def on_text(text: str) -> None:
-            self._serve(session, text)
+            if Surface.WS_API in service.faults.active:
+                await self._serve_with_faults(session, text)
+            else:
+                self._serve(session, text)
 
         await conn.run(on_text)
         return ws
@@ -253,20 +257,79 @@ class WsApi:
 
     # ================================================================== requests
 
-    def _serve(self, s: _Session, text: str) -> None:
+    def _serve(self, s: _Session, text: str, *, reply: bool = True, replace: str | None = None) -> None:
         """Answer one frame. Synchronous: the engine call and the fan-out of its events
-        happen without yielding, so held events belong to this request only."""
+        happen without yielding, so held events belong to this request only.
+
+        Fault injection may execute the request but swallow its reply (``reply=False``) or
+        send ``replace`` instead."""
         s.held = []
         try:
             try:
-                reply = self._dispatch(s, text)
+                answer = self._dispatch(s, text)
             except _Reply as r:
-                reply = dumps({"id": r.rid, "status": r.error.http_status, "error": r.error.body()})
-            s.conn.send(reply)
+                answer = dumps({"id": r.rid, "status": r.error.http_status, "error": r.error.body()})
+            if reply:
+                s.conn.send(replace if replace is not None else answer)
         finally:
             held, s.held = s.held, None
             for msg in held or ():
                 s.conn.send(msg)
+
+    async def _serve_with_faults(self, s: _Session, text: str) -> None:
+        """Serve one request through the fault plan (see ``mock_exchange.faults``)."""
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            msg = None
+        if not isinstance(msg, dict):
+            self._serve(s, text)
+            return
+        method = str(msg.get("method", "")).removeprefix("v3/")
+        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        assert isinstance(params, dict)
+        key = s.api_key or self.service.exchange.keys.get(str(params.get("apiKey", "")))
+        account = self.service.exchange.account(key.account_id).name if key is not None else None
+        symbol = params.get("symbol")
+        fault = self.service.faults.take(
+            Surface.WS_API,
+            method,
+            method=method,
+            account=account,
+            symbol=symbol if isinstance(symbol, str) else None,
+        )
+        if fault is None:
+            self._serve(s, text)
+            return
+        action, kind, rid = fault.action, fault.action.kind, msg.get("id")
+        now = self.service.now_us()
+        if kind is Kind.DELAY:
+            await self.service.clock.sleep(action.seconds)
+            self._serve(s, text)
+        elif kind is Kind.ERROR:
+            error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
+            s.conn.send(dumps({"id": rid, "status": error.http_status, "error": error.body()}))
+        elif kind is Kind.EXECUTE_THEN_ERROR:
+            error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
+            self._serve(
+                s, text, replace=dumps({"id": rid, "status": error.http_status, "error": error.body()})
+            )
+        elif kind is Kind.EXECUTE_THEN_HANG:
+            self._serve(s, text, reply=False)
+        elif kind in (Kind.CLOSE, Kind.EXECUTE_THEN_CLOSE):
+            if kind is Kind.EXECUTE_THEN_CLOSE:
+                self._serve(s, text, reply=False)
+            s.conn.abort()
+        elif kind is Kind.RATE_LIMIT:
+            error = self.service.limiter.violation(s.conn.ip, now)
+            s.conn.send(
+                dumps({"id": rid, "status": error.http_status, "error": self._error_body(error, now, s.div)})
+            )
+        elif kind is Kind.BAN:
+            self.service.limiter.ban(s.conn.ip, max(1, int(action.seconds)), now)
+            self._serve(s, text)
+        elif kind is not Kind.HANG:
+            self._serve(s, text)
 
     def _dispatch(self, s: _Session, text: str) -> str:
         try:
@@ -294,7 +357,7 @@ class WsApi:
         service = self.service
         limiter = service.limiter
         ip = s.conn.ip
-        now = service.now_us()
+        now = service.wall_us()
         endpoint = self.endpoints.get(method)
         session_method = self.session_methods.get(method)
         show_limits = s.return_rate_limits
@@ -502,7 +565,15 @@ class WsApi:
             if payload is not None:
                 s.emit(prefix + dumps(payload) + "}")
 
-        s.subs[sid] = _Subscription(sid, account_id, logon, self.user_data.subscribe(account_id, sink))
+        def terminate() -> None:
+            sub = s.subs.get(sid)
+            if sub is not None:
+                self._end(s, sub, self.service.now_us())
+
+        controls = UserControls(terminate=terminate, disconnect=s.conn.abort, stall=s.conn.stall)
+        s.subs[sid] = _Subscription(
+            sid, account_id, logon, self.user_data.subscribe(account_id, sink, controls)
+        )
         return sid
 
     def _end(self, s: _Session, sub: _Subscription, now: int) -> None:

@@ -1,0 +1,290 @@
+"""Everything a test, a scenario or a person may do to the exchange from the outside.
+
+``Control`` is the Python API; ``control.http`` serves the same operations as JSON under
+``/mock/``. Amounts are decimal strings (or ``Decimal``), accounts are referred to by name,
+and every refusal is a ``ControlError`` whose message names the offending field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mock_exchange.binance.service import ExchangeService
+from mock_exchange.clock import VirtualClock
+from mock_exchange.config import BookConfig, seed_book
+from mock_exchange.engine import (
+    EngineError,
+    NewOrder,
+    OrderType,
+    Side,
+    STPMode,
+    TimeInForce,
+    format_units,
+    to_units,
+)
+from mock_exchange.faults.plan import Fault, FaultSpecError, Kind
+
+
+class ControlError(ValueError):
+    """A control request is malformed or impossible; the message says which field and why."""
+
+
+def _units(value: Any, field: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise ControlError(f"{field}: expected a decimal amount, got {value!r}")
+    try:
+        amount = to_units(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        raise ControlError(f"{field}: {value!r} is not a decimal with at most 8 places") from None
+    if amount < 0:
+        raise ControlError(f"{field}: must not be negative")
+    return amount
+
+
+def _enum(enum: Any, value: Any, field: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ControlError(f"{field}: must be one of {allowed}, got {value!r}") from None
+
+
+class Control:
+    def __init__(
+        self, service: ExchangeService, streams: Any = None, ws_api: Any = None, user_data: Any = None
+    ) -> None:
+        self.service = service
+        self.streams = streams
+        self.ws_api = ws_api
+        self.user_data = user_data
+
+    @property
+    def exchange(self) -> Any:
+        return self.service.exchange
+
+    def account_id(self, name: str) -> int:
+        try:
+            return int(self.exchange.account_by_name(name).account_id)
+        except KeyError:
+            known = ", ".join(a.name for a in self.exchange.ledger.accounts.values() if a.account_id)
+            raise ControlError(f"account: no account named {name!r} (accounts: {known})") from None
+
+    def _symbol(self, symbol: Any) -> str:
+        if not isinstance(symbol, str) or symbol not in self.exchange.engines:
+            raise ControlError(
+                f"symbol: unknown symbol {symbol!r} (symbols: {', '.join(self.exchange.engines)})"
+            )
+        return symbol
+
+    # ------------------------------------------------------------------ faults
+
+    def add_fault(self, spec: dict[str, Any] | Fault) -> Fault:
+        try:
+            fault = spec if isinstance(spec, Fault) else Fault.from_spec(spec)
+        except FaultSpecError as e:
+            raise ControlError(str(e)) from None
+        if fault.action.kind is Kind.STALE_SNAPSHOT:
+            symbol = self._symbol(fault.match.symbol)
+            fault.captured = self.exchange.engine(symbol).snapshot(5000)
+        return self.service.faults.add(fault)
+
+    def remove_fault(self, fault_id: int) -> bool:
+        return self.service.faults.remove(fault_id)
+
+    def clear_faults(self) -> None:
+        self.service.faults.clear()
+
+    def faults(self) -> list[dict[str, Any]]:
+        return [f.describe() for f in self.service.faults.faults]
+
+    def disconnect(self, surface: str = "all", stream: str | None = None) -> int:
+        """Drop WebSocket connections at once: market streams, the WS API, or both."""
+        n = 0
+        if surface in ("stream", "all") and self.streams is not None:
+            n += self.streams.disconnect_all(stream)
+        if surface in ("ws_api", "all") and self.ws_api is not None:
+            for session in list(self.ws_api.sessions):
+                session.conn.abort()
+                n += 1
+        if surface not in ("stream", "ws_api", "all"):
+            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+        return n
+
+    def stall(self, seconds: float, surface: str = "all", stream: str | None = None) -> int:
+        """Silence connections for ``seconds`` (sockets stay open)."""
+        if seconds <= 0:
+            raise ControlError("seconds: must be positive")
+        n = 0
+        if surface in ("stream", "all") and self.streams is not None:
+            n += self.streams.stall_all(seconds, stream)
+        if surface in ("ws_api", "all") and self.ws_api is not None:
+            for session in list(self.ws_api.sessions):
+                session.conn.stall(seconds)
+                n += 1
+        return n
+
+    def terminate_user_data(self, account: str) -> int:
+        """End the account's user data subscriptions (``eventStreamTerminated``)."""
+        if self.user_data is None:
+            return 0
+        return int(self.user_data.terminate(self.account_id(account)))
+
+    # ------------------------------------------------------------------ money
+
+    def deposit(self, account: str, asset: str, amount: Any) -> None:
+        units = _units(amount, "amount")
+        if not units:
+            raise ControlError("amount: must be positive")
+        self.service.publish(self.exchange.deposit(self.account_id(account), str(asset), units))
+
+    def withdraw(self, account: str, asset: str, amount: Any) -> None:
+        units = _units(amount, "amount")
+        if not units:
+            raise ControlError("amount: must be positive")
+        try:
+            self.service.publish(self.exchange.withdraw(self.account_id(account), str(asset), units))
+        except EngineError as e:
+            raise ControlError(f"amount: {e.msg}") from None
+
+    def balances(self, account: str) -> dict[str, dict[str, str]]:
+        acct = self.exchange.account(self.account_id(account))
+        return {
+            a: {"free": format_units(f), "locked": format_units(lk)} for a, (f, lk) in acct.balances.items()
+        }
+
+    # ------------------------------------------------------------------ orders and books
+
+    def place_order(
+        self,
+        account: str,
+        symbol: str,
+        side: str,
+        type: str = "LIMIT",
+        *,
+        quantity: Any = None,
+        price: Any = None,
+        quote_order_qty: Any = None,
+        stop_price: Any = None,
+        time_in_force: str | None = None,
+        client_order_id: str | None = None,
+        stp: str | None = None,
+    ) -> dict[str, Any]:
+        """Place an order as ``account`` (another participant): returns the order as GET /order shows it."""
+        from mock_exchange.binance import formatting as F
+
+        otype = _enum(OrderType, type, "type")
+        tif = _enum(TimeInForce, time_in_force, "timeInForce") if time_in_force else None
+        if otype in (OrderType.LIMIT,) and tif is None:
+            tif = TimeInForce.GTC
+        cmd = NewOrder(
+            self.account_id(account),
+            self._symbol(symbol),
+            _enum(Side, side, "side"),
+            otype,
+            quantity=_units(quantity, "quantity") if quantity is not None else None,
+            quote_order_qty=_units(quote_order_qty, "quoteOrderQty") if quote_order_qty is not None else None,
+            price=_units(price, "price") if price is not None else None,
+            stop_price=_units(stop_price, "stopPrice") if stop_price is not None else None,
+            time_in_force=tif,
+            new_client_order_id=client_order_id,
+            self_trade_prevention_mode=_enum(STPMode, stp, "selfTradePreventionMode") if stp else None,
+        )
+        try:
+            result = self.service.place_order(cmd)
+        except EngineError as e:
+            raise ControlError(f"order refused: {e.code} {e.msg}") from None
+        return F.order_query(result.order)
+
+    def cancel_order(
+        self, account: str, symbol: str, order_id: int | None = None, client_order_id: str | None = None
+    ) -> dict[str, Any]:
+        from mock_exchange.binance import formatting as F
+
+        try:
+            result = self.exchange.cancel_order(
+                self.account_id(account), self._symbol(symbol), order_id, client_order_id
+            )
+        except EngineError as e:
+            raise ControlError(f"cancel refused: {e.code} {e.msg}") from None
+        self.service.publish(result.events)
+        return F.order_query(result.order)
+
+    def seed_book(
+        self, symbol: str, account: str, mid: Any, levels: int, spacing: Any, quantity: Any
+    ) -> None:
+        self.account_id(account)
+        book = BookConfig(
+            self._symbol(symbol),
+            account,
+            _units(mid, "mid"),
+            int(levels),
+            _units(spacing, "spacing"),
+            _units(quantity, "quantity"),
+        )
+        try:
+            seed_book(self.exchange, book, self.service.publish)
+        except ValueError as e:
+            raise ControlError(str(e)) from None
+
+    def clear_book(self, symbol: str) -> int:
+        """Cancel every resting order on ``symbol`` (every account): an empty book."""
+        eng = self.exchange.engine(self._symbol(symbol))
+        n = 0
+        for account_id, orders in list(eng.open_by_account.items()):
+            for order in list(orders.values()):
+                result = self.exchange.cancel_order(account_id, symbol, order.order_id)
+                self.service.publish(result.events)
+                n += 1
+        return n
+
+    def book(self, symbol: str, limit: int = 100) -> dict[str, Any]:
+        from mock_exchange.binance import formatting as F
+
+        last, bids, asks = self.exchange.engine(self._symbol(symbol)).snapshot(limit)
+        return {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+
+    def orders(self, account: str, symbol: str) -> list[dict[str, Any]]:
+        from mock_exchange.binance import formatting as F
+
+        return [
+            F.order_query(o)
+            for o in self.exchange.all_orders(self.account_id(account), self._symbol(symbol), limit=1_000_000)
+        ]
+
+    def trades(self, account: str, symbol: str) -> list[dict[str, Any]]:
+        from mock_exchange.binance import formatting as F
+
+        rows = self.exchange.my_trades(self.account_id(account), self._symbol(symbol), limit=1_000_000)
+        return [F.my_trade(t, is_buyer) for t, is_buyer in rows]
+
+    # ------------------------------------------------------------------ time
+
+    async def advance(self, seconds: float) -> None:
+        clock = self.service.clock
+        if not isinstance(clock, VirtualClock):
+            raise ControlError(
+                "clock: the server runs on wall time; start it with a virtual clock to advance it"
+            )
+        if seconds < 0:
+            raise ControlError("seconds: time only moves forward")
+        await clock.advance(seconds)
+
+    def skew(self, ms: int) -> None:
+        """Set the exchange clock's offset from the client's (positive: exchange ahead)."""
+        self.service.skew_us = int(ms) * 1000
+
+    def clock(self) -> dict[str, Any]:
+        return {
+            "now_us": self.service.now_us(),
+            "virtual": isinstance(self.service.clock, VirtualClock),
+            "skew_ms": self.service.skew_us // 1000,
+        }
+
+    # ------------------------------------------------------------------ traffic
+
+    def traffic(self, since: int = 0) -> list[dict[str, Any]]:
+        return [e.as_dict() for e in self.service.traffic.since(since)]
+
+    def record_traffic(self, enabled: bool = True) -> None:
+        self.service.traffic.enabled = enabled

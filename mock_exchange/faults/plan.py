@@ -1,0 +1,321 @@
+"""What can go wrong, when: the fault plan.
+
+A ``FaultPlan`` is an ordered list of ``Fault`` rules. Each rule matches traffic at the
+protocol boundary of one surface (a REST request, a WS API request, a market-stream
+message, a user-data event), optionally narrowed by method, path, stream, account or
+event, and fires for the next ``times`` matches (after skipping ``after`` of them), or on
+each match with a ``probability`` drawn from the plan's seeded RNG. The first rule that
+fires decides what happens to that piece of traffic; the engine never knows.
+
+Rules are plain data (``Fault.from_spec`` reads the JSON/YAML form the control API and
+scenario files use), so a test, a scenario file and a person with curl describe faults the
+same way.
+
+Realism limits, stated once: a delay holds one message or response, not the whole socket
+(except ``stall``); ``close`` drops the TCP connection without an HTTP response; ``hang``
+holds the request until the client gives up or the server stops.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Surface(StrEnum):
+    REST = "rest"
+    WS_API = "ws_api"
+    STREAM = "stream"
+    USER_DATA = "user_data"
+
+
+class Kind(StrEnum):
+    # Requests (REST, WS API).
+    DELAY = "delay"  # wait `seconds`, then handle normally
+    ERROR = "error"  # answer {code,msg} with `status`; nothing executes
+    EXECUTE_THEN_ERROR = "execute_then_error"  # execute, then answer the error (unknown outcome)
+    HANG = "hang"  # never answer; nothing executes
+    EXECUTE_THEN_HANG = "execute_then_hang"  # execute, never answer (client times out)
+    CLOSE = "close"  # drop the connection; nothing executes
+    EXECUTE_THEN_CLOSE = "execute_then_close"  # execute, then drop the connection
+    RATE_LIMIT = "rate_limit"  # 429 -1003 with Retry-After; repeated ones escalate to a 418 ban
+    BAN = "ban"  # ban the client IP now: 418 until `seconds` pass
+    STALE_SNAPSHOT = "stale_snapshot"  # GET /depth answers the book as it was when the fault was added
+    # Messages (market streams, user data).
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    REORDER = "reorder"  # hold this message and send it after the next one
+    DISCONNECT = "disconnect"  # close the connection instead of sending
+    STALL = "stall"  # the socket stays open but sends nothing for `seconds`
+    TERMINATE = "terminate"  # user data: end the subscription with eventStreamTerminated
+
+
+REQUEST_KINDS = frozenset(
+    {
+        Kind.DELAY,
+        Kind.ERROR,
+        Kind.EXECUTE_THEN_ERROR,
+        Kind.HANG,
+        Kind.EXECUTE_THEN_HANG,
+        Kind.CLOSE,
+        Kind.EXECUTE_THEN_CLOSE,
+        Kind.RATE_LIMIT,
+        Kind.BAN,
+        Kind.STALE_SNAPSHOT,
+    }
+)
+MESSAGE_KINDS = frozenset(
+    {
+        Kind.DELAY,
+        Kind.DROP,
+        Kind.DUPLICATE,
+        Kind.REORDER,
+        Kind.DISCONNECT,
+        Kind.STALL,
+        Kind.TERMINATE,
+    }
+)
+
+
+class FaultSpecError(ValueError):
+    """A fault description is malformed; the message names the field."""
+
+
+@dataclass
+class Match:
+    surface: Surface
+    #: REST: HTTP method and path (glob). WS API: method name (glob), e.g. "order.place".
+    method: str | None = None
+    path: str | None = None
+    #: Market streams: stream name (glob), e.g. "btcusdt@depth*".
+    stream: str | None = None
+    #: Account name: REST/WS API requests authenticated as it; its user-data events.
+    account: str | None = None
+    #: User data: event type (glob on ``e``), e.g. "executionReport"; and execution type
+    #: (``x``), e.g. "TRADE".
+    event: str | None = None
+    execution_type: str | None = None
+    #: Symbol (REST/WS API ``symbol`` parameter; streams and events by their symbol).
+    symbol: str | None = None
+
+    def matches(self, surface: Surface, **facts: str | None) -> bool:
+        if surface is not self.surface:
+            return False
+        for name in ("method", "path", "stream", "account", "event", "execution_type", "symbol"):
+            want = getattr(self, name)
+            if want is None:
+                continue
+            got = facts.get(name)
+            if got is None or not fnmatch.fnmatchcase(got, want):
+                return False
+        return True
+
+
+@dataclass
+class Action:
+    kind: Kind
+    seconds: float = 0.0  # float ok: a duration, not money
+    status: int = 503
+    code: int = -1007
+    msg: str | None = None
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Fault:
+    match: Match
+    action: Action
+    #: Fire this many times, then retire (None: every match).
+    times: int | None = 1
+    #: Let this many matches pass untouched first.
+    after: int = 0
+    #: Fire on a match with this probability (the plan's seeded RNG decides).
+    probability: float = 1.0  # float ok: a probability
+    id: int = field(default_factory=lambda: next(_ids))
+    label: str = ""
+    seen: int = 0
+    fired: int = 0
+    #: For ``stale_snapshot``: the book captured when the fault was added.
+    captured: Any = None
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def describe(self) -> dict[str, Any]:
+        m = {k: v for k, v in vars(self.match).items() if v is not None}
+        a: dict[str, Any] = {"kind": self.action.kind.value}
+        if self.action.kind in (Kind.DELAY, Kind.STALL, Kind.BAN):
+            a["seconds"] = self.action.seconds
+        if self.action.kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
+            a.update(status=self.action.status, code=self.action.code)
+            if self.action.msg:
+                a["msg"] = self.action.msg
+        return {
+            "id": self.id,
+            "label": self.label,
+            "match": m,
+            "action": a,
+            "times": self.times,
+            "after": self.after,
+            "probability": self.probability,
+            "seen": self.seen,
+            "fired": self.fired,
+        }
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], where: str = "fault") -> Fault:
+        """Build a fault from its JSON/YAML form::
+
+        {"surface": "rest", "method": "POST", "path": "/api/v3/order",
+         "action": "execute_then_error", "status": 503, "code": -1007,
+         "times": 1, "after": 0, "probability": 1.0, "label": "..."}
+        """
+        if not isinstance(spec, dict):
+            raise FaultSpecError(f"{where}: expected a mapping, got {type(spec).__name__}")
+        known = {
+            "surface",
+            "method",
+            "path",
+            "stream",
+            "account",
+            "event",
+            "execution_type",
+            "symbol",
+            "action",
+            "seconds",
+            "status",
+            "code",
+            "msg",
+            "times",
+            "after",
+            "probability",
+            "label",
+        }
+        for key in spec:
+            if key not in known:
+                raise FaultSpecError(f"{where}.{key}: unknown field (known: {', '.join(sorted(known))})")
+        try:
+            surface = Surface(str(spec.get("surface")))
+        except ValueError:
+            raise FaultSpecError(
+                f"{where}.surface: must be one of {', '.join(s.value for s in Surface)}, "
+                f"got {spec.get('surface')!r}"
+            ) from None
+        try:
+            kind = Kind(str(spec.get("action")))
+        except ValueError:
+            raise FaultSpecError(
+                f"{where}.action: must be one of {', '.join(k.value for k in Kind)}, "
+                f"got {spec.get('action')!r}"
+            ) from None
+        allowed = REQUEST_KINDS if surface in (Surface.REST, Surface.WS_API) else MESSAGE_KINDS
+        if kind not in allowed:
+            raise FaultSpecError(
+                f"{where}.action: {kind.value!r} does not apply to surface {surface.value!r}"
+            )
+        if kind is Kind.TERMINATE and surface is not Surface.USER_DATA:
+            raise FaultSpecError(f"{where}.action: 'terminate' applies to user_data only")
+
+        def num(key: str, default: Any, kind_: type) -> Any:
+            value = spec.get(key, default)
+            if value is None and default is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise FaultSpecError(f"{where}.{key}: expected a number, got {value!r}")
+            if kind_ is int and not isinstance(value, int):
+                raise FaultSpecError(f"{where}.{key}: expected an integer, got {value!r}")
+            return value
+
+        seconds = num("seconds", 0, float)
+        if kind in (Kind.DELAY, Kind.STALL, Kind.BAN) and seconds <= 0:
+            raise FaultSpecError(f"{where}.seconds: {kind.value} needs a positive number of seconds")
+        probability = num("probability", 1.0, float)
+        if not 0 < probability <= 1:
+            raise FaultSpecError(f"{where}.probability: must be in (0, 1], got {probability!r}")
+        times = None if "times" in spec and spec["times"] is None else num("times", 1, int)
+        if times is not None and times < 1:
+            raise FaultSpecError(f"{where}.times: must be at least 1 (or null for every match)")
+        after = num("after", 0, int)
+        if after < 0:
+            raise FaultSpecError(f"{where}.after: must not be negative")
+        strings = {}
+        for key in ("method", "path", "stream", "account", "event", "execution_type", "symbol"):
+            value = spec.get(key)
+            if value is not None and not isinstance(value, str):
+                raise FaultSpecError(f"{where}.{key}: expected a string, got {value!r}")
+            strings[key] = value
+        msg = spec.get("msg")
+        if msg is not None and not isinstance(msg, str):
+            raise FaultSpecError(f"{where}.msg: expected a string")
+        status = num("status", 503, int)
+        code = num("code", -1007, int)
+        label = spec.get("label", "")
+        return cls(
+            match=Match(surface, **strings),
+            action=Action(kind, float(seconds), status, code, msg),  # float ok: seconds
+            times=times,
+            after=after,
+            probability=float(probability),  # float ok: a probability
+            label=str(label),
+        )
+
+
+class FaultPlan:
+    """The active faults. Consulted at every protocol boundary; cheap when empty."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.faults: list[Fault] = []
+        self.rng = random.Random(seed)
+        #: Surfaces that currently have rules: the fast path skips matching otherwise.
+        self.active: set[Surface] = set()
+        #: Every firing, in order: (fault id, surface, what it hit).
+        self.log: list[tuple[int, str, str]] = []
+        #: Called on every firing (the service records it in the traffic log).
+        self.on_fire: Callable[[Fault, str, str], None] | None = None
+
+    def add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        self.active.add(fault.match.surface)
+        return fault
+
+    def remove(self, fault_id: int) -> bool:
+        before = len(self.faults)
+        self.faults = [f for f in self.faults if f.id != fault_id]
+        self._refresh()
+        return len(self.faults) != before
+
+    def clear(self) -> None:
+        self.faults.clear()
+        self.active.clear()
+
+    def _refresh(self) -> None:
+        self.active = {f.match.surface for f in self.faults if not f.exhausted}
+
+    def take(self, surface: Surface, describe: str = "", **facts: str | None) -> Fault | None:
+        """The fault that fires for this piece of traffic, if any (and count it)."""
+        if surface not in self.active:
+            return None
+        for fault in self.faults:
+            if fault.exhausted or not fault.match.matches(surface, **facts):
+                continue
+            fault.seen += 1
+            if fault.seen <= fault.after:
+                continue
+            if fault.probability < 1 and self.rng.random() >= fault.probability:
+                continue
+            fault.fired += 1
+            self.log.append((fault.id, surface.value, describe))
+            if self.on_fire is not None:
+                self.on_fire(fault, surface.value, describe)
+            if fault.times is not None and fault.fired >= fault.times:
+                self._refresh()
+            return fault
+        return None

@@ -1,0 +1,225 @@
+"""Faults on market streams, user data and the WS API."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import aiohttp
+
+from mock_exchange.clock import VirtualClock
+from mock_exchange.server import MockExchangeServer
+from tests.mock_exchange.faults.conftest import KEY, SECRET
+from tests.support.waiting import eventually
+
+
+def buy(server: MockExchangeServer, qty: str = "0.01") -> None:
+    server.control.place_order("trader", "BTCUSDT", "BUY", "MARKET", quantity=qty)
+
+
+async def recv(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert msg.type is aiohttp.WSMsgType.TEXT, msg
+    return json.loads(msg.data)
+
+
+async def barrier(ws: aiohttp.ClientWebSocketResponse, rid: int) -> list[Any]:
+    """Everything queued before now on a stream connection."""
+    await ws.send_str(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": rid}))
+    out = []
+    while True:
+        m = await recv(ws)
+        if isinstance(m, dict) and m.get("id") == rid:
+            return out
+        out.append(m)
+
+
+async def trade_ids(ws: aiohttp.ClientWebSocketResponse, rid: int) -> list[int]:
+    return [m["t"] for m in await barrier(ws, rid)]
+
+
+async def test_drop_duplicate_reorder(server: MockExchangeServer, session: aiohttp.ClientSession) -> None:
+    ws = await session.ws_connect(server.stream_url + "/ws/btcusdt@trade")
+    await barrier(ws, 0)
+    server.control.add_fault({"surface": "stream", "stream": "btcusdt@trade", "action": "drop"})
+    buy(server)
+    buy(server)
+    assert await trade_ids(ws, 1) == [2]
+    server.control.add_fault({"surface": "stream", "stream": "btcusdt@trade", "action": "duplicate"})
+    buy(server)
+    assert await trade_ids(ws, 2) == [3, 3]
+    server.control.add_fault({"surface": "stream", "stream": "btcusdt@trade", "action": "reorder"})
+    buy(server)
+    buy(server)
+    assert await trade_ids(ws, 3) == [5, 4]
+
+
+async def test_delay_and_stall_follow_the_clock(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await session.ws_connect(server.stream_url + "/ws/btcusdt@trade")
+    await barrier(ws, 0)
+    server.control.add_fault(
+        {"surface": "stream", "stream": "btcusdt@trade", "action": "delay", "seconds": 5}
+    )
+    buy(server)
+    buy(server)
+    assert await trade_ids(ws, 1) == [2]
+    await clock.advance(5)
+    assert await trade_ids(ws, 2) == [1]
+    assert server.control.stall(10, surface="stream") == 1
+    buy(server)
+    await ws.send_str(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 3}))
+    with_stall = asyncio.ensure_future(recv(ws))
+    await clock.advance(9)
+    assert not with_stall.done()  # silence, socket open
+    await clock.advance(2)
+    assert (await asyncio.wait_for(with_stall, 5))["t"] == 3
+
+
+async def test_gap_by_dropping_a_depth_diff(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await session.ws_connect(server.stream_url + "/ws/btcusdt@depth@100ms")
+    await barrier(ws, 0)
+    server.control.add_fault({"surface": "stream", "stream": "btcusdt@depth*", "action": "drop", "after": 1})
+    for _ in range(3):
+        buy(server)
+        await clock.advance(0.1)
+    diffs = await barrier(ws, 1)
+    assert len(diffs) == 2 and diffs[1]["U"] > diffs[0]["u"] + 1  # the client must see a gap
+
+
+async def test_disconnect_streams(server: MockExchangeServer, session: aiohttp.ClientSession) -> None:
+    ws = await session.ws_connect(server.stream_url + "/ws/btcusdt@trade")
+    await barrier(ws, 0)
+    assert server.control.disconnect("stream") == 1
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+
+
+def signed(params: dict[str, Any]) -> dict[str, Any]:
+    payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    return {**params, "signature": hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()}
+
+
+async def subscribe_user(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(server.ws_api_url)
+    await ws.send_str(
+        json.dumps(
+            {
+                "id": 1,
+                "method": "userDataStream.subscribe.signature",
+                "params": signed({"apiKey": KEY, "timestamp": clock.now_us() // 1000}),
+            }
+        )
+    )
+    reply = await recv(ws)
+    assert reply["status"] == 200, reply
+    return ws
+
+
+async def user_events(ws: aiohttp.ClientWebSocketResponse, n: int) -> list[Any]:
+    return [(await recv(ws))["event"] for _ in range(n)]
+
+
+async def test_user_data_drop_duplicate_delay(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await subscribe_user(server, session, clock)
+    server.control.add_fault(
+        {
+            "surface": "user_data",
+            "account": "trader",
+            "event": "executionReport",
+            "execution_type": "TRADE",
+            "action": "drop",
+        }
+    )
+    buy(server)
+    assert [e.get("x", e["e"]) for e in await user_events(ws, 2)] == ["NEW", "outboundAccountPosition"]
+    server.control.add_fault(
+        {"surface": "user_data", "event": "executionReport", "execution_type": "TRADE", "action": "duplicate"}
+    )
+    buy(server)
+    assert [e.get("x", e["e"]) for e in await user_events(ws, 4)] == [
+        "NEW",
+        "TRADE",
+        "TRADE",
+        "outboundAccountPosition",
+    ]
+    server.control.add_fault(
+        {
+            "surface": "user_data",
+            "event": "executionReport",
+            "execution_type": "TRADE",
+            "action": "delay",
+            "seconds": 60,
+        }
+    )
+    buy(server)
+    assert [e.get("x", e["e"]) for e in await user_events(ws, 2)] == ["NEW", "outboundAccountPosition"]
+    await clock.advance(60)
+    [late] = await user_events(ws, 1)
+    assert late["x"] == "TRADE"
+
+
+async def test_user_data_terminate(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await subscribe_user(server, session, clock)
+    assert server.control.terminate_user_data("trader") == 1
+    msg = await recv(ws)
+    assert msg["subscriptionId"] == 0 and msg["event"]["e"] == "eventStreamTerminated"
+    buy(server)
+    await ws.send_str(json.dumps({"id": 9, "method": "ping"}))
+    assert (await recv(ws))["id"] == 9  # nothing for the ended subscription came first
+
+
+async def test_ws_api_request_faults(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await session.ws_connect(server.ws_api_url)
+    server.control.add_fault(
+        {
+            "surface": "ws_api",
+            "method": "order.place",
+            "action": "execute_then_error",
+            "status": 503,
+            "code": -1007,
+        }
+    )
+    params = signed(
+        {
+            "apiKey": KEY,
+            "timestamp": clock.now_us() // 1000,
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.01",
+            "price": "59000",
+            "newClientOrderId": "ws-unknown",
+        }
+    )
+    await ws.send_str(json.dumps({"id": "a", "method": "order.place", "params": params}))
+    reply = await recv(ws)
+    assert (reply["id"], reply["status"], reply["error"]["code"]) == ("a", 503, -1007)
+    assert (
+        server.service.exchange.find_order(
+            server.service.exchange.account_by_name("trader").account_id,
+            "BTCUSDT",
+            orig_client_order_id="ws-unknown",
+        ).status.value
+        == "NEW"
+    )
+    server.control.add_fault({"surface": "ws_api", "method": "time", "action": "hang"})
+    await ws.send_str(json.dumps({"id": "b", "method": "time"}))
+    await ws.send_str(json.dumps({"id": "c", "method": "ping"}))
+    assert (await recv(ws))["id"] == "c"  # b never answers
+    await eventually(lambda: server.service.faults.faults[1].fired == 1, "the hang to fire")
