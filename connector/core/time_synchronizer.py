@@ -1,0 +1,90 @@
+"""``TimeSynchronizer``: the offset between the local clock and the exchange's.
+
+Signed requests carry a ``timestamp`` that Binance rejects (``-1021``) if it is more than 1 s
+ahead of the server or older than ``recvWindow``. A sample is one ``GET /api/v3/time``:
+``(local_before, server_time_ms, local_after)``. The server read its clock somewhere inside
+the round trip; the midpoint is the best single guess, off by at most half the round trip.
+
+The offset is the **median** of the last few samples: one slow round trip (a GC pause, a
+congested link) moves a mean but not a median. After ``invalidate()`` (call it on ``-1021``)
+the old samples are dropped, not merged: they describe a clock relationship that no longer
+holds (the local clock jumped), and a median would outvote the first new sample.
+
+Local times are seconds from the injected ``clock`` (``time.time`` by default, which is what
+makes ``time_ms()`` an epoch timestamp); the server time and the offset are milliseconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class TimeSynchronizer:
+    """Server-time offset from round-trip samples. Pure arithmetic: it never does I/O."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_samples: int = 5,
+        resync_interval_s: float = 600.0,
+    ) -> None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be at least 1, got {max_samples}")
+        self._clock = clock
+        self._offsets_ms: deque[float] = deque(maxlen=max_samples)
+        self._resync_interval_s = resync_interval_s
+        self._last_sample_at: float | None = None
+        self._invalidated = False
+        self.last_round_trip_s: float | None = None
+
+    @property
+    def has_samples(self) -> bool:
+        return bool(self._offsets_ms)
+
+    @property
+    def samples_ms(self) -> tuple[float, ...]:
+        """The kept offsets (server minus local, ms), oldest first."""
+        return tuple(self._offsets_ms)
+
+    @property
+    def offset_ms(self) -> float:
+        """Median offset (server minus local) in ms; 0 before the first sample."""
+        if not self._offsets_ms:
+            return 0.0
+        return float(statistics.median(self._offsets_ms))
+
+    def add_sample(self, local_before: float, server_time_ms: float, local_after: float) -> None:
+        """Record one round trip: local clock before sending and after receiving (seconds),
+        and the server's time from the response (ms)."""
+        if local_after < local_before:
+            raise ValueError(f"local_after ({local_after}) is before local_before ({local_before})")
+        midpoint_ms = (local_before + local_after) / 2 * 1000
+        self._offsets_ms.append(server_time_ms - midpoint_ms)
+        self._last_sample_at = local_after
+        self._invalidated = False
+        self.last_round_trip_s = local_after - local_before
+
+    def time(self) -> float:
+        """Estimated server time in seconds."""
+        return self._clock() + self.offset_ms / 1000
+
+    def time_ms(self) -> int:
+        """Estimated server time in integer milliseconds: the ``timestamp`` to sign."""
+        return round(self._clock() * 1000 + self.offset_ms)
+
+    def invalidate(self) -> None:
+        """Forget the samples and ask for a resync (e.g. after a ``-1021`` rejection)."""
+        self._offsets_ms.clear()
+        self._invalidated = True
+
+    def resync_due(self, now: float | None = None) -> bool:
+        """True with no samples, after ``invalidate()``, or ``resync_interval_s`` after the
+        last sample (clocks drift)."""
+        if self._invalidated or self._last_sample_at is None or not self._offsets_ms:
+            return True
+        current = self._clock() if now is None else now
+        return current - self._last_sample_at >= self._resync_interval_s
