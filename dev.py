@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for people and CI: bootstraps `.venv`, then runs a task.
 
+    python3 dev.py scenarios [PATH ...] [--junit FILE]  # the conformance suite, with a report
     python3 dev.py serve [mock-exchange serve options]   # start the mock exchange
     python3 dev.py test  [pytest options]                # the whole test suite
     python3 dev.py lint                                   # ruff + mypy
@@ -54,6 +55,8 @@ def main(argv: list[str]) -> int:
     py = _python()
     if task == "serve":
         cmd = [py, "-m", "mock_exchange", "serve", *rest]
+    elif task == "scenarios":
+        cmd = [py, "-m", "scenarios", "run", *rest]
     elif task == "test":
         cmd = [py, "-m", "pytest", *rest]
     elif task == "lint":

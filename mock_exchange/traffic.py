@@ -8,6 +8,7 @@ failing expectation can be shown next to the traffic around it.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ class TrafficEntry:
     #: "in" (client to exchange) or "out".
     direction: str
     text: str
+    #: Process-local monotonic time, to interleave with other in-process records (reports).
+    mono_ns: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,7 +58,9 @@ class TrafficLog:
             text = text.decode("utf-8", errors="replace")
         if len(text) > self.max_text:
             text = text[: self.max_text] + f"...(+{len(text) - self.max_text} chars)"
-        self.entries.append(TrafficEntry(next(self._seq), time_us, surface, conn, direction, text))
+        self.entries.append(
+            TrafficEntry(next(self._seq), time_us, surface, conn, direction, text, time.monotonic_ns())
+        )
 
     def since(self, seq: int = 0) -> list[TrafficEntry]:
         return [e for e in self.entries if e.seq > seq]

@@ -1,0 +1,92 @@
+"""``scenarios``: run scenario files and print a readable report.
+
+    scenarios run [PATH ...] [-k TEXT] [--junit FILE] [--quiet]
+
+PATH is a scenario file or a folder searched for ``*.scenario.yaml`` (default: the
+conformance suite). Exit status 0 when every scenario passes, 1 otherwise, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .report import format_result, junit_xml, table
+from .runner import Result, run_scenario
+from .spec import ScenarioError, load_scenario
+
+SUITE = Path(__file__).resolve().parent / "suite"
+
+
+def find(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in paths or [str(SUITE)]:
+        path = Path(p)
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.scenario.yaml")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(p)
+    return found
+
+
+async def run_all(files: list[Path], keyword: str | None, quiet: bool) -> tuple[list[Result], list[str]]:
+    results: list[Result] = []
+    invalid: list[str] = []
+    for f in files:
+        if keyword and keyword not in str(f):
+            continue
+        try:
+            scenario = load_scenario(f)
+        except ScenarioError as e:
+            invalid.append(str(e))
+            continue
+        if scenario.xfail:
+            continue  # harness self-tests; pytest runs them
+        result = await run_scenario(scenario)
+        results.append(result)
+        if not quiet:
+            mark = "." if result.passed else "F"
+            print(mark, end="", flush=True)
+    if not quiet:
+        print()
+    return results, invalid
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scenarios", description="Run connector scenarios against the mock exchange."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenario files and print a report")
+    run.add_argument("paths", nargs="*", help="scenario files or folders (default: the conformance suite)")
+    run.add_argument("-k", dest="keyword", help="only scenarios whose path contains TEXT")
+    run.add_argument("--junit", help="also write JUnit XML to FILE")
+    run.add_argument("--quiet", action="store_true", help="no progress dots")
+    args = parser.parse_args(argv)
+    try:
+        files = find(args.paths)
+    except FileNotFoundError as e:
+        print(f"scenarios: no such file or folder: {e}", file=sys.stderr)
+        return 2
+    results, invalid = asyncio.run(run_all(files, args.keyword, args.quiet))
+    for problem in invalid:
+        print(f"INVALID: {problem}")
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print()
+        print(format_result(r))
+    print()
+    print(table(results) if results else "no scenarios ran")
+    if args.junit:
+        junit_xml(results, args.junit)
+        print(f"JUnit XML written to {args.junit}")
+    return 0 if results and not failed and not invalid else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

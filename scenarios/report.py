@@ -1,0 +1,115 @@
+"""Readable results: a pass/fail table, failures in context, JUnit XML for CI."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runner import Failure, Result
+
+CONTEXT = 40  # timeline lines shown before a failure
+
+
+@dataclass(frozen=True)
+class Line:
+    mono_ns: int  # when it happened in this process: interleaves steps, wire and events
+    time_us: int
+    text: str
+
+
+def _short(text: str, limit: int = 180) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def timeline(result: Result, failure: Failure | None = None, context: int = CONTEXT) -> list[str]:
+    """Steps, wire traffic and connector events merged by (virtual) time, ending where the
+    failure was found (or at the end of the run)."""
+    lines: list[Line] = []
+    traffic_limit = failure.traffic_seq if failure and failure.traffic_seq else None
+    event_limit = failure.event_seq if failure and failure.event_seq else None
+    for rec in result.steps:
+        args = (
+            ", ".join(f"{k}={v}" for k, v in rec.step.args.items()) if isinstance(rec.step.args, dict) else ""
+        )
+        lines.append(Line(rec.mono_ns, rec.started_us, f"== {rec.step.where}: {args}"))
+    for t in result.traffic:
+        if traffic_limit is not None and t.seq > traffic_limit:
+            break
+        arrow = "->" if t.direction == "in" else "<-"
+        conn = f"#{t.conn}" if t.conn is not None else ""
+        lines.append(Line(t.mono_ns, t.time_us, _short(f"   wire  {t.surface}{conn} {arrow} {t.text}")))
+    for e in result.events:
+        if event_limit is not None and e.seq > event_limit:
+            break
+        lines.append(Line(e.mono_ns, e.time_us, _short(f"   event {e}")))
+    lines.sort(key=lambda x: x.mono_ns)
+    shown = [f"{x.time_us // 1000:>14} {x.text}" for x in lines[-context:]]
+    if len(lines) > context:
+        shown.insert(0, f"   ... {len(lines) - context} earlier lines")
+    return shown
+
+
+def format_result(result: Result, *, with_timeline: bool = True) -> str:
+    s = result.scenario
+    out = [f"{'PASS' if result.passed else 'FAIL'}: {s.name}  ({s.path})"]
+    for f in result.failures:
+        loc = f"{s.path}:{f.line}" if f.line else s.path
+        out.append(f"  {f.where}: {f.message}")
+        out.append(f"    at {loc}")
+        if f.source:
+            out.extend("    " + line for line in f.source.splitlines())
+    if result.error:
+        out.append("  the run crashed:")
+        out.extend("    " + line for line in result.error.rstrip().splitlines())
+    if with_timeline and not result.passed:
+        failure = result.failures[0] if result.failures else None
+        out.append("  timeline (virtual ms), up to the failure:")
+        out.extend("  " + line for line in timeline(result, failure))
+    return "\n".join(out)
+
+
+def table(results: list[Result]) -> str:
+    width = max([len(r.scenario.id) for r in results] + [8])
+    rows = [
+        f"{'scenario':<{width}}  result  time    what went wrong",
+        f"{'-' * width}  ------  ------  ---------------",
+    ]
+    for r in results:
+        status = "pass" if r.passed else ("ERROR" if r.error else "FAIL")
+        why = ""
+        if r.failures:
+            why = f"{r.failures[0].where}: {r.failures[0].message}"
+        elif r.error:
+            why = r.error.strip().splitlines()[-1]
+        rows.append(f"{r.scenario.id:<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
+    passed = sum(r.passed for r in results)
+    rows.append(f"\n{passed} passed, {len(results) - passed} failed")
+    return "\n".join(rows)
+
+
+def junit_xml(results: list[Result], path: str | Path, suite_name: str = "scenarios") -> None:
+    suite = ET.Element(
+        "testsuite",
+        name=suite_name,
+        tests=str(len(results)),
+        failures=str(sum(1 for r in results if r.failures and not r.error)),
+        errors=str(sum(1 for r in results if r.error)),
+        time=f"{sum(r.duration_s for r in results):.3f}",
+    )
+    for r in results:
+        group = Path(r.scenario.path).parent.name
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"scenarios.{group}",
+            name=r.scenario.id,
+            time=f"{r.duration_s:.3f}",
+            file=r.scenario.path,
+        )
+        if r.error:
+            ET.SubElement(case, "error", message=r.error.strip().splitlines()[-1]).text = format_result(r)
+        elif r.failures:
+            f = r.failures[0]
+            ET.SubElement(case, "failure", message=f"{f.where}: {f.message}").text = format_result(r)
+    ET.ElementTree(suite).write(str(path), encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,697 @@
+"""Run one scenario: a fresh mock exchange, the connector, the timeline, the expectations.
+
+Time is virtual: the mock exchange and the connector share one ``VirtualClock``. Explicit
+``advance`` steps move it; ``wait`` steps move it in small slices while the condition is
+false (real network I/O to the mock happens in between), up to the step's timeout in
+virtual seconds. So a 60-minute listenKey expiry or a 24-hour connection limit costs
+milliseconds, and a run does not depend on the machine's speed.
+
+Everything observable is kept for the report: the connector's events, the exchange's wire
+traffic, and which step was running when, so a failure can be shown in context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from mock_exchange.clock import VirtualClock
+from mock_exchange.config import parse_config
+from mock_exchange.control import ControlError
+from mock_exchange.engine import ConfigError
+from mock_exchange.server import MockExchangeServer
+from mock_exchange.traffic import TrafficEntry
+
+from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
+from .spec import Scenario, ScenarioError, Step
+
+API_KEY, API_SECRET = "scenario-trader-key", "scenario-trader-secret"
+START_US = 1_780_000_000_000_000  # every run starts at the same instant
+SLICE_S = 0.02  # virtual seconds per slice while waiting
+DEFAULT_WAIT_S = 30.0
+READY_TIMEOUT_S = 60.0
+
+
+class StepFailed(Exception):
+    """A step could not do what it says (a wait timed out, an order was refused...)."""
+
+    def __init__(self, step: Step, message: str) -> None:
+        super().__init__(f"{step.where}: {message}")
+        self.step = step
+        self.message = message
+
+
+@dataclass
+class Failure:
+    where: str  # "step 3 (wait)" or "expect.orders.o1.state"
+    message: str
+    line: int | None
+    source: str = ""
+    #: Traffic sequence number and event count when the failure was found (report context).
+    traffic_seq: int = 0
+    event_seq: int = 0
+
+
+@dataclass
+class StepRecord:
+    step: Step
+    started_us: int
+    traffic_seq: int
+    event_seq: int
+    mono_ns: int = field(default_factory=time.monotonic_ns)
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    passed: bool
+    failures: list[Failure] = field(default_factory=list)
+    events: list[ObservedEvent] = field(default_factory=list)
+    traffic: list[TrafficEntry] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    duration_s: float = 0.0  # float ok: wall time of the run
+    error: str | None = None  # harness or connector crash, with traceback
+
+
+def default_driver() -> ConnectorDriver:
+    from .drivers.binance import BinanceDriver
+
+    return BinanceDriver()
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def build_config(scenario: Scenario) -> Any:
+    """The mock configuration for a scenario: the defaults, its overrides, known keys."""
+    raw = yaml.safe_load(resources.files("mock_exchange").joinpath("default_config.yaml").read_text())
+    setup = scenario.setup
+    raw = _deep_merge(raw, copy.deepcopy(setup.get("config") or {}))
+    for account, assets in (setup.get("balances") or {}).items():
+        entry = next((a for a in raw["accounts"] if a["name"] == account), None)
+        if entry is None:
+            raise ScenarioError(
+                scenario.path,
+                f"setup.balances.{account}",
+                f"no account {account!r} (accounts: {', '.join(a['name'] for a in raw['accounts'])})",
+                scenario.lines.of("setup", "balances", account),
+            )
+        entry["balances"] = {asset: str(v) for asset, v in assets.items()}
+    books = dict(setup.get("books") or {})
+    clear = setup.get("clear_books") or []
+    if clear is True:
+        clear = [s["symbol"] for s in raw["symbols"]]
+    raw["books"] = [b for b in raw.get("books", []) if b["symbol"] not in books and b["symbol"] not in clear]
+    for symbol, book in books.items():
+        raw["books"].append(
+            {"symbol": symbol, **{k: str(v) if k != "levels" else v for k, v in book.items()}}
+        )
+    for a in raw["accounts"]:
+        if a["name"] == "trader":
+            a["api_key"], a["api_secret"] = API_KEY, API_SECRET
+    raw.setdefault("timers", {})
+    try:
+        return parse_config(raw)
+    except ConfigError as e:
+        raise ScenarioError(scenario.path, "setup", str(e), scenario.lines.of("setup")) from None
+
+
+class Run:
+    """One execution of a scenario (use ``run_scenario``)."""
+
+    def __init__(self, scenario: Scenario, driver: ConnectorDriver) -> None:
+        self.s = scenario
+        self.driver = driver
+        self.clock = VirtualClock(start_us=START_US)
+        self.server: MockExchangeServer | None = None
+        self.aliases: dict[str, str] = {}  # order alias -> client order id
+        self.exchange_aliases: dict[str, tuple[str, str, int]] = {}  # alias -> (account, symbol, order id)
+        self.fault_names: dict[str, int] = {}
+        self.errors: dict[str, str] = {}  # order alias -> local rejection reason
+        self.result = Result(scenario, passed=False)
+
+    # ------------------------------------------------------------------ time
+
+    async def pump(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass, in slices, with real I/O in between."""
+        end = self.clock.now_us() + int(seconds * 1_000_000)
+        while self.clock.now_us() < end:
+            await asyncio.sleep(0.001)  # real time: lets sockets make progress
+            step = min(SLICE_S, (end - self.clock.now_us()) / 1_000_000)
+            await self.clock.advance(step)
+
+    async def until(
+        self, condition: Callable[[], bool], timeout: float, step: Step | None, what: str
+    ) -> None:
+        end = self.clock.now_us() + int(timeout * 1_000_000)
+        while not condition():
+            if self.clock.now_us() >= end:
+                raise (
+                    StepFailed(step, f"timed out after {timeout:g} s (virtual) waiting for {what}")
+                    if step
+                    else TimeoutError(what)
+                )
+            await asyncio.sleep(0.001)
+            await self.clock.advance(SLICE_S)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        config = build_config(self.s)
+        self.server = MockExchangeServer(config, clock=self.clock)
+        await self.server.start()
+        self.server.service.traffic.enabled = True
+        options = dict(self.s.setup.get("connector") or {})
+        pairs = options.pop("trading_pairs", ["BTC-USDT"])
+        validate = getattr(self.driver, "validate_options", None)
+        if validate is not None and (problem := validate(options)):
+            raise ScenarioError(
+                self.s.path, "setup.connector", problem, self.s.lines.of("setup", "connector")
+            )
+        wait_ready = options.pop("wait_ready", True)
+        env = DriverEnv(
+            self.server.rest_url,
+            self.server.stream_url,
+            self.server.ws_api_url,
+            API_KEY,
+            API_SECRET,
+            list(pairs),
+            lambda: self.clock.now_us() / 1_000_000,
+            self.clock.sleep,
+            options,
+        )
+        await self.driver.start(env)
+        if wait_ready:
+            await self.until(
+                lambda: self.driver.status().get("ready", False),
+                READY_TIMEOUT_S,
+                None,
+                "the connector to become ready",
+            )
+
+    async def stop(self) -> None:
+        try:
+            await self.driver.stop()
+        finally:
+            if self.server is not None:
+                await self.server.stop()
+
+    # ------------------------------------------------------------------ steps
+
+    def _order_id(self, step: Step, alias: str) -> str:
+        if alias not in self.aliases:
+            raise StepFailed(step, f"no order named {alias!r} was placed earlier")
+        return self.aliases[alias]
+
+    async def run_step(self, step: Step) -> None:
+        a = step.args
+        assert self.server is not None
+        control = self.server.control
+        kind = step.kind
+        try:
+            if kind in ("buy", "sell"):
+                alias = a["order"]
+                try:
+                    cid = self.driver.place(
+                        kind.upper(),
+                        a["pair"],
+                        a["type"],
+                        _dec(a["amount"]) if "amount" in a else None,
+                        _dec(a["price"]) if "price" in a else None,
+                        _dec(a["quote_amount"]) if "quote_amount" in a else None,
+                    )
+                except LocalRejection as e:
+                    self.errors[alias] = e.reason
+                    if "expect_error" not in a:
+                        raise StepFailed(step, f"the connector refused the order: {e.reason}: {e}") from None
+                    if a["expect_error"] not in (e.reason, True):
+                        raise StepFailed(
+                            step, f"expected local rejection {a['expect_error']!r}, got {e.reason!r}: {e}"
+                        ) from None
+                    return
+                if "expect_error" in a:
+                    raise StepFailed(
+                        step,
+                        f"expected the connector to refuse the order ({a['expect_error']}), "
+                        "but it was accepted for sending",
+                    )
+                self.aliases[alias] = cid
+                await self.pump(0)  # let the request go out
+            elif kind == "cancel":
+                cid = self._order_id(step, a["order"])
+                task = asyncio.ensure_future(self.driver.cancel(cid))
+                await self.until(task.done, DEFAULT_WAIT_S, step, "the cancel to return")
+                task.result()
+            elif kind == "cancel_all":
+                task2 = asyncio.ensure_future(self.driver.cancel_all(float(a.get("timeout", 10))))
+                await self.until(task2.done, float(a.get("timeout", 10)) + 5, step, "cancel_all to return")
+                results = task2.result()
+                want = a.get("expect")
+                if want is not None:
+                    got = {alias: results.get(cid) for alias, cid in self.aliases.items() if cid in results}
+                    if got != want:
+                        raise StepFailed(step, f"cancel_all results: expected {want}, got {got}")
+            elif kind == "exchange_order":
+                order = control.place_order(
+                    a["account"],
+                    a["symbol"],
+                    a["side"],
+                    a.get("type", "LIMIT"),
+                    quantity=a.get("quantity"),
+                    price=a.get("price"),
+                    quote_order_qty=a.get("quote_quantity"),
+                    time_in_force=a.get("time_in_force"),
+                    client_order_id=a.get("client_order_id"),
+                    stp=a.get("stp"),
+                )
+                if "as" in a:
+                    self.exchange_aliases[a["as"]] = (a["account"], a["symbol"], order["orderId"])
+            elif kind == "exchange_cancel":
+                if "order" in a:
+                    if a["order"] in self.exchange_aliases:
+                        account, symbol, oid = self.exchange_aliases[a["order"]]
+                        control.cancel_order(account, symbol, oid)
+                    else:
+                        control.cancel_order(
+                            a["account"], a["symbol"], None, self._order_id(step, a["order"])
+                        )
+                else:
+                    control.cancel_order(
+                        a["account"], a["symbol"], a.get("order_id"), a.get("client_order_id")
+                    )
+            elif kind == "deposit":
+                control.deposit(a["account"], a["asset"], a["amount"])
+            elif kind == "withdraw":
+                control.withdraw(a["account"], a["asset"], a["amount"])
+            elif kind == "fault":
+                spec = {k: v for k, v in a.items() if k != "name"}
+                fault = control.add_fault(spec)
+                if "name" in a:
+                    self.fault_names[a["name"]] = fault.id
+            elif kind == "remove_fault":
+                if a["name"] not in self.fault_names:
+                    raise StepFailed(step, f"no fault named {a['name']!r}")
+                control.remove_fault(self.fault_names.pop(a["name"]))
+            elif kind == "clear_faults":
+                control.clear_faults()
+            elif kind == "disconnect":
+                control.disconnect(a.get("surface", "all"), a.get("stream"))
+                await self.pump(0)
+            elif kind == "stall":
+                control.stall(float(a["seconds"]), a.get("surface", "all"), a.get("stream"))  # float ok
+            elif kind == "terminate_user_stream":
+                control.terminate_user_data(a.get("account", "trader"))
+            elif kind == "skew":
+                control.skew(int(a["ms"]))
+            elif kind == "advance":
+                await self.pump(float(a["seconds"]))  # float ok: seconds
+            elif kind == "wait":
+                await self.wait(step)
+            elif kind == "restart_connector":
+                down_for = float(a.get("down_for", 0))  # float ok: seconds
+
+                async def while_down() -> None:
+                    if down_for:
+                        await self.pump(down_for)
+
+                # The driver may need virtual time to pass while it stops and starts.
+                task3 = asyncio.ensure_future(self.driver.restart(while_down))
+                await self.until(task3.done, READY_TIMEOUT_S + down_for, step, "the connector to restart")
+                task3.result()
+                await self.until(
+                    lambda: self.driver.status().get("ready", False),
+                    READY_TIMEOUT_S,
+                    step,
+                    "the restarted connector to become ready",
+                )
+            elif kind == "clear_book":
+                control.clear_book(a["symbol"])
+            elif kind == "seed_book":
+                control.seed_book(
+                    a["symbol"], a["account"], a["mid"], int(a["levels"]), a["spacing"], a["quantity"]
+                )
+            elif kind == "check":
+                failures = self.check(a, f"{step.where} check", ("steps", step.index - 1, "check"))
+                if failures:
+                    raise StepFailed(step, "; ".join(f"{f.where}: {f.message}" for f in failures))
+        except ControlError as e:
+            raise StepFailed(step, str(e)) from None
+
+    async def wait(self, step: Step) -> None:
+        a = step.args
+        until = a["until"]
+        timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
+        d = self.driver
+        cond: Callable[[], bool]
+        if until == "ready":
+            cond, what = (lambda: d.status().get("ready", False)), "the connector to be ready"
+        elif until == "book_synced":
+            pair = a.get("pair", "BTC-USDT")
+            cond, what = (lambda: d.status().get(f"book:{pair}", False)), f"the {pair} book to be synced"
+        elif until == "user_stream_connected":
+            cond, what = (lambda: d.status().get("user_stream", False)), "the user stream to be connected"
+        elif until == "order_state":
+            cid = self._order_id(step, a["order"])
+
+            def cond() -> bool:
+                view = d.order(cid)
+                return view is not None and view.state == a["state"]
+
+            what = f"order {a['order']} to be {a['state']}"
+        elif until == "event":
+            event_cid = self._order_id(step, a["order"]) if "order" in a else None
+            count = int(a.get("count", 1))
+
+            def cond() -> bool:
+                return (
+                    sum(
+                        1
+                        for e in d.events
+                        if e.name == a["event"] and (event_cid is None or e.client_order_id == event_cid)
+                    )
+                    >= count
+                )
+
+            what = f"{count} {a['event']} event(s)" + (f" for order {a['order']}" if event_cid else "")
+        elif until == "balance":
+            asset = a["asset"]
+
+            def cond() -> bool:
+                total, available = d.balances().get(asset, (Decimal(0), Decimal(0)))
+                return ("total" not in a or total == _dec(a["total"])) and (
+                    "available" not in a or available == _dec(a["available"])
+                )
+
+            what = f"{asset} balance {a.get('total', '?')} total / {a.get('available', '?')} available"
+        else:  # no_open_orders
+            cond, what = (lambda: not getattr(d, "open_orders", lambda: [])()), "no open orders"
+        await self.until(cond, timeout, step, what)
+
+    # ------------------------------------------------------------------ expectations
+
+    def check(self, expect: dict[str, Any], where: str, path: tuple[Any, ...]) -> list[Failure]:
+        out: list[Failure] = []
+        d = self.driver
+        assert self.server is not None
+        control = self.server.control
+
+        def fail(sub: str, message: str, *sub_path: Any) -> None:
+            full = (*path, *sub_path)
+            out.append(
+                Failure(
+                    f"{where}.{sub}" if sub else where,
+                    message,
+                    self.s.lines.of(*full),
+                    self.s.source_of(*full),
+                    self.server.service.traffic.last_seq if self.server else 0,
+                    len(d.events),
+                )
+            )
+
+        order_events: dict[str, list[str]] = {}
+        for e in d.events:
+            if e.client_order_id is not None and e.name.startswith("Order"):
+                order_events.setdefault(e.client_order_id, []).append(e.name)
+        for alias, names in (expect.get("events") or {}).items():
+            cid = self.aliases.get(alias)
+            got = order_events.get(cid, []) if cid else []
+            if not _match_sequence(names, got):
+                fail(f"events.{alias}", f"expected {names}, got {got}", "events", alias)
+        for name in expect.get("no_events") or []:
+            hits = [e for e in d.events if e.name == name]
+            if hits:
+                fail("no_events", f"{name} happened: {hits[0]}", "no_events")
+        for alias, want in (expect.get("orders") or {}).items():
+            cid = self.aliases.get(alias)
+            view = d.order(cid) if cid else None
+            if view is None:
+                fail(f"orders.{alias}", "the connector does not know this order", "orders", alias)
+                continue
+            for key, value in want.items():
+                if key == "state" and view.state != value:
+                    fail(
+                        f"orders.{alias}.state",
+                        f"expected {value}, got {view.state}"
+                        + (f" ({view.failure})" if view.failure else ""),
+                        "orders",
+                        alias,
+                        "state",
+                    )
+                elif key == "executed" and view.executed != _dec(value):
+                    fail(
+                        f"orders.{alias}.executed",
+                        f"expected {value}, got {view.executed}",
+                        "orders",
+                        alias,
+                        key,
+                    )
+                elif key == "executed_quote" and view.executed_quote != _dec(value):
+                    fail(
+                        f"orders.{alias}.executed_quote",
+                        f"expected {value}, got {view.executed_quote}",
+                        "orders",
+                        alias,
+                        key,
+                    )
+                elif key == "fills" and view.fills != int(value):
+                    fail(
+                        f"orders.{alias}.fills",
+                        f"expected {value} fills, got {view.fills}",
+                        "orders",
+                        alias,
+                        key,
+                    )
+                elif key == "fee":
+                    want_fee = {k: _dec(v) for k, v in value.items()}
+                    if view.fee != want_fee:
+                        fail(f"orders.{alias}.fee", f"expected {value}, got {view.fee}", "orders", alias, key)
+                elif key in ("exchange_status", "exchange_id"):
+                    exchange = self._exchange_order(cid)
+                    if exchange is None:
+                        fail(f"orders.{alias}.{key}", "the exchange has no such order", "orders", alias, key)
+                    elif key == "exchange_status" and exchange["status"] != value:
+                        fail(
+                            f"orders.{alias}.exchange_status",
+                            f"expected {value}, got {exchange['status']}",
+                            "orders",
+                            alias,
+                            key,
+                        )
+                elif key == "failed_reason" and (view.failure is None or value not in view.failure):
+                    fail(
+                        f"orders.{alias}.failed_reason",
+                        f"expected a failure mentioning {value!r}, got {view.failure!r}",
+                        "orders",
+                        alias,
+                        key,
+                    )
+        balances = d.balances()
+        for asset, want in (expect.get("balances") or {}).items():
+            total, available = balances.get(asset, (Decimal(0), Decimal(0)))
+            if "total" in want and total != _dec(want["total"]):
+                fail(f"balances.{asset}.total", f"expected {want['total']}, got {total}", "balances", asset)
+            if "available" in want and available != _dec(want["available"]):
+                fail(
+                    f"balances.{asset}.available",
+                    f"expected {want['available']}, got {available}",
+                    "balances",
+                    asset,
+                )
+        for account, assets in (expect.get("exchange_balances") or {}).items():
+            actual = control.balances(account)
+            for asset, want in assets.items():
+                row = actual.get(asset, {"free": "0", "locked": "0"})
+                for key in ("free", "locked"):
+                    if key in want and _dec(row[key]) != _dec(want[key]):
+                        fail(
+                            f"exchange_balances.{account}.{asset}.{key}",
+                            f"expected {want[key]}, got {row[key]}",
+                            "exchange_balances",
+                            account,
+                            asset,
+                        )
+        if expect.get("balances_match_exchange"):
+            actual = control.balances("trader")
+            for asset, row in actual.items():
+                total = _dec(row["free"]) + _dec(row["locked"])
+                mine = balances.get(asset)
+                if mine is None or mine[0] != total or mine[1] != _dec(row["free"]):
+                    fail(
+                        "balances_match_exchange",
+                        f"{asset}: exchange has total {total} / available "
+                        f"{row['free']}, connector has {mine}",
+                        "balances_match_exchange",
+                    )
+        for account, want in (expect.get("exchange_orders") or {}).items():
+            for symbol, spec in want.items():
+                rows = control.orders(account, symbol)
+                open_rows = [r for r in rows if r["status"] in ("NEW", "PARTIALLY_FILLED")]
+                if isinstance(spec, dict):
+                    if "open" in spec and len(open_rows) != spec["open"]:
+                        fail(
+                            f"exchange_orders.{account}.{symbol}.open",
+                            f"expected {spec['open']} open orders, got {len(open_rows)}",
+                            "exchange_orders",
+                            account,
+                            symbol,
+                        )
+                    if "total" in spec and len(rows) != spec["total"]:
+                        fail(
+                            f"exchange_orders.{account}.{symbol}.total",
+                            f"expected {spec['total']} orders in all, "
+                            f"got {len(rows)}: {[(r['clientOrderId'], r['status']) for r in rows]}",
+                            "exchange_orders",
+                            account,
+                            symbol,
+                        )
+        pairs = expect.get("book_matches_exchange") or []
+        if isinstance(pairs, str):
+            pairs = [pairs]
+        for pair in pairs:
+            symbol = pair.replace("-", "")
+            ex = control.book(symbol, 20)
+            want_b = [(_dec(p), _dec(q)) for p, q in ex["bids"]]
+            want_a = [(_dec(p), _dec(q)) for p, q in ex["asks"]]
+            got_b, got_a = d.book(pair, 20)
+            if not d.status().get(f"book:{pair}", False):
+                fail(
+                    "book_matches_exchange",
+                    f"the connector's {pair} book is not synced",
+                    "book_matches_exchange",
+                )
+            elif (got_b, got_a) != (want_b, want_a):
+                fail(
+                    "book_matches_exchange",
+                    f"{pair}: connector bids {got_b[:3]}... asks {got_a[:3]}...; exchange "
+                    f"bids {want_b[:3]}... asks {want_a[:3]}...",
+                    "book_matches_exchange",
+                )
+        if "ready" in expect and d.status().get("ready", False) != bool(expect["ready"]):
+            fail("ready", f"expected ready={expect['ready']}, status is {d.status()}", "ready")
+        for alias, reason in (expect.get("errors") or {}).items():
+            if self.errors.get(alias) != reason:
+                fail(
+                    f"errors.{alias}",
+                    f"expected local rejection {reason!r}, got {self.errors.get(alias)!r}",
+                    "errors",
+                    alias,
+                )
+        traffic = self.server.service.traffic.entries
+        for i, req in enumerate(expect.get("requests") or []):
+            method, pattern = req.get("method"), req.get("path", "")
+            n = sum(
+                1
+                for t in traffic
+                if t.surface == "rest"
+                and t.direction == "in"
+                and (method is None or t.text.startswith(method + " "))
+                and _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern)
+            )
+            ok = (n == req["count"]) if "count" in req else True
+            ok = ok and n >= req.get("min", 0) and ("max" not in req or n <= req["max"])
+            if not ok:
+                fail(f"requests[{i}]", f"{method or '*'} {pattern}: expected {req}, sent {n}", "requests", i)
+        return out
+
+    def _exchange_order(self, cid: str | None) -> dict[str, Any] | None:
+        assert self.server is not None
+        if cid is None:
+            return None
+        for symbol in self.server.service.exchange.engines:
+            for row in self.server.control.orders("trader", symbol):
+                if row["clientOrderId"] == cid:
+                    return row
+        return None
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def _match_sequence(want: list[str], got: list[str]) -> bool:
+    """Exact match, where ``"..."`` in ``want`` stands for any run of events (maybe none)."""
+    if "..." not in want:
+        return want == got
+    cut = want.index("...")
+    head, tail = want[:cut], want[cut + 1 :]
+    if got[: len(head)] != head:
+        return False
+    rest = got[len(head) :]
+    return any(_match_sequence(tail, rest[i:]) for i in range(len(rest) + 1))
+
+
+async def run_scenario(
+    scenario: Scenario, driver_factory: Callable[[], ConnectorDriver] = default_driver
+) -> Result:
+    """Run ``scenario`` against a fresh mock; never raises for a scenario failure."""
+    driver = driver_factory()
+    run = Run(scenario, driver)
+    result = run.result
+    t0 = time.perf_counter()
+    started = False
+    try:
+        await run.start()
+        started = True
+        for step in scenario.steps:
+            assert run.server is not None
+            result.steps.append(
+                StepRecord(step, run.clock.now_us(), run.server.service.traffic.last_seq, len(driver.events))
+            )
+            await run.run_step(step)
+        await run.pump(0.5)  # let what the last step caused settle
+        result.failures = run.check(scenario.expect, "expect", ("expect",))
+    except StepFailed as e:
+        traffic_seq = run.server.service.traffic.last_seq if run.server else 0
+        result.failures.append(
+            Failure(e.step.where, e.message, e.step.line, e.step.source, traffic_seq, len(driver.events))
+        )
+    except ScenarioError:
+        raise
+    except TimeoutError as e:
+        result.failures.append(
+            Failure(
+                "setup",
+                f"timed out waiting for {e}",
+                scenario.lines.of("setup"),
+                "",
+                run.server.service.traffic.last_seq if run.server else 0,
+                len(driver.events),
+            )
+        )
+    except Exception:
+        result.error = traceback.format_exc()
+    finally:
+        if run.server is not None:
+            result.traffic = list(run.server.service.traffic.entries)
+        result.events = list(driver.events)
+        try:
+            if started or run.server is not None:
+                await asyncio.wait_for(run.stop(), 30)
+        except Exception:
+            if result.error is None:
+                result.error = "stopping: " + traceback.format_exc()
+    result.duration_s = time.perf_counter() - t0
+    result.passed = not result.failures and result.error is None
+    return result
+
+
+Runner = Callable[[Scenario], Awaitable[Result]]

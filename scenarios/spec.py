@@ -1,0 +1,490 @@
+"""Scenario files: the format, its validation, and errors that point at the line.
+
+A scenario is one YAML document, written the way a bug report reads::
+
+    name: Market order fills across two levels
+    description: ...
+    tags: [orders]
+    setup:                      # optional: what the exchange looks like at the start
+      config: {...}             # mock configuration overrides (rate_limits, timers, ...)
+      balances: {trader: {BTC: "1", USDT: "10000"}}
+      books: {BTCUSDT: {account: market-maker, mid: "60000", levels: 5, spacing: "5", quantity: "0.25"}}
+      connector: {trading_pairs: [BTC-USDT], ...driver options}
+    steps:                      # the timeline
+      - buy: {order: o1, pair: BTC-USDT, type: MARKET, amount: "0.3"}
+      - wait: {order: o1, event: OrderCompleted}
+    expect:                     # what must be observed at the end
+      events: {o1: [OrderCreated, OrderFilled, OrderFilled, OrderCompleted]}
+
+``load_scenario`` validates everything before anything runs; a problem is reported as
+``ScenarioError`` naming the file, the step (or section), the field, and the line.
+The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_FIELDS``
+(docs/scenarios.md describes each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mock_exchange.faults.plan import Fault, FaultSpecError
+
+# ----------------------------------------------------------------------------- vocabulary
+
+#: step name -> (required fields, optional fields). A step is a one-key mapping.
+STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    "buy": ({"order", "pair", "type"}, {"amount", "price", "quote_amount", "expect_error"}),
+    "sell": ({"order", "pair", "type"}, {"amount", "price", "quote_amount", "expect_error"}),
+    "cancel": ({"order"}, {"expect_error"}),
+    "cancel_all": (set(), {"timeout", "expect"}),
+    "exchange_order": (
+        {"account", "symbol", "side"},
+        {"type", "quantity", "price", "quote_quantity", "time_in_force", "client_order_id", "as", "stp"},
+    ),
+    "exchange_cancel": ({"account", "symbol"}, {"order_id", "client_order_id", "order", "as"}),
+    "deposit": ({"account", "asset", "amount"}, set()),
+    "withdraw": ({"account", "asset", "amount"}, set()),
+    "fault": (
+        set(),
+        {
+            "name",
+            "surface",
+            "method",
+            "path",
+            "stream",
+            "account",
+            "event",
+            "execution_type",
+            "symbol",
+            "action",
+            "seconds",
+            "status",
+            "code",
+            "msg",
+            "times",
+            "after",
+            "probability",
+            "label",
+        },
+    ),
+    "remove_fault": ({"name"}, set()),
+    "clear_faults": (set(), set()),
+    "disconnect": (set(), {"surface", "stream"}),
+    "stall": ({"seconds"}, {"surface", "stream"}),
+    "terminate_user_stream": (set(), {"account"}),
+    "skew": ({"ms"}, set()),
+    "advance": ({"seconds"}, set()),
+    "wait": (
+        set(),
+        {"until", "order", "event", "state", "count", "pair", "asset", "total", "available", "timeout"},
+    ),
+    "restart_connector": (set(), {"down_for"}),
+    "clear_book": ({"symbol"}, set()),
+    "seed_book": ({"symbol", "account", "mid", "levels", "spacing", "quantity"}, set()),
+    "check": (set(), set()),  # takes an `expect`-shaped mapping: validated separately
+}
+#: `wait: {until: ...}` conditions.
+WAIT_UNTIL = {
+    "ready",
+    "book_synced",
+    "user_stream_connected",
+    "order_state",
+    "event",
+    "balance",
+    "no_open_orders",
+}
+
+EXPECT_FIELDS = {
+    "events",
+    "no_events",
+    "orders",
+    "balances",
+    "exchange_balances",
+    "balances_match_exchange",
+    "exchange_orders",
+    "book_matches_exchange",
+    "requests",
+    "ready",
+    "errors",
+    "book",
+}
+ORDER_EXPECT_FIELDS = {
+    "state",
+    "executed",
+    "executed_quote",
+    "fee",
+    "fills",
+    "exchange_status",
+    "exchange_id",
+    "failed_reason",
+}
+EVENT_NAMES = {
+    "OrderCreated",
+    "OrderFilled",
+    "OrderCompleted",
+    "OrderCancelled",
+    "OrderExpired",
+    "OrderFailed",
+    "OrderAnomaly",
+    "BalanceUpdated",
+}
+ORDER_STATES = {
+    "PENDING_CREATE",
+    "OPEN",
+    "PARTIALLY_FILLED",
+    "PENDING_CANCEL",
+    "FILLED",
+    "CANCELED",
+    "EXPIRED",
+    "FAILED",
+}
+SETUP_FIELDS = {"config", "balances", "books", "connector", "clear_books"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed. ``str()`` names file, place, field and line."""
+
+    def __init__(self, path: str, where: str, message: str, line: int | None = None) -> None:
+        self.path, self.where, self.message, self.line = path, where, message, line
+        loc = f"{path}:{line}" if line else path
+        super().__init__(f"{loc}: {where}: {message}")
+
+
+# ----------------------------------------------------------------------------- YAML with lines
+
+
+class Lines:
+    """Line numbers of every node, by path (``("steps", 3, "buy", "amount")``)."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[tuple[Any, ...], int] = {}
+
+    def of(self, *path: Any) -> int | None:
+        while path:
+            if path in self.by_path:
+                return self.by_path[path]
+            path = path[:-1]
+        return self.by_path.get((), None)
+
+
+def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> Any:
+    lines.by_path[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            if key in out:
+                raise ScenarioError(
+                    "",
+                    ".".join(map(str, (*path, key))) or "document",
+                    f"{key!r} is given twice",
+                    key_node.start_mark.line + 1,
+                )
+            out[key] = _to_python(value_node, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(v, (*path, i), lines) for i, v in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def load_yaml(text: str, path: str) -> tuple[Any, Lines]:
+    lines = Lines()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ScenarioError(
+            path, "document", f"not valid YAML: {getattr(e, 'problem', e)}", mark.line + 1 if mark else None
+        ) from None
+    if node is None:
+        raise ScenarioError(path, "document", "the file is empty")
+    try:
+        return _to_python(node, (), lines), lines
+    except ScenarioError as e:
+        raise ScenarioError(path, e.where, e.message, e.line) from None
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+@dataclass
+class Step:
+    index: int  # 1-based, as a person counts
+    kind: str
+    #: The step's mapping (scalars such as ``advance: 5`` are normalised during validation).
+    args: Any
+    line: int | None
+    source: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"step {self.index} ({self.kind})"
+
+
+@dataclass
+class Scenario:
+    path: str
+    name: str
+    description: str
+    tags: list[str]
+    setup: dict[str, Any]
+    steps: list[Step]
+    expect: dict[str, Any]
+    lines: Lines
+    source_lines: list[str] = field(default_factory=list)
+    #: For scenarios that test the harness itself: "validate" means loading must fail.
+    xfail: str | None = None
+
+    @property
+    def id(self) -> str:
+        return Path(self.path).name.removesuffix(".scenario.yaml")
+
+    def source_of(self, *path: Any, context: int = 0) -> str:
+        line = self.lines.of(*path)
+        if not line or not self.source_lines:
+            return ""
+        lo, hi = max(1, line - context), min(len(self.source_lines), line + context)
+        return "\n".join(f"{n:>4} | {self.source_lines[n - 1]}" for n in range(lo, hi + 1))
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    def __init__(self, path: str, lines: Lines) -> None:
+        self.path, self.lines = path, lines
+
+    def fail(self, where: str, message: str, *node_path: Any) -> None:
+        raise ScenarioError(self.path, where, message, self.lines.of(*node_path))
+
+    def mapping(self, value: Any, where: str, *node_path: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where, f"expected a mapping, got {type(value).__name__}", *node_path)
+        out: dict[str, Any] = value
+        return out
+
+    def fields(
+        self,
+        value: dict[str, Any],
+        allowed: set[str],
+        where: str,
+        *node_path: Any,
+        required: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        for key in value:
+            if key not in allowed:
+                hint = f" (known: {', '.join(sorted(allowed))})" if allowed else ""
+                self.fail(where, f"unknown field {key!r}{hint}", *node_path, key)
+        for key in sorted(required):
+            if key not in value:
+                self.fail(where, f"missing required field {key!r}", *node_path)
+
+    def amount(self, value: Any, where: str, *node_path: Any) -> None:
+        from decimal import Decimal, InvalidOperation
+
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.fail(
+                where, f'{node_path[-1]!r} must be a decimal string like "0.01", got {value!r}', *node_path
+            )
+        try:
+            Decimal(str(value))
+        except InvalidOperation:
+            self.fail(where, f"{node_path[-1]!r}: {value!r} is not a decimal number", *node_path)
+
+
+def _check_step(c: _Checker, step: Step) -> None:
+    where = step.where
+    path = ("steps", step.index - 1, step.kind)
+    if step.kind == "check":
+        _check_expect(c, step.args, where, *path)
+        return
+    if step.kind in ("advance",) and not isinstance(step.args, dict):
+        step.args = {"seconds": step.args}
+    if step.kind == "skew" and not isinstance(step.args, dict):
+        step.args = {"ms": step.args}
+    if step.args is None:
+        step.args = {}
+    args = c.mapping(step.args, where, *path)
+    required, optional = STEP_FIELDS[step.kind]
+    c.fields(args, required | optional, where, *path, required=required)
+    for key in (
+        "amount",
+        "price",
+        "quote_amount",
+        "quantity",
+        "quote_quantity",
+        "total",
+        "available",
+        "mid",
+        "spacing",
+    ):
+        if key in args and args[key] is not None:
+            c.amount(args[key], where, *path, key)
+    if step.kind in ("buy", "sell") and args.get("type") not in ("LIMIT", "LIMIT_MAKER", "MARKET"):
+        c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args.get('type')!r}", *path, "type")
+    if step.kind in ("buy", "sell"):
+        if args["type"] != "MARKET" and "price" not in args:
+            c.fail(where, f"a {args['type']} order needs a 'price'", *path)
+        if "amount" not in args and "quote_amount" not in args:
+            c.fail(where, "give 'amount' (base) or 'quote_amount' (MARKET by quote)", *path)
+    if step.kind == "fault":
+        spec = {k: v for k, v in args.items() if k != "name"}
+        try:
+            Fault.from_spec(spec, where="fault")
+        except FaultSpecError as e:
+            field_name = str(e).split(":")[0].removeprefix("fault.")
+            c.fail(where, str(e), *path, field_name)
+    if step.kind in ("advance", "stall") and not (
+        isinstance(args.get("seconds"), int | float) and args["seconds"] > 0
+    ):
+        c.fail(where, "'seconds' must be a positive number", *path, "seconds")
+    if step.kind == "wait":
+        until = args.get("until")
+        if until is None:
+            until = args["until"] = (
+                "order_state"
+                if "state" in args
+                else "event"
+                if "event" in args
+                else "balance"
+                if "asset" in args
+                else None
+            )
+        if until not in WAIT_UNTIL:
+            c.fail(
+                where,
+                f"'until' must be one of {', '.join(sorted(WAIT_UNTIL))} (or give order+state, "
+                f"event, or asset), got {until!r}",
+                *path,
+            )
+        if until == "order_state" and ("order" not in args or args.get("state") not in ORDER_STATES):
+            c.fail(
+                where,
+                f"waiting for an order state needs 'order' and a 'state' in {sorted(ORDER_STATES)}",
+                *path,
+            )
+        if until == "event" and args.get("event") not in EVENT_NAMES:
+            c.fail(where, f"'event' must be one of {', '.join(sorted(EVENT_NAMES))}", *path, "event")
+        if until == "balance" and "asset" not in args:
+            c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
+        if "timeout" in args and not (isinstance(args["timeout"], int | float) and args["timeout"] > 0):
+            c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
+
+
+def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
+    exp = c.mapping(expect, where, *path)
+    c.fields(exp, EXPECT_FIELDS, where, *path)
+    for alias, names in (exp.get("events") or {}).items():
+        if not isinstance(names, list):
+            c.fail(where, f"events.{alias}: expected a list of event names", *path, "events", alias)
+        for i, name in enumerate(names):
+            if name not in EVENT_NAMES and name != "...":
+                c.fail(
+                    where,
+                    f"events.{alias}[{i}]: unknown event {name!r} (known: {', '.join(sorted(EVENT_NAMES))})",
+                    *path,
+                    "events",
+                    alias,
+                    i,
+                )
+    for name in exp.get("no_events") or []:
+        if name not in EVENT_NAMES:
+            c.fail(where, f"no_events: unknown event {name!r}", *path, "no_events")
+    for alias, want in (exp.get("orders") or {}).items():
+        want = c.mapping(want, where, *path, "orders", alias)
+        c.fields(want, ORDER_EXPECT_FIELDS, f"{where} orders.{alias}", *path, "orders", alias)
+        if "state" in want and want["state"] not in ORDER_STATES:
+            c.fail(
+                where,
+                f"orders.{alias}.state: must be one of {', '.join(sorted(ORDER_STATES))}",
+                *path,
+                "orders",
+                alias,
+                "state",
+            )
+    for req in exp.get("requests") or []:
+        req = c.mapping(req, where, *path, "requests")
+        c.fields(
+            req, {"method", "path", "count", "min", "max", "surface"}, f"{where} requests", *path, "requests"
+        )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; raise ``ScenarioError`` on the first problem."""
+    p = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ScenarioError(p, "document", f"cannot read: {e}") from None
+    data, lines = load_yaml(text, p)
+    c = _Checker(p, lines)
+    doc = c.mapping(data, "document")
+    c.fields(
+        doc,
+        {"name", "description", "tags", "setup", "steps", "expect", "xfail"},
+        "document",
+        required={"name", "steps"},
+    )
+    if not isinstance(doc["name"], str) or not doc["name"].strip():
+        c.fail("document", "'name' must be a non-empty string", "name")
+    setup = c.mapping(doc.get("setup") or {}, "setup", "setup")
+    c.fields(setup, SETUP_FIELDS, "setup", "setup")
+    for account, assets in (setup.get("balances") or {}).items():
+        for asset, amount in c.mapping(assets, "setup", "setup", "balances", account).items():
+            c.amount(amount, f"setup.balances.{account}", "setup", "balances", account, asset)
+    raw_steps = doc["steps"]
+    if not isinstance(raw_steps, list) or not raw_steps:
+        c.fail("steps", "expected a non-empty list of steps", "steps")
+    steps = []
+    for i, raw in enumerate(raw_steps):
+        where = f"step {i + 1}"
+        if isinstance(raw, str) and raw in STEP_FIELDS:
+            raw = {raw: {}}
+        if not isinstance(raw, dict) or len(raw) != 1:
+            c.fail(
+                where,
+                "each step is a mapping with exactly one key, the step's kind, e.g. "
+                "'- buy: {order: o1, ...}'",
+                "steps",
+                i,
+            )
+        ((kind, args),) = raw.items()
+        if kind not in STEP_FIELDS:
+            c.fail(where, f"unknown step {kind!r} (known: {', '.join(sorted(STEP_FIELDS))})", "steps", i)
+        step = Step(i + 1, kind, args if args is not None else {}, lines.of("steps", i))
+        _check_step(c, step)
+        steps.append(step)
+    expect = doc.get("expect") or {}
+    _check_expect(c, expect, "expect", "expect")
+    tags = doc.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        c.fail("document", "'tags' must be a list of strings", "tags")
+    xfail = doc.get("xfail")
+    if xfail not in (None, "validate", "run"):
+        c.fail("document", "'xfail' must be 'validate' or 'run'", "xfail")
+    scenario = Scenario(
+        p,
+        doc["name"],
+        str(doc.get("description") or ""),
+        tags,
+        setup,
+        steps,
+        expect,
+        lines,
+        text.splitlines(),
+        xfail,
+    )
+    for step in steps:
+        step.source = scenario.source_of("steps", step.index - 1)
+    return scenario
