@@ -318,6 +318,12 @@ class Run:
                 control.stall(float(a["seconds"]), a.get("surface", "all"), a.get("stream"))  # float ok
             elif kind == "terminate_user_stream":
                 control.terminate_user_data(a.get("account", "trader"))
+            elif kind == "inject_user_event":
+                if not control.inject_user_event(a.get("account", "trader"), a["payload"]):
+                    raise StepFailed(step, "nobody is subscribed to that account's user data")
+            elif kind == "inject_stream":
+                if not control.inject_stream_message(a["stream"], a["payload"]):
+                    raise StepFailed(step, f"nobody is subscribed to {a['stream']}")
             elif kind == "skew":
                 control.skew(int(a["ms"]))
             elif kind == "advance":

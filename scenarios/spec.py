@@ -75,6 +75,8 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "disconnect": (set(), {"surface", "stream"}),
     "stall": ({"seconds"}, {"surface", "stream"}),
     "terminate_user_stream": (set(), {"account"}),
+    "inject_user_event": ({"payload"}, {"account"}),
+    "inject_stream": ({"stream", "payload"}, set()),
     "skew": ({"ms"}, set()),
     "advance": ({"seconds"}, set()),
     "wait": (

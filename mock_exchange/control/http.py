@@ -106,6 +106,16 @@ async def terminate(c: Control, r: web.Request) -> Any:
     return {"terminated": c.terminate_user_data(account)}
 
 
+async def inject_user(c: Control, r: web.Request) -> Any:
+    account, payload = _need(await _body(r), "account", "payload")
+    return {"delivered": c.inject_user_event(account, payload)}
+
+
+async def inject_stream(c: Control, r: web.Request) -> Any:
+    stream, payload = _need(await _body(r), "stream", "payload")
+    return {"delivered": c.inject_stream_message(stream, payload)}
+
+
 async def deposit(c: Control, r: web.Request) -> Any:
     asset, amount = _need(await _body(r), "asset", "amount")
     c.deposit(r.match_info["name"], asset, amount)
@@ -220,6 +230,8 @@ ROUTES: list[tuple[str, str, Callable[[Control, web.Request], Awaitable[Any]]]] 
     ("POST", "/mock/connections/disconnect", disconnect),
     ("POST", "/mock/connections/stall", stall),
     ("POST", "/mock/user-data/terminate", terminate),
+    ("POST", "/mock/user-data/inject", inject_user),
+    ("POST", "/mock/streams/inject", inject_stream),
     ("GET", "/mock/accounts/{name}", balances),
     ("POST", "/mock/accounts/{name}/deposit", deposit),
     ("POST", "/mock/accounts/{name}/withdraw", withdraw),

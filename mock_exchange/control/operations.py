@@ -130,6 +130,21 @@ class Control:
             return 0
         return int(self.user_data.terminate(self.account_id(account)))
 
+    def inject_user_event(self, account: str, payload: dict[str, Any]) -> int:
+        """Deliver a raw user-data payload (e.g. an executionReport with a status the engine
+        never produces) to the account's subscribers; returns how many got it."""
+        if not isinstance(payload, dict):
+            raise ControlError("payload: expected a JSON object")
+        if self.user_data is None:
+            return 0
+        return int(self.user_data.inject(self.account_id(account), payload))
+
+    def inject_stream_message(self, stream: str, payload: Any) -> int:
+        """Publish a raw message on a market stream (e.g. a depth diff that crosses the book)."""
+        if self.streams is None:
+            return 0
+        return int(self.streams.inject(stream, payload))
+
     # ------------------------------------------------------------------ money
 
     def deposit(self, account: str, asset: str, amount: Any) -> None:

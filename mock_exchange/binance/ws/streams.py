@@ -269,7 +269,12 @@ class StreamHub:
             sc.user_unsubscribes[name] = self.user_data.subscribe(
                 lk.account_id,
                 functools.partial(self._user_event, sc, name),
-                UserControls(terminate=sc.conn.abort, disconnect=sc.conn.abort, stall=sc.conn.stall),
+                UserControls(
+                    terminate=sc.conn.abort,
+                    disconnect=sc.conn.abort,
+                    stall=sc.conn.stall,
+                    raw=functools.partial(self._raw_user_event, sc, name),
+                ),
             )
             return True
         sc.streams[name] = spec
@@ -788,6 +793,15 @@ class StreamHub:
             sc.conn.send(dumps({"stream": name, "data": payload}))
         else:
             sc.conn.send(dumps(payload))
+
+    def _raw_user_event(self, sc: StreamConn, name: str, payload: dict[str, Any]) -> None:
+        sc.conn.send(dumps({"stream": name, "data": payload}) if sc.combined else dumps(payload))
+
+    def inject(self, stream: str, payload: Any) -> int:
+        """Send ``payload`` on ``stream`` as if the exchange had produced it (fault injection)."""
+        subs = list(self.subs.get(stream, ()))
+        self._publish(stream, functools.partial(_constant, payload))
+        return len(subs)
 
     def _listen_key_closed(self, lk: ListenKey, expired: bool) -> None:
         now = self.service.now_us()

@@ -58,6 +58,8 @@ class UserControls:
     terminate: Callable[[], None] | None = None
     disconnect: Callable[[], None] | None = None
     stall: Callable[[float], None] | None = None
+    #: Deliver a payload as-is (fault injection: events the engine would never produce).
+    raw: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass(eq=False)
@@ -103,6 +105,14 @@ class UserDataHub:
         for sub in subs:
             if sub.controls.terminate is not None:
                 sub.controls.terminate()
+        return len(subs)
+
+    def inject(self, account_id: int, payload: dict[str, Any]) -> int:
+        """Send ``payload`` to the account's subscribers as if the exchange had produced it."""
+        subs = [s for s in self._subs.get(account_id, ()) if s.controls.raw is not None]
+        for sub in subs:
+            assert sub.controls.raw is not None
+            sub.controls.raw(payload)
         return len(subs)
 
     def _on_events(self, events: list[Event]) -> None:

@@ -570,7 +570,10 @@ class WsApi:
             if sub is not None:
                 self._end(s, sub, self.service.now_us())
 
-        controls = UserControls(terminate=terminate, disconnect=s.conn.abort, stall=s.conn.stall)
+        def raw(payload: dict[str, Any]) -> None:
+            s.emit(prefix + dumps(payload) + "}")
+
+        controls = UserControls(terminate=terminate, disconnect=s.conn.abort, stall=s.conn.stall, raw=raw)
         s.subs[sid] = _Subscription(
             sid, account_id, logon, self.user_data.subscribe(account_id, sink, controls)
         )

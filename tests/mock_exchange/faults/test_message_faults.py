@@ -223,3 +223,16 @@ async def test_ws_api_request_faults(
     await ws.send_str(json.dumps({"id": "c", "method": "ping"}))
     assert (await recv(ws))["id"] == "c"  # b never answers
     await eventually(lambda: server.service.faults.faults[1].fired == 1, "the hang to fire")
+
+
+async def test_injected_messages(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await subscribe_user(server, session, clock)
+    weird = {"e": "executionReport", "X": "SOMETHING_NEW", "x": "NEW", "c": "abc"}
+    assert server.control.inject_user_event("trader", weird) == 1
+    assert (await recv(ws)) == {"subscriptionId": 0, "event": weird}
+    stream = await session.ws_connect(server.stream_url + "/stream?streams=btcusdt@trade")
+    await barrier(stream, 0)
+    assert server.control.inject_stream_message("btcusdt@trade", {"e": "trade", "t": 999}) == 1
+    assert (await recv(stream)) == {"stream": "btcusdt@trade", "data": {"e": "trade", "t": 999}}
