@@ -86,6 +86,12 @@ class VirtualClock:
         """Jump to ``now_us`` (forward only) without waking sleepers in between."""
         self._now = max(self._now, now_us)
 
+    def next_deadline_us(self) -> int | None:
+        """When the earliest sleeper wakes (skew excluded), or None if nobody sleeps."""
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)  # cancelled sleepers
+        return self._sleepers[0][0] if self._sleepers else None
+
     @property
     def pending_sleepers(self) -> int:
         return sum(1 for _, _, f in self._sleepers if not f.done())

@@ -145,22 +145,63 @@ class Run:
         self.exchange_aliases: dict[str, tuple[str, str, int]] = {}  # alias -> (account, symbol, order id)
         self.fault_names: dict[str, int] = {}
         self.errors: dict[str, str] = {}  # order alias -> local rejection reason
+        self._quiet = 0
         self.result = Result(scenario, passed=False)
 
     # ------------------------------------------------------------------ time
 
+    def _activity(self) -> tuple[int, int]:
+        traffic = self.server.service.traffic.last_seq if self.server else 0
+        return traffic, len(self.driver.events)
+
+    def _rest_in_flight(self) -> bool:
+        """A REST request the exchange has received but not answered yet."""
+        if self.server is None:
+            return False
+        pending = 0
+        for entry in reversed(self.server.service.traffic.entries):
+            if entry.surface != "rest":
+                continue
+            pending += 1 if entry.direction == "in" else -1
+            if pending > 0:
+                return True
+            if entry.seq < self.server.service.traffic.last_seq - 50:
+                break
+        return False
+
+    async def _slice(self, end_us: int) -> None:
+        """One step of virtual time: a short slice while things happen; when everything
+        has been quiet for a few slices, a jump to the next timer that is due (so idle
+        minutes cost one iteration instead of thousands)."""
+        before = self._activity()
+        await asyncio.sleep(0.001)  # real time: lets sockets make progress
+        now = self.clock.now_us()
+        step_us = min(int(SLICE_S * 1_000_000), end_us - now)
+        if self._activity() == before and not self._rest_in_flight():
+            self._quiet += 1
+        else:
+            self._quiet = 0
+        if self._quiet >= 3:
+            deadline = self.clock.next_deadline_us()
+            if deadline is not None and deadline > now + step_us:
+                step_us = min(deadline - now, end_us - now)
+        await self.clock.advance(max(step_us, 0) / 1_000_000)
+
     async def pump(self, seconds: float) -> None:
-        """Let ``seconds`` of virtual time pass, in slices, with real I/O in between."""
+        """Let ``seconds`` of virtual time pass, with real I/O in between."""
         end = self.clock.now_us() + int(seconds * 1_000_000)
+        if seconds <= 0:
+            await asyncio.sleep(0.001)
+            await self.clock.advance(0)
+            return
         while self.clock.now_us() < end:
-            await asyncio.sleep(0.001)  # real time: lets sockets make progress
-            step = min(SLICE_S, (end - self.clock.now_us()) / 1_000_000)
-            await self.clock.advance(step)
+            await self._slice(end)
 
     async def until(
         self, condition: Callable[[], bool], timeout: float, step: Step | None, what: str
     ) -> None:
         end = self.clock.now_us() + int(timeout * 1_000_000)
+        self._quiet = 0
         while not condition():
             if self.clock.now_us() >= end:
                 raise (
@@ -168,8 +209,7 @@ class Run:
                     if step
                     else TimeoutError(what)
                 )
-            await asyncio.sleep(0.001)
-            await self.clock.advance(SLICE_S)
+            await self._slice(end)
 
     # ------------------------------------------------------------------ lifecycle
 

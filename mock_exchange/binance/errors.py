@@ -26,7 +26,7 @@ HTTP_STATUS: dict[int, int] = {
 }
 
 
-#: Binance's messages for the server-side codes fault injection answers with.
+#: Binance's messages for the codes fault injection answers with when no ``msg`` is given.
 DEFAULT_MESSAGES: dict[int, str] = {
     -1000: "An unknown error occurred while processing the request.",
     -1001: "Internal error; unable to process your request. Please try again.",
@@ -35,6 +35,14 @@ DEFAULT_MESSAGES: dict[int, str] = {
     -1007: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
     -1008: "Server is currently overloaded with other requests. Please try again in a few minutes.",
     -1016: "This service is no longer available.",
+    -1015: "Too many new orders.",
+    -1021: "Timestamp for this request is outside of the recvWindow.",
+    -1022: "Signature for this request is not valid.",
+    -2010: "Account has insufficient balance for requested action.",
+    -2011: "Unknown order sent.",
+    -2013: "Order does not exist.",
+    -2014: "API-key format invalid.",
+    -2015: "Invalid API-key, IP, or permissions for action.",
 }
 #: What Binance's gateway answers with HTTP 503 when it timed out waiting for the engine.
 UNKNOWN_503 = "Unknown error, please check your request or try again later."
