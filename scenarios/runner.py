@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -169,7 +170,7 @@ class Run:
                 break
         return False
 
-    async def _slice(self, end_us: int) -> None:
+    async def _slice(self, end_us: int, *, idle_to_end: bool = False) -> None:
         """One step of virtual time: a short slice while things happen; when everything
         has been quiet for a few slices, a jump to the next timer that is due (so idle
         minutes cost one iteration instead of thousands)."""
@@ -183,7 +184,10 @@ class Run:
             self._quiet = 0
         if self._quiet >= 3:
             deadline = self.clock.next_deadline_us()
-            if deadline is not None and deadline > now + step_us:
+            if deadline is None:
+                if idle_to_end:  # letting time pass, and nothing is scheduled: skip to the end
+                    step_us = end_us - now
+            elif deadline > now + step_us:
                 step_us = min(deadline - now, end_us - now)
         await self.clock.advance(max(step_us, 0) / 1_000_000)
 
@@ -195,7 +199,7 @@ class Run:
             await self.clock.advance(0)
             return
         while self.clock.now_us() < end:
-            await self._slice(end)
+            await self._slice(end, idle_to_end=True)
 
     async def until(
         self, condition: Callable[[], bool], timeout: float, step: Step | None, what: str
@@ -359,10 +363,12 @@ class Run:
             elif kind == "terminate_user_stream":
                 control.terminate_user_data(a.get("account", "trader"))
             elif kind == "inject_user_event":
-                if not control.inject_user_event(a.get("account", "trader"), a["payload"]):
+                if not control.inject_user_event(
+                    a.get("account", "trader"), self._substitute(step, a["payload"])
+                ):
                     raise StepFailed(step, "nobody is subscribed to that account's user data")
             elif kind == "inject_stream":
-                if not control.inject_stream_message(a["stream"], a["payload"]):
+                if not control.inject_stream_message(a["stream"], self._substitute(step, a["payload"])):
                     raise StepFailed(step, f"nobody is subscribed to {a['stream']}")
             elif kind == "skew":
                 control.skew(int(a["ms"]))
@@ -372,8 +378,11 @@ class Run:
                 await self.wait(step)
             elif kind == "restart_connector":
                 down_for = float(a.get("down_for", 0))  # float ok: seconds
+                inner: list[Step] = a.get("while_down_steps", [])
 
                 async def while_down() -> None:
+                    for sub in inner:
+                        await self.run_step(sub)
                     if down_for:
                         await self.pump(down_for)
 
@@ -399,6 +408,26 @@ class Run:
                     raise StepFailed(step, "; ".join(f"{f.where}: {f.message}" for f in failures))
         except ControlError as e:
             raise StepFailed(step, str(e)) from None
+
+    _REF = re.compile(r"^\$\{(\w+)\.(order_id|client_order_id)\}$")
+
+    def _substitute(self, step: Step, value: Any) -> Any:
+        """Replace ``"${o1.order_id}"`` / ``"${o1.client_order_id}"`` in an injected payload
+        with the named order's exchange order id (an integer) or client order id."""
+        if isinstance(value, dict):
+            return {k: self._substitute(step, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._substitute(step, v) for v in value]
+        if isinstance(value, str) and (m := self._REF.match(value)):
+            alias, what = m.groups()
+            cid = self._order_id(step, alias)
+            if what == "client_order_id":
+                return cid
+            row = self._exchange_order(cid)
+            if row is None:
+                raise StepFailed(step, f"order {alias} is not on the exchange (yet), so {value} has no value")
+            return row["orderId"]
+        return value
 
     async def wait(self, step: Step) -> None:
         a = step.args

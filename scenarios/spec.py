@@ -83,7 +83,7 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
         set(),
         {"until", "order", "event", "state", "count", "pair", "asset", "total", "available", "timeout"},
     ),
-    "restart_connector": (set(), {"down_for"}),
+    "restart_connector": (set(), {"down_for", "while_down"}),
     "clear_book": ({"symbol"}, set()),
     "seed_book": ({"symbol", "account", "mid", "levels", "spacing", "quantity"}, set()),
     "check": (set(), set()),  # takes an `expect`-shaped mapping: validated separately
@@ -319,7 +319,13 @@ def _check_step(c: _Checker, step: Step) -> None:
         step.args = {}
     args = c.mapping(step.args, where, *path)
     required, optional = STEP_FIELDS[step.kind]
-    c.fields(args, required | optional, where, *path, required=required)
+    c.fields(
+        {k: v for k, v in args.items() if k != "while_down_steps"},
+        required | optional,
+        where,
+        *path,
+        required=required,
+    )
     for key in (
         "amount",
         "price",
@@ -351,6 +357,42 @@ def _check_step(c: _Checker, step: Step) -> None:
         isinstance(args.get("seconds"), int | float) and args["seconds"] > 0
     ):
         c.fail(where, "'seconds' must be a positive number", *path, "seconds")
+    if step.kind == "restart_connector" and "while_down" in args:
+        inner = args["while_down"]
+        if not isinstance(inner, list):
+            c.fail(where, "'while_down' must be a list of steps", *path, "while_down")
+        parsed = []
+        for j, raw in enumerate(inner):
+            sub_where = f"{where} while_down[{j + 1}]"
+            if not isinstance(raw, dict) or len(raw) != 1:
+                c.fail(sub_where, "each step is a mapping with exactly one key", *path, "while_down", j)
+            ((sub_kind, sub_args),) = raw.items()
+            if sub_kind not in STEP_FIELDS or sub_kind in (
+                "buy",
+                "sell",
+                "cancel",
+                "cancel_all",
+                "wait",
+                "restart_connector",
+                "check",
+            ):
+                c.fail(
+                    sub_where,
+                    f"{sub_kind!r} cannot run while the connector is down (exchange-side steps "
+                    "only: exchange_order, exchange_cancel, deposit, withdraw, fault, advance, ...)",
+                    *path,
+                    "while_down",
+                    j,
+                )
+            sub = Step(
+                step.index,
+                sub_kind,
+                sub_args if sub_args is not None else {},
+                c.lines.of(*path, "while_down", j),
+            )
+            _check_step(c, sub)
+            parsed.append(sub)
+        args["while_down_steps"] = parsed
     if step.kind == "wait":
         until = args.get("until")
         if until is None:

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     DELAY = "delay"  # wait `seconds`, then handle normally
     ERROR = "error"  # answer {code,msg} with `status`; nothing executes
     EXECUTE_THEN_ERROR = "execute_then_error"  # execute, then answer the error (unknown outcome)
+    EXECUTE_THEN_DELAY = "execute_then_delay"  # execute now, deliver the (by then stale) answer later
     HANG = "hang"  # never answer; nothing executes
     EXECUTE_THEN_HANG = "execute_then_hang"  # execute, never answer (client times out)
     CLOSE = "close"  # drop the connection; nothing executes
@@ -152,7 +153,7 @@ class Fault:
     def describe(self) -> dict[str, Any]:
         m = {k: v for k, v in vars(self.match).items() if v is not None}
         a: dict[str, Any] = {"kind": self.action.kind.value}
-        if self.action.kind in (Kind.DELAY, Kind.STALL, Kind.BAN):
+        if self.action.kind in (Kind.DELAY, Kind.EXECUTE_THEN_DELAY, Kind.STALL, Kind.BAN):
             a["seconds"] = self.action.seconds
         if self.action.kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
             a.update(status=self.action.status, code=self.action.code)
@@ -235,7 +236,7 @@ class Fault:
             return value
 
         seconds = num("seconds", 0, float)
-        if kind in (Kind.DELAY, Kind.STALL, Kind.BAN) and seconds <= 0:
+        if kind in (Kind.DELAY, Kind.EXECUTE_THEN_DELAY, Kind.STALL, Kind.BAN) and seconds <= 0:
             raise FaultSpecError(f"{where}.seconds: {kind.value} needs a positive number of seconds")
         probability = num("probability", 1.0, float)
         if not 0 < probability <= 1:

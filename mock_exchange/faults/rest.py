@@ -69,6 +69,10 @@ class FaultInterceptor:
         if kind is Kind.DELAY:
             await service.clock.sleep(action.seconds)
             return await proceed()
+        if kind is Kind.EXECUTE_THEN_DELAY:
+            response = await proceed()
+            await service.clock.sleep(action.seconds)
+            return response
         if kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
             if kind is Kind.EXECUTE_THEN_ERROR:
                 await proceed()

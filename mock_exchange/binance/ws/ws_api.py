@@ -257,7 +257,15 @@ class WsApi:
 
     # ================================================================== requests
 
-    def _serve(self, s: _Session, text: str, *, reply: bool = True, replace: str | None = None) -> None:
+    def _serve(
+        self,
+        s: _Session,
+        text: str,
+        *,
+        reply: bool = True,
+        replace: str | None = None,
+        capture: list[str] | None = None,
+    ) -> None:
         """Answer one frame. Synchronous: the engine call and the fan-out of its events
         happen without yielding, so held events belong to this request only.
 
@@ -269,7 +277,9 @@ class WsApi:
                 answer = self._dispatch(s, text)
             except _Reply as r:
                 answer = dumps({"id": r.rid, "status": r.error.http_status, "error": r.error.body()})
-            if reply:
+            if capture is not None:
+                capture.append(answer)
+            elif reply:
                 s.conn.send(replace if replace is not None else answer)
         finally:
             held, s.held = s.held, None
@@ -306,6 +316,12 @@ class WsApi:
         if kind is Kind.DELAY:
             await self.service.clock.sleep(action.seconds)
             self._serve(s, text)
+        elif kind is Kind.EXECUTE_THEN_DELAY:
+            answer: list[str] = []
+            self._serve(s, text, reply=False, capture=answer)
+            await self.service.clock.sleep(action.seconds)
+            for text_out in answer:
+                s.conn.send(text_out)
         elif kind is Kind.ERROR:
             error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
             s.conn.send(dumps({"id": rid, "status": error.http_status, "error": error.body()}))
