@@ -455,7 +455,7 @@ def execution_report(r: ExecutionReport, event_time: int, div: int = MS) -> Json
         "C": o.client_order_id if is_cancel else "",
         "x": r.execution_type.value,
         "X": r.status.value,
-        "r": r.reject_reason,
+        "r": "NONE",
         "i": o.order_id,
         "l": fmt(r.last_qty),
         "z": fmt(r.executed_qty),
@@ -480,16 +480,17 @@ def execution_report(r: ExecutionReport, event_time: int, div: int = MS) -> Json
         out["j"] = o.strategy_id
     if o.strategy_type is not None:
         out["J"] = o.strategy_type
-    if r.prevented_match_id is not None:
-        out["v"] = r.prevented_match_id
-        out["A"] = fmt(r.prevented_qty)
-        out["B"] = fmt(r.last_prevented_qty)
-        out["u"] = r.trade_group_id if r.trade_group_id is not None else -1
-        out["U"] = r.counter_order_id if r.counter_order_id is not None else -1
+    p = r.prevention
+    if p is not None:
+        out["v"] = p.prevented_match_id
+        out["A"] = fmt(p.prevented_qty)
+        out["B"] = fmt(p.last_prevented_qty)
+        out["u"] = p.trade_group_id
+        out["U"] = p.counter_order_id
         out["Cs"] = o.symbol
-        out["pl"] = fmt(r.prevented_exec_qty)
-        out["pL"] = fmt(r.prevented_exec_price)
-        out["pY"] = fmt(r.prevented_exec_quote)
+        out["pl"] = fmt(p.exec_qty)
+        out["pL"] = fmt(p.exec_price)
+        out["pY"] = fmt(p.exec_quote)
     if r.expiry_reason is not None:
         out["eR"] = r.expiry_reason.value
     return out

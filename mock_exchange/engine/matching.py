@@ -68,6 +68,7 @@ from .types import (
     Order,
     OrderStatus,
     OrderType,
+    Prevention,
     Side,
     STPMode,
     SymbolStatus,
@@ -748,14 +749,9 @@ class MatchingEngine:
                 o.status in _OPEN and o.type not in MARKET_LIKE_TYPES,
                 o.working_time,
                 next(self._exec_ids),
-                prevented_match_id=pmid,
-                prevented_qty=o.prevented_qty,
-                last_prevented_qty=cut,
-                counter_order_id=other.order_id,
-                trade_group_id=-1,
-                prevented_exec_qty=matchable,
-                prevented_exec_price=price,
-                prevented_exec_quote=price * matchable // SCALE,
+                prevention=Prevention(
+                    pmid, o.prevented_qty, cut, other.order_id, matchable, price, price * matchable // SCALE
+                ),
             )
             self._events.append(r)
 

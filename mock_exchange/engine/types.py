@@ -240,12 +240,29 @@ class Fill:
 
 
 @dataclass(slots=True)
+class Prevention:
+    """What self-trade prevention did in one ``TRADE_PREVENTION`` report."""
+
+    prevented_match_id: int
+    #: Cumulative prevented quantity of the order (``A``) and this prevention's share (``B``).
+    prevented_qty: int
+    last_prevented_qty: int
+    counter_order_id: int
+    #: The trade that would have happened: quantity, price, quote (``pl``/``pL``/``pY``).
+    exec_qty: int
+    exec_price: int
+    exec_quote: int
+    trade_group_id: int = -1
+
+
+@dataclass(slots=True)
 class ExecutionReport:
     """Everything an ``executionReport`` needs, as of the moment it happened.
 
     ``order`` supplies the fields that never change after placement (symbol, ids, side,
     type, prices, quantities, creation time); the rest is copied here because the order
-    keeps changing after the event.
+    keeps changing after the event. Built for every order event, so it carries only what
+    every report has; self-trade prevention details hang off ``prevention``.
     """
 
     order: Order
@@ -266,17 +283,8 @@ class ExecutionReport:
     is_maker: bool = False
     #: On a cancel, the cancel request's own client id (``c``); the order's id goes to ``C``.
     cancel_client_order_id: str | None = None
-    reject_reason: str = "NONE"
     expiry_reason: ExpiryReason | None = None
-    # Self-trade prevention (only when execution_type is TRADE_PREVENTION).
-    prevented_match_id: int | None = None
-    prevented_qty: int = 0
-    last_prevented_qty: int = 0
-    counter_order_id: int | None = None
-    trade_group_id: int | None = None
-    prevented_exec_qty: int = 0
-    prevented_exec_price: int = 0
-    prevented_exec_quote: int = 0
+    prevention: Prevention | None = None
 
     @property
     def account_id(self) -> int:

@@ -352,7 +352,10 @@ def test_self_trade_prevention(
     assert r.order.status is taker_status, r.order
     assert own.order.status is maker_status, own.order
     prevented = [e for e in reports(r.events) if e.execution_type is ExecutionType.TRADE_PREVENTION]
-    assert prevented and all(e.prevented_match_id == prevented[0].prevented_match_id for e in prevented)
+    assert prevented and all(
+        e.prevention and e.prevention.prevented_match_id == prevented[0].prevention.prevented_match_id  # type: ignore[union-attr]
+        for e in prevented
+    )
     if taker_status is OrderStatus.FILLED:
         assert [f.price for f in r.fills] == [u("50001")]
         assert other.order.status is OrderStatus.FILLED
