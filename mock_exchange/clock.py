@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from typing import Protocol
 
@@ -65,7 +66,9 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        deadline = self._now + int(seconds * 1_000_000)
+        # Round up, and never to zero: a caller that loops "sleep until the deadline"
+        # with sub-microsecond remainders must still see time move, or it spins forever.
+        deadline = self._now + max(1, math.ceil(seconds * 1_000_000 - 1e-3))
         heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
         await fut
 

@@ -94,7 +94,11 @@ class RestSurface:
                 return await self.interceptors[i](call, lambda: run(i + 1))
             return await self._serve(call)
 
-        response = await run(0)
+        self.service.rest_busy += 1
+        try:
+            response = await run(0)
+        finally:
+            self.service.rest_busy -= 1
         if traffic.enabled:
             text = response.text if isinstance(response, web.Response) and response.body is not None else ""
             traffic.record(

@@ -7,7 +7,8 @@ streams and user data streams subscribe there) in engine order, exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -82,6 +83,19 @@ class ExchangeService:
         from .endpoints.user_stream import ListenKeys
 
         self.listen_keys = ListenKeys()
+        #: REST requests being worked on right now, not counting those a fault holds on
+        #: purpose (a delay on the clock, a hang): a virtual-clock driver may jump time
+        #: only when this is zero, or it would make a request look slow that is merely busy.
+        self.rest_busy = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Mark the current REST request as deliberately waiting (see ``rest_busy``)."""
+        self.rest_busy -= 1
+        try:
+            yield
+        finally:
+            self.rest_busy += 1
 
     def _exchange_time(self) -> int:
         return self.clock.now_us() + self.skew_us

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Kind(StrEnum):
     RATE_LIMIT = "rate_limit"  # 429 -1003 with Retry-After; repeated ones escalate to a 418 ban
     BAN = "ban"  # ban the client IP now: 418 until `seconds` pass
     STALE_SNAPSHOT = "stale_snapshot"  # GET /depth answers the book as it was when the fault was added
+    RESPOND = "respond"  # answer with a given `body` and `status` (default 200); nothing executes
     # Messages (market streams, user data).
     DROP = "drop"
     DUPLICATE = "duplicate"
@@ -61,6 +63,7 @@ REQUEST_KINDS = frozenset(
         Kind.DELAY,
         Kind.ERROR,
         Kind.EXECUTE_THEN_ERROR,
+        Kind.EXECUTE_THEN_DELAY,
         Kind.HANG,
         Kind.EXECUTE_THEN_HANG,
         Kind.CLOSE,
@@ -68,6 +71,7 @@ REQUEST_KINDS = frozenset(
         Kind.RATE_LIMIT,
         Kind.BAN,
         Kind.STALE_SNAPSHOT,
+        Kind.RESPOND,
     }
 )
 MESSAGE_KINDS = frozenset(
@@ -124,6 +128,8 @@ class Action:
     status: int = 503
     code: int = -1007
     msg: str | None = None
+    #: For ``respond``: the answer's JSON body (REST) or ``result`` (WS API), any JSON value.
+    body: Any = None
 
 
 _ids = itertools.count(1)
@@ -159,6 +165,8 @@ class Fault:
             a.update(status=self.action.status, code=self.action.code)
             if self.action.msg:
                 a["msg"] = self.action.msg
+        if self.action.kind is Kind.RESPOND:
+            a.update(status=self.action.status, body=self.action.body)
         return {
             "id": self.id,
             "label": self.label,
@@ -178,6 +186,8 @@ class Fault:
         {"surface": "rest", "method": "POST", "path": "/api/v3/order",
          "action": "execute_then_error", "status": 503, "code": -1007,
          "times": 1, "after": 0, "probability": 1.0, "label": "..."}
+
+        ``respond`` takes ``body`` (required, any JSON value) and ``status`` (default 200).
         """
         if not isinstance(spec, dict):
             raise FaultSpecError(f"{where}: expected a mapping, got {type(spec).__name__}")
@@ -199,6 +209,7 @@ class Fault:
             "after",
             "probability",
             "label",
+            "body",
         }
         for key in spec:
             if key not in known:
@@ -256,12 +267,24 @@ class Fault:
         msg = spec.get("msg")
         if msg is not None and not isinstance(msg, str):
             raise FaultSpecError(f"{where}.msg: expected a string")
-        status = num("status", 503, int)
+        status = num("status", 200 if kind is Kind.RESPOND else 503, int)
+        if not 100 <= status <= 599:
+            raise FaultSpecError(f"{where}.status: must be an HTTP status (100-599), got {status!r}")
         code = num("code", -1007, int)
+        body: Any = None
+        if kind is Kind.RESPOND:
+            if "body" not in spec:
+                raise FaultSpecError(f"{where}.body: 'respond' needs the answer's body (any JSON value)")
+            try:
+                body = json.loads(json.dumps(spec["body"], allow_nan=False))  # a private copy
+            except (TypeError, ValueError) as e:
+                raise FaultSpecError(f"{where}.body: not a JSON value ({e})") from None
+        elif "body" in spec:
+            raise FaultSpecError(f"{where}.body: only the 'respond' action takes a body")
         label = spec.get("label", "")
         return cls(
             match=Match(surface, **strings),
-            action=Action(kind, float(seconds), status, code, msg),  # float ok: seconds
+            action=Action(kind, float(seconds), status, code, msg, body),  # float ok: seconds
             times=times,
             after=after,
             probability=float(probability),  # float ok: a probability

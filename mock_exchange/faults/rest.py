@@ -67,12 +67,18 @@ class FaultInterceptor:
         request = call.request
         service = self.service
         if kind is Kind.DELAY:
-            await service.clock.sleep(action.seconds)
+            with service.held():
+                await service.clock.sleep(action.seconds)
             return await proceed()
         if kind is Kind.EXECUTE_THEN_DELAY:
             response = await proceed()
-            await service.clock.sleep(action.seconds)
+            with service.held():
+                await service.clock.sleep(action.seconds)
             return response
+        if kind is Kind.RESPOND:  # a canned answer (e.g. a payload from a bug report)
+            return web.Response(
+                status=action.status, text=dumps(action.body), headers={"Content-Type": JSON_TYPE}
+            )
         if kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
             if kind is Kind.EXECUTE_THEN_ERROR:
                 await proceed()
@@ -82,7 +88,8 @@ class FaultInterceptor:
         if kind in (Kind.HANG, Kind.EXECUTE_THEN_HANG):
             if kind is Kind.EXECUTE_THEN_HANG:
                 await proceed()
-            await wait_until_client_gone(request)
+            with service.held():
+                await wait_until_client_gone(request)
             return drop_connection(request)
         if kind in (Kind.CLOSE, Kind.EXECUTE_THEN_CLOSE):
             if kind is Kind.EXECUTE_THEN_CLOSE:

@@ -322,6 +322,8 @@ class WsApi:
             await self.service.clock.sleep(action.seconds)
             for text_out in answer:
                 s.conn.send(text_out)
+        elif kind is Kind.RESPOND:  # a canned answer: the body is the ``result``
+            s.conn.send(dumps({"id": rid, "status": action.status, "result": action.body}))
         elif kind is Kind.ERROR:
             error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
             s.conn.send(dumps({"id": rid, "status": error.http_status, "error": error.body()}))
