@@ -187,9 +187,7 @@ class ClientOrderTracker:
         self._cached = _ExpiringOrders(
             cached_order_max_size, cached_order_ttl_s, clock, self._forget_if_untracked
         )
-        self._lost = _ExpiringOrders(
-            lost_order_max_size, lost_order_ttl_s, clock, self._forget_if_untracked
-        )
+        self._lost = _ExpiringOrders(lost_order_max_size, lost_order_ttl_s, clock, self._forget_if_untracked)
         self._by_exchange_id: dict[str, str] = {}
         self._not_found_counts: dict[str, int] = {}
         self._awaiting_fills_since: dict[str, float] = {}
@@ -528,9 +526,7 @@ class ClientOrderTracker:
         self, order: InFlightOrder, update: OrderUpdate, events: list[ConnectorEvent]
     ) -> None:
         reported = update.new_state
-        contradicts = reported is not order.current_state and (
-            reported.is_terminal or order.is_lost
-        )
+        contradicts = reported is not order.current_state and (reported.is_terminal or order.is_lost)
         seen = self._reported_conflicts.setdefault(order.client_order_id, set())
         if contradicts and reported not in seen:
             # Once per reported state: a lost order polled every few seconds must not flood.

@@ -208,9 +208,7 @@ class ExchangeError(RemoteError):
             msg = raw_msg if isinstance(raw_msg, str) else ""
         elif isinstance(payload, str):
             msg = payload
-        return cls(
-            msg, code=code, http_status=http_status, retry_after=retry_after, request=request
-        )
+        return cls(msg, code=code, http_status=http_status, retry_after=retry_after, request=request)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -298,9 +296,7 @@ class IPBanned(RateLimited):
         request: RequestInfo | None = None,
         banned_until: float | None = None,
     ) -> None:
-        super().__init__(
-            msg, code=code, http_status=http_status, retry_after=retry_after, request=request
-        )
+        super().__init__(msg, code=code, http_status=http_status, retry_after=retry_after, request=request)
         self.banned_until = banned_until
 
 

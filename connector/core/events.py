@@ -217,9 +217,7 @@ ListenerErrorHandler = Callable[[ConnectorEvent, Exception, "Subscription"], Non
 
 
 def _log_listener_error(event: ConnectorEvent, error: Exception, sub: Subscription) -> None:
-    logger.error(
-        "event listener %r failed on %s", sub.listener, type(event).__name__, exc_info=error
-    )
+    logger.error("event listener %r failed on %s", sub.listener, type(event).__name__, exc_info=error)
 
 
 def _matches(event: ConnectorEvent, event_type: type, client_order_id: str | None) -> bool:
@@ -346,9 +344,7 @@ class EventStream(Generic[E]):
         while not self._buffer:
             if self._closed:
                 if self._overflowed:
-                    raise SubscriberOverflow(
-                        f"event stream fell more than {self.maxsize} events behind"
-                    )
+                    raise SubscriberOverflow(f"event stream fell more than {self.maxsize} events behind")
                 raise StopAsyncIteration
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -420,9 +416,7 @@ class EventBus:
     ) -> EventStream[E]:
         """An ``EventStream`` of matching events, subscribed from this call on."""
         stream: EventStream[E] = EventStream(maxsize, overflow)
-        stream._subscription = self.subscribe(
-            event_type, stream._push, client_order_id=client_order_id
-        )
+        stream._subscription = self.subscribe(event_type, stream._push, client_order_id=client_order_id)
         return stream
 
     def wait_for(

@@ -521,9 +521,7 @@ class InFlightOrder:
         if update.new_state in _FILL_BEARING_OUTCOMES:
             if update.new_state is OrderState.FILLED and not update.executed_amount_base:
                 # FILLED means all of it, even when the report does not say how much.
-                self.exchange_executed_amount_base = max(
-                    self.exchange_executed_amount_base, self.amount
-                )
+                self.exchange_executed_amount_base = max(self.exchange_executed_amount_base, self.amount)
             if self.executed_amount_base < self.exchange_executed_amount_base:
                 self.pending_terminal = update
                 if (self.current_state, OrderInput.ACCEPTED) in _ORDER_STATE_TABLE:
@@ -696,9 +694,7 @@ class InFlightOrder:
             "exchange_executed_amount_quote": str(self.exchange_executed_amount_quote),
             "order_fills": [t.to_json() for t in self.order_fills.values()],
             "late_fills": [t.to_json() for t in self.late_fills.values()],
-            "pending_terminal": (
-                None if self.pending_terminal is None else self.pending_terminal.to_json()
-            ),
+            "pending_terminal": (None if self.pending_terminal is None else self.pending_terminal.to_json()),
         }
 
     @classmethod

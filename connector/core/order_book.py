@@ -274,9 +274,7 @@ class OrderBook:
         levels = len(bids) + len(asks)
         if len(self._price_cache) > 2 * levels + _CACHE_SLACK:
             self._price_cache = {
-                text: units
-                for text, units in self._price_cache.items()
-                if units in bids or units in asks
+                text: units for text, units in self._price_cache.items() if units in bids or units in asks
             }
         self._budget = 4 * levels + 2 * _HEAP_SLACK + _CACHE_SLACK
 

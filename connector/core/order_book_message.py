@@ -228,6 +228,4 @@ class OrderBookTradeMessage:
 
 
 #: Any of the three message kinds.
-OrderBookMessage: TypeAlias = (
-    OrderBookSnapshotMessage | OrderBookDiffMessage | OrderBookTradeMessage
-)
+OrderBookMessage: TypeAlias = OrderBookSnapshotMessage | OrderBookDiffMessage | OrderBookTradeMessage

@@ -308,9 +308,7 @@ class OrderBookSync:
     def on_snapshot(self, snapshot: OrderBookSnapshotMessage) -> SnapshotOutcome:
         """Install ``snapshot`` if it is usable, then replay the buffered diffs."""
         if snapshot.trading_pair != self.trading_pair:
-            raise ValueError(
-                f"{snapshot.trading_pair} snapshot given to the {self.trading_pair} book"
-            )
+            raise ValueError(f"{snapshot.trading_pair} snapshot given to the {self.trading_pair} book")
         self._require(SyncEvent.SNAPSHOT)
         if not self._stream_connected:
             self._transition(SyncEvent.SNAPSHOT_DISCARDED)
@@ -326,9 +324,7 @@ class OrderBookSync:
         try:
             book.apply_snapshot(snapshot)  # leaves the book empty if it raises
         except MalformedMessage as exc:
-            return self._refuse_snapshot(
-                SyncEvent.SNAPSHOT_INVALID, MalformedUpdate(last_id, str(exc))
-            )
+            return self._refuse_snapshot(SyncEvent.SNAPSHOT_INVALID, MalformedUpdate(last_id, str(exc)))
         if book.is_crossed():
             problem = self._crossed(last_id)
             book.clear()

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 
+from connector.core.deadline import with_deadline
 from connector.core.order_book import OrderBook
 from connector.core.order_book_message import OrderBookDiffMessage, OrderBookTradeMessage
 from connector.core.order_book_sync import OrderBookSync, SyncCounters, SyncProblem, SyncState
@@ -78,7 +79,7 @@ class TrackerCounters:
 class _Pair:
     """One pair's machine and the events the async side waits on."""
 
-    __slots__ = ("attempt", "machine", "snapshot_wanted", "synced", "synced_since", "task")
+    __slots__ = ("attempt", "connection", "machine", "snapshot_wanted", "synced", "synced_since", "task")
 
     def __init__(self, machine: OrderBookSync) -> None:
         self.machine = machine
@@ -87,6 +88,9 @@ class _Pair:
         self.task: asyncio.Task[None] | None = None
         self.attempt = 0  # snapshot attempts since the pair last stayed synced a while
         self.synced_since: float | None = None
+        #: Bumped whenever the pair's stream connects or drops: a snapshot requested under
+        #: one connection is no answer for the next one.
+        self.connection = 0
 
 
 class OrderBookTracker:
@@ -280,6 +284,7 @@ class OrderBookTracker:
             pair.machine.book.apply_trade(event)
         elif isinstance(event, StreamConnected | StreamDisconnected):
             for pair in self._pairs_in(event.trading_pairs):
+                pair.connection += 1
                 if isinstance(event, StreamConnected):
                     pair.machine.on_stream_connected()
                 else:
@@ -316,10 +321,7 @@ class OrderBookTracker:
             pair.snapshot_wanted.clear()
             if not machine.needs_snapshot:
                 continue
-            if (
-                pair.synced_since is not None
-                and self._clock() - pair.synced_since >= self._backoff.maximum
-            ):
+            if pair.synced_since is not None and self._clock() - pair.synced_since >= self._backoff.maximum:
                 pair.attempt = 0  # it stayed synced a good while: resync at once
             pair.synced_since = None
             await self._wait(self._backoff.delay(pair.attempt))
@@ -327,16 +329,26 @@ class OrderBookTracker:
                 continue
             pair.attempt += 1
             self.counters.snapshot_requests += 1
+            connection = pair.connection
             try:
-                async with asyncio.timeout(self._snapshot_timeout):
-                    snapshot = await self.data_source.get_snapshot(trading_pair)
+                request = self.data_source.get_snapshot(trading_pair)
+                snapshot = await (
+                    request
+                    if self._snapshot_timeout is None
+                    else with_deadline(request, self._snapshot_timeout, self._sleep)
+                )
             except Exception as exc:  # includes TimeoutError: a hung request is a failure
                 self.counters.snapshot_failures += 1
                 logger.warning("snapshot for %s failed: %r", trading_pair, exc)
                 pair.snapshot_wanted.set()
                 continue
-            # Only this task installs snapshots, so the machine is still waiting for one
-            # (or the stream dropped meanwhile, and the machine discards it).
+            if pair.connection != connection:
+                # The stream dropped (and maybe came back) while the request was out: this
+                # snapshot belongs to a connection that is gone.
+                machine.counters.snapshots_discarded += 1
+                pair.snapshot_wanted.set()
+                continue
+            # Only this task installs snapshots, so the machine is still waiting for one.
             machine.on_snapshot(snapshot)
             self._publish(pair)
 

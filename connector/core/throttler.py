@@ -206,9 +206,7 @@ class RateLimiter:
                 raise ConfigurationError(f"rate limit {limit.limit_id!r} is defined twice")
             capacity = max(1, math.floor(limit.limit * (1 - safety_margin)))
             self._pools[limit.limit_id] = _Pool(limit, capacity)
-        self._raw_pools = [
-            p for p in self._pools.values() if p.limit.kind is RateLimitKind.RAW_REQUESTS
-        ]
+        self._raw_pools = [p for p in self._pools.values() if p.limit.kind is RateLimitKind.RAW_REQUESTS]
         self._endpoints: dict[tuple[str, str], EndpointLimit] = {}
         for endpoint in endpoints:
             self.register_endpoint(endpoint)
@@ -241,9 +239,7 @@ class RateLimiter:
                 )
         self._endpoints[endpoint.key] = endpoint
 
-    def weights_for(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, int]:
+    def weights_for(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> dict[str, int]:
         """The cost of one request per pool id, raw-request pools included."""
         endpoint = self._endpoints.get((method.upper(), path))
         if endpoint is None:
@@ -286,10 +282,13 @@ class RateLimiter:
         weights = self.weights_for(method, path, params)
         return self.reserve(weights, now, label=f"{method.upper()} {path}")
 
-    def reserve(self, weights: Mapping[str, int], now: float, *, label: str = "") -> Reservation:
+    def reserve(
+        self, weights: Mapping[str, int], now: float, *, start: float | None = None, label: str = ""
+    ) -> Reservation:
         """Book ``weights`` (pool id -> units) in the earliest windows with room, at or after
-        ``now`` and any server-imposed block. Raises ``ConfigurationError`` for unknown pools
-        or a cost larger than a pool's whole window."""
+        ``start`` (default ``now``) and any server-imposed block. ``now`` is the current
+        time: windows before it are forgotten, later ones kept. Raises
+        ``ConfigurationError`` for unknown pools or a cost larger than a pool's whole window."""
         costs = tuple((limit_id, units) for limit_id, units in weights.items() if units)
         for limit_id, units in costs:
             pool = self._pool(limit_id)
@@ -306,7 +305,7 @@ class RateLimiter:
             requested_at=now,
             ready_at=now,
         )
-        self._book(reservation, max(now, self._blocked_until), now)
+        self._book(reservation, max(now if start is None else start, self._blocked_until), now)
         self._waiting[reservation.ticket] = reservation
         return reservation
 
@@ -354,9 +353,7 @@ class RateLimiter:
         delay = self._default_retry_after_s if retry_after_s is None else retry_after_s
         self._block(now + max(0.0, delay), now)
 
-    def on_banned(
-        self, retry_after_s: float | None, now: float, *, until: float | None = None
-    ) -> None:
+    def on_banned(self, retry_after_s: float | None, now: float, *, until: float | None = None) -> None:
         """HTTP 418: the IP is banned. Send nothing, queued requests included, until
         ``until`` (absolute, same clock as ``now``) or ``now + retry_after_s``, or for
         ``default_ban_s`` if neither is known."""
@@ -444,9 +441,7 @@ class AsyncThrottler:
         self._clock = clock
         self._sleep = sleep
 
-    def acquire(
-        self, method: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> _ThrottledRequest:
+    def acquire(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> _ThrottledRequest:
         """An async context manager that books the request on entry and waits until it may
         be sent. The booking is made when the ``async with`` is entered."""
         return _ThrottledRequest(self, method, path, params)
@@ -491,9 +486,7 @@ class _ThrottledRequest:
 
     async def __aenter__(self) -> Reservation:
         throttler = self._throttler
-        reservation = throttler.limiter.acquire(
-            self._method, self._path, throttler._clock(), self._params
-        )
+        reservation = throttler.limiter.acquire(self._method, self._path, throttler._clock(), self._params)
         self.reservation = reservation
         await throttler.wait(reservation)
         return reservation

@@ -112,9 +112,7 @@ def quantize_price(rule: TradingRule, price: Decimal, side: TradeType) -> Decima
     return (price / tick).to_integral_value(rounding=rounding) * tick
 
 
-def quantize_amount(
-    rule: TradingRule, amount: Decimal, order_type: OrderType = OrderType.LIMIT
-) -> Decimal:
+def quantize_amount(rule: TradingRule, amount: Decimal, order_type: OrderType = OrderType.LIMIT) -> Decimal:
     """Truncate ``amount`` toward zero to a multiple of the step (counted from 0, as Binance
     checks it). Never rounds up: that could exceed the caller's balance or intent."""
     _require_finite(amount, InvalidOrderReason.INVALID_AMOUNT, "amount", rule.trading_pair)

@@ -93,9 +93,7 @@ def test_trade_maker_buyer_means_the_taker_sold() -> None:
 def test_a_diff_feeds_a_book() -> None:
     book = OrderBook("BNB-BTC")
     book.apply_snapshot(snapshot_message_from_exchange(DEPTH, 0, "BNB-BTC"))
-    book.apply_diff(
-        diff_message_from_exchange(with_(DEPTH_UPDATE, b=[["4.00000000", "0"]]), SYMBOLS)
-    )
+    book.apply_diff(diff_message_from_exchange(with_(DEPTH_UPDATE, b=[["4.00000000", "0"]]), SYMBOLS))
     assert book.best_bid is None and book.best_ask == D("0.0026")
 
 

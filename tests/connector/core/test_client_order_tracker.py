@@ -651,9 +651,7 @@ def test_restore_tracking_states_resumes_active_and_lost_orders_silently() -> No
     assert sorted(after.tracker.lost_orders) == ["lost"]
     assert after.events == []
     # The fill seen before the restart is not published again; the rest completes normally.
-    assert after.fill(1, "0.5", client_order_id="open", exchange_order_id="e1") is (
-        FillResult.DUPLICATE
-    )
+    assert after.fill(1, "0.5", client_order_id="open", exchange_order_id="e1") is (FillResult.DUPLICATE)
     after.fill(2, "0.5", client_order_id="open", exchange_order_id="e1")
     assert after.kinds() == ["OrderFilled", "BuyOrderCompleted"]
     assert after.terminal().executed_amount_base == D("1")
@@ -742,9 +740,7 @@ def histories(draw: st.DrawFn) -> History:
             messages.append(Message("status", S.PARTIALLY_FILLED, ts=1 + i, executed=cumulative))
     if outcome is not None:
         messages.append(Message("status", outcome, ts=len(fills) + 2, executed=cumulative))
-    dropped = (
-        frozenset(draw(st.sets(st.integers(1, len(fills)), max_size=2))) if fills else (frozenset())
-    )
+    dropped = frozenset(draw(st.sets(st.integers(1, len(fills)), max_size=2))) if fills else (frozenset())
     status_dropped = draw(st.booleans())
     delivered = [
         m

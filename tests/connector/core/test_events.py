@@ -220,9 +220,7 @@ def test_publish_all_is_not_split_by_a_reentrant_publisher() -> None:
 def test_failing_listener_does_not_stop_delivery() -> None:
     errors: list[tuple[str, str]] = []
     bus = EventBus(
-        on_listener_error=lambda event, error, sub: errors.append(
-            (type(event).__name__, str(error))
-        )
+        on_listener_error=lambda event, error, sub: errors.append((type(event).__name__, str(error)))
     )
     seen: list[ConnectorEvent] = []
 

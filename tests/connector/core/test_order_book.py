@@ -26,9 +26,7 @@ D = Decimal
 PAIR = "BTC-USDT"
 
 
-def snap(
-    bids: list[list[str]], asks: list[list[str]], update_id: int = 10
-) -> OrderBookSnapshotMessage:
+def snap(bids: list[list[str]], asks: list[list[str]], update_id: int = 10) -> OrderBookSnapshotMessage:
     return OrderBookSnapshotMessage(PAIR, update_id, bids, asks, 0)
 
 

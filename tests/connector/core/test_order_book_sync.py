@@ -340,15 +340,11 @@ def _trigger(event: SyncEvent, machine: OrderBookSync) -> Any:
     return machine.on_stream_connected()
 
 
-TABLE = [
-    (state, event, target) for state, row in TRANSITIONS.items() for event, target in row.items()
-]
+TABLE = [(state, event, target) for state, row in TRANSITIONS.items() for event, target in row.items()]
 
 
 @pytest.mark.parametrize(("state", "event", "target"), TABLE, ids=lambda v: getattr(v, "name", v))
-def test_every_transition_in_the_table(
-    state: SyncState, event: SyncEvent, target: SyncState
-) -> None:
+def test_every_transition_in_the_table(state: SyncState, event: SyncEvent, target: SyncState) -> None:
     machine = _in_state(state)
     _trigger(event, machine)
     assert machine.state is target

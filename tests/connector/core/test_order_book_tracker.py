@@ -44,17 +44,15 @@ class FakeDataSource(OrderBookTrackerDataSource):
     def __init__(self, trading_pairs: list[str]) -> None:
         super().__init__(trading_pairs)
         self.events: asyncio.Queue[object] = asyncio.Queue()
-        self.requests: dict[str, asyncio.Queue[asyncio.Future[OrderBookSnapshotMessage]]] = (
-            defaultdict(asyncio.Queue)
+        self.requests: dict[str, asyncio.Queue[asyncio.Future[OrderBookSnapshotMessage]]] = defaultdict(
+            asyncio.Queue
         )
         self.subscribed: list[str] = []
         self.unsubscribed: list[str] = []
         self.listens = 0
 
     async def get_snapshot(self, trading_pair: str) -> OrderBookSnapshotMessage:
-        future: asyncio.Future[OrderBookSnapshotMessage] = (
-            asyncio.get_running_loop().create_future()
-        )
+        future: asyncio.Future[OrderBookSnapshotMessage] = asyncio.get_running_loop().create_future()
         await self.requests[trading_pair].put(future)
         return await future
 
@@ -99,14 +97,30 @@ class FakeDataSource(OrderBookTrackerDataSource):
         return all(queue.empty() for queue in self.requests.values())
 
 
-class RecordingSleep:
-    """Stands in for ``asyncio.sleep``: records the delay and returns at once."""
+#: The tracker sleeps for backoff delays (below this) and, through ``with_deadline``, for
+#: the snapshot timeout (this and above, as configured in these tests).
+TIMEOUT_FLOOR = 5.0
 
-    def __init__(self) -> None:
+
+class RecordingSleep:
+    """Stands in for ``asyncio.sleep``: records backoff delays and returns at once.
+
+    A sleep of ``TIMEOUT_FLOOR`` or more is a request timeout: by default it never ends
+    (the fake data source answers when the test says so); with ``timeouts_fire`` it ends
+    at once, i.e. every request times out."""
+
+    def __init__(self, timeouts_fire: bool = False) -> None:
         self.delays: list[float] = []
+        self.timeouts: list[float] = []
+        self.timeouts_fire = timeouts_fire
 
     async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
+        if delay < TIMEOUT_FLOOR:
+            self.delays.append(delay)
+            return
+        self.timeouts.append(delay)
+        if not self.timeouts_fire:
+            await asyncio.Event().wait()
 
 
 class FakeClock:
@@ -117,9 +131,7 @@ class FakeClock:
         return self.now
 
 
-def diff(
-    pair: str, first: int, last: int, bids: list[list[str]] | None = None
-) -> OrderBookDiffMessage:
+def diff(pair: str, first: int, last: int, bids: list[list[str]] | None = None) -> OrderBookDiffMessage:
     return OrderBookDiffMessage(pair, first, last, bids or [], [], 0)
 
 
@@ -318,15 +330,16 @@ async def test_snapshot_failures_back_off_for_that_pair_only(
     assert tracker.counters.snapshot_failures == 3
 
 
-async def test_a_hung_snapshot_request_times_out_and_is_retried(sleep: RecordingSleep) -> None:
+async def test_a_hung_snapshot_request_times_out_and_is_retried() -> None:
+    sleep = RecordingSleep(timeouts_fire=True)
     source = FakeDataSource([BTC])
-    tracker = OrderBookTracker(source, sleep=sleep, snapshot_timeout=0.0)
+    tracker = OrderBookTracker(source, sleep=sleep, snapshot_timeout=TIMEOUT_FLOOR)
     async with tracker:
         source.push(StreamConnected())
         first = await source.next_request(BTC)  # never answered: times out
         await source.next_request(BTC)  # so it was retried, after a backoff
         assert first.cancelled() and tracker.counters.snapshot_failures >= 1
-        assert sleep.delays[:1] == [0.5]
+        assert sleep.delays[:1] == [0.5] and sleep.timeouts[:1] == [TIMEOUT_FLOOR]
 
 
 async def test_a_too_old_snapshot_is_refetched_after_a_backoff(
@@ -386,7 +399,8 @@ async def test_stop_cancels_and_awaits_every_task(sleep: RecordingSleep) -> None
     source.push(StreamConnected())
     await source.next_request(BTC)  # a snapshot request left hanging
     started = asyncio.all_tasks() - before
-    assert len(started) == 3  # router + one snapshot task per pair
+    # router + one snapshot task per pair, and per pair the hanging request and its timer
+    assert len(started) == 7
     await tracker.stop()
     assert all(task.done() for task in started)
     assert asyncio.all_tasks() == before

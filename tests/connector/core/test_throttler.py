@@ -117,6 +117,16 @@ def test_windows_are_aligned_to_the_clock_not_to_the_first_request() -> None:
     assert second.delay(59.5) == 0.5
 
 
+def test_booking_a_later_window_keeps_the_current_one() -> None:
+    """A request counted ahead in the next window (a window-edge guard) must not make the
+    limiter forget what the current window already holds."""
+    rl = limiter()
+    rl.mark_sent(rl.reserve({"ORDERS_10S": 1}, 9.0))
+    ahead = rl.reserve({"ORDERS_10S": 1}, 9.98, start=10.0)
+    assert ahead.ready_at == 10.0
+    assert rl.used("ORDERS_10S", 9.98) == 1 and rl.used("ORDERS_10S", 10.0) == 1
+
+
 def test_capacity_is_booked_in_call_order_and_never_taken_by_later_callers() -> None:
     rl = limiter()
     a = rl.reserve({"REQUEST_WEIGHT": 8}, 0.0)

@@ -167,9 +167,7 @@ def test_below_min_size_and_min_price() -> None:
 
 
 def test_unsupported_order_types() -> None:
-    rule = TradingRule(
-        trading_pair="X-Y", supports_market_orders=False, supports_limit_maker_orders=False
-    )
+    rule = TradingRule(trading_pair="X-Y", supports_market_orders=False, supports_limit_maker_orders=False)
     assert reason_of(OrderType.MARKET, "1", None, rule=rule) is R.UNSUPPORTED_ORDER_TYPE
     assert reason_of(OrderType.LIMIT_MAKER, "1", "1", rule=rule) is R.UNSUPPORTED_ORDER_TYPE
     assert reason_of(OrderType.LIMIT, "1", "1", rule=rule) is None
@@ -190,15 +188,9 @@ def test_market_notional_bounds_apply_only_when_configured() -> None:
         apply_max_notional_to_market=False,
     )
     assert reason_of(OrderType.MARKET, "1000", None, rule=lenient) is None
-    strict = TradingRule(
-        trading_pair="X-Y", max_notional_size=D("10"), apply_max_notional_to_market=True
-    )
-    assert reason_of(OrderType.MARKET, "1", None, rule=strict, reference="11") is (
-        R.ABOVE_MAX_NOTIONAL
-    )
-    assert reason_of(OrderType.MARKET, "0.01", None, rule=RULE, reference="100") is (
-        R.BELOW_MIN_NOTIONAL
-    )
+    strict = TradingRule(trading_pair="X-Y", max_notional_size=D("10"), apply_max_notional_to_market=True)
+    assert reason_of(OrderType.MARKET, "1", None, rule=strict, reference="11") is (R.ABOVE_MAX_NOTIONAL)
+    assert reason_of(OrderType.MARKET, "0.01", None, rule=RULE, reference="100") is (R.BELOW_MIN_NOTIONAL)
 
 
 def test_error_carries_the_value_and_the_limit() -> None:

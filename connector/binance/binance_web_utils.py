@@ -1,0 +1,428 @@
+"""The Binance REST client: throttled, signed, timed out, and typed in its failures.
+
+One ``BinanceRestClient`` per connector, on the connector's own ``aiohttp.ClientSession``.
+Every request goes through the same steps:
+
+1. **Throttle.** The ``AsyncThrottler`` books the request's weight (``binance_constants``)
+   and waits for its slot. An endpoint without a registered cost is refused here, before
+   anything is sent (``ConfigurationError``).
+2. **Sign** (signed endpoints only). The ``timestamp`` is the ``TimeSynchronizer``'s server
+   time, and the clock is synced first when it has no fresh sample. Signing happens *after*
+   the throttle wait, so a queued request never carries a stale timestamp.
+3. **Send** with a per-request timeout (orders and cancels get their own, longer one).
+   Parameters travel in the query string for GET and DELETE and in a form body for POST,
+   exactly as they were signed.
+4. **Learn** from the answer: the ``X-MBX-USED-WEIGHT-*``/``X-MBX-ORDER-COUNT-*`` headers
+   correct the throttler; 429 blocks every request until ``Retry-After`` has passed; 418
+   (IP ban) blocks everything until the ban ends.
+5. **Raise a typed error** for anything but a 2xx: ``error_from_response`` turns Binance's
+   ``{code, msg}`` and the HTTP status into a class from ``connector.core.errors``
+   (``ERROR_CLASSES`` is the table). No answer at all is a ``TransportError``; a timeout is
+   a ``RequestTimeout``: both say whether the outcome is unknown.
+6. **-1021** (timestamp outside ``recvWindow``): resync the clock and retry exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from connector.core.deadline import with_deadline
+from connector.core.errors import (
+    AuthenticationError,
+    BadRequest,
+    ExchangeError,
+    FilterFailure,
+    InvalidTimestamp,
+    IPBanned,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+    RequestInfo,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+)
+from connector.core.throttler import (
+    AsyncThrottler,
+    RateLimit,
+    RateLimiter,
+    RateLimitKind,
+    interval_header_suffix,
+)
+from connector.core.time_synchronizer import TimeSynchronizer
+
+from . import binance_constants as CONSTANTS
+from .binance_auth import BinanceAuth, ParamValue, encode_params
+
+logger = logging.getLogger(__name__)
+
+#: Binance error code → exception class (§4). Codes not listed map by HTTP status, then to
+#: ``ExchangeError``. -2011 is special-cased in ``error_class_for``: only "Unknown order
+#: sent." means the order does not exist; a cancel refused for its restrictions does not.
+ERROR_CLASSES: Mapping[int, type[ExchangeError]] = {
+    -1002: AuthenticationError,
+    -1003: RateLimited,
+    -1006: ServerError,  # "Execution status unknown."
+    -1007: ServerError,  # backend timeout: "execution status unknown"
+    -1008: ServerError,  # server busy
+    -1013: OrderRejected,  # FilterFailure when the message names a filter
+    -1015: RateLimited,  # too many new orders
+    -1021: InvalidTimestamp,
+    -1022: AuthenticationError,
+    -2010: OrderRejected,
+    -2013: OrderNotFound,
+    -2014: AuthenticationError,
+    -2015: AuthenticationError,
+}
+
+#: The least time kept clear of a rate-limit window boundary (``window_guard_s``).
+MIN_WINDOW_GUARD_S = 0.05
+
+#: Extra wait after a ban's announced end, for the error in our server-time estimate.
+BAN_MARGIN_S = 0.5
+#: Assumed ban length when a 418 says neither ``Retry-After`` nor an end time.
+DEFAULT_BAN_S = 120.0
+
+_BANNED_UNTIL_RE = re.compile(r"banned until (\d{10,16})")
+
+
+def error_class_for(http_status: int | None, code: int | None, msg: str) -> type[ExchangeError]:
+    """Pick the exception class for one Binance error answer."""
+    if http_status == 418:
+        return IPBanned
+    if http_status == 429:
+        return RateLimited
+    if code == CONSTANTS.UNKNOWN_ORDER_CODE:
+        return OrderNotFound if msg == CONSTANTS.UNKNOWN_ORDER_MESSAGE else ExchangeError
+    if code == CONSTANTS.FILTER_FAILURE_CODE and msg.startswith("Filter failure:"):
+        return FilterFailure
+    if code is not None and code in ERROR_CLASSES:
+        return ERROR_CLASSES[code]
+    if http_status is not None and http_status >= 500:
+        return ServerError
+    if http_status == 401:
+        return AuthenticationError
+    if code is not None and -1199 <= code <= -1100:
+        return BadRequest
+    return ExchangeError
+
+
+def banned_until_s(msg: str) -> float | None:
+    """The end of an IP ban in epoch seconds, from "IP banned until 1700000000000"."""
+    match = _BANNED_UNTIL_RE.search(msg)
+    if match is None:
+        return None
+    value = int(match.group(1))
+    return value / 1_000_000 if value > 10**14 else value / 1000
+
+
+def error_from_response(
+    http_status: int | None,
+    payload: object,
+    *,
+    request: RequestInfo | None = None,
+    retry_after: float | None = None,
+) -> ExchangeError:
+    """A typed exception for a Binance error answer (HTTP status + decoded body)."""
+    probe = ExchangeError.from_payload(http_status, payload)
+    cls = error_class_for(http_status, probe.code, probe.msg)
+    if cls is IPBanned:
+        return IPBanned(
+            probe.msg,
+            code=probe.code,
+            http_status=http_status,
+            retry_after=retry_after,
+            request=request,
+            banned_until=banned_until_s(probe.msg),
+        )
+    return cls.from_payload(http_status, payload, request=request, retry_after=retry_after)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def build_rate_limiter(
+    limits: Iterable[RateLimit] = CONSTANTS.RATE_LIMITS, *, safety_margin: float = 0.05
+) -> RateLimiter:
+    """The throttler's limiter with ``limits`` (Binance's documented pools by default, or
+    those an exchange publishes) and every endpoint this connector uses.
+
+    Building it validates the table: an endpoint naming an unknown pool raises
+    ``ConfigurationError`` here, at start-up.
+    """
+    pools = tuple(limits)
+    return RateLimiter(pools, CONSTANTS.endpoint_limits(pools), safety_margin=safety_margin)
+
+
+def carry_over(old: RateLimiter, new: RateLimiter, now: float) -> None:
+    """Give ``new`` what ``old`` knows: the current windows' usage and any 429/418 block."""
+    headers = {}
+    for pool in new.limits:
+        if pool.kind in (RateLimitKind.REQUEST_WEIGHT, RateLimitKind.ORDERS) and pool in old.limits:
+            prefix = (
+                "X-MBX-USED-WEIGHT-" if pool.kind is RateLimitKind.REQUEST_WEIGHT else "X-MBX-ORDER-COUNT-"
+            )
+            headers[prefix + interval_header_suffix(pool.interval_seconds)] = str(
+                old.used(pool.limit_id, now)
+            )
+    new.update_from_headers(headers, now)
+    if old.is_banned(now):
+        new.on_banned(None, now, until=old.blocked_until)
+    elif old.blocked_until > now:
+        new.on_rate_limited(old.blocked_until - now, now)
+
+
+Params = Mapping[str, ParamValue]
+
+
+class BinanceRestClient:
+    """Typed access to Binance's REST API for one connector.
+
+    ``session`` is owned by the caller (the connector closes it). ``auth`` may be ``None``
+    for a market-data-only client; a signed request then raises ``AuthenticationError``.
+    ``timeout_s`` bounds reads; ``order_timeout_s`` bounds POST/DELETE of orders (Binance's
+    own backend timeout is 10 s, after which it answers -1007).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        rest_url: str,
+        *,
+        throttler: AsyncThrottler,
+        time_synchronizer: TimeSynchronizer,
+        auth: BinanceAuth | None = None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        timeout_s: float = 5.0,
+        order_timeout_s: float = 10.0,
+    ) -> None:
+        self._session = session
+        self._base = rest_url.rstrip("/")
+        self.throttler = throttler
+        self.time_synchronizer = time_synchronizer
+        self.auth = auth
+        self._clock = clock
+        self._sleep = sleep
+        self.timeout_s = timeout_s
+        self.order_timeout_s = order_timeout_s
+        self._sync_lock = asyncio.Lock()
+        #: Requests actually sent (after the throttle), for observability and tests.
+        self.requests_sent = 0
+
+    # -- time -------------------------------------------------------------------------------
+
+    async def sync_time(self) -> None:
+        """Take one server-time sample (``GET /api/v3/time``)."""
+        before = self._clock()
+        data = await self.request("GET", CONSTANTS.SERVER_TIME_PATH)
+        after = self._clock()
+        server_ms = data.get("serverTime") if isinstance(data, dict) else None
+        if not isinstance(server_ms, int):
+            raise TransportError(
+                f"unexpected /time answer {data!r:.100}",
+                request=RequestInfo("GET", CONSTANTS.SERVER_TIME_PATH),
+            )
+        self.time_synchronizer.add_sample(before, server_ms, after)
+
+    async def ensure_time_synced(self, *, force: bool = False) -> None:
+        """Sync the clock if it has no fresh sample (or ``force``); concurrent callers share
+        one request."""
+        if not force and not self.time_synchronizer.resync_due():
+            return
+        async with self._sync_lock:
+            if force or self.time_synchronizer.resync_due():
+                if force:
+                    self.time_synchronizer.invalidate()
+                await self.sync_time()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        *,
+        signed: bool = False,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """Send one request and return the decoded JSON answer, or raise a typed error.
+
+        A signed request rejected with -1021 is retried exactly once, after a clock resync.
+        """
+        method = method.upper()
+        try:
+            return await self._request_once(method, path, params, signed, timeout_s)
+        except InvalidTimestamp:
+            if not signed:
+                raise
+            logger.info("%s %s: timestamp rejected (-1021); resyncing the clock and retrying", method, path)
+            await self.ensure_time_synced(force=True)
+            return await self._request_once(method, path, params, signed, timeout_s)
+
+    async def _request_once(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        signed: bool,
+        timeout_s: float | None,
+    ) -> Any:
+        info = RequestInfo(method, path)
+        params = dict(params or {})
+        if signed:
+            if self.auth is None:
+                raise AuthenticationError(
+                    "this client has no API key: signed requests are impossible", request=info
+                )
+            await self.ensure_time_synced()
+        # Throttle on the unsigned parameters (weights depend on e.g. ``limit``, ``symbol``).
+        async with self.throttler.acquire(method, path, params):
+            await self._guard_window_edges(method, path, params)
+            if signed:
+                assert self.auth is not None
+                text = self.auth.signed_query(params)
+                headers = self.auth.headers()
+            else:
+                text = encode_params(params)
+                headers = {}
+            if timeout_s is None:
+                is_order = path in (CONSTANTS.ORDER_PATH, CONSTANTS.OPEN_ORDERS_PATH) and method != "GET"
+                timeout_s = self.order_timeout_s if is_order else self.timeout_s
+            return await self._send(method, path, text, headers, timeout_s, info)
+
+    def window_guard_s(self) -> float:
+        """How wrong our server-time estimate may be: half the last sync's round trip, plus
+        a margin, and never less than ``MIN_WINDOW_GUARD_S``."""
+        round_trip = self.time_synchronizer.last_round_trip_s or 0.0
+        return max(MIN_WINDOW_GUARD_S, round_trip / 2 + 0.02)
+
+    async def _guard_window_edges(self, method: str, path: str, params: Mapping[str, ParamValue]) -> None:
+        """Binance counts in fixed windows on *its* clock, which we only estimate. A request
+        sent within the estimate's error of a window boundary may be counted on the other
+        side of it: so just after a boundary, wait until the exchange has surely crossed it
+        too; just before one, also count the request in the next window."""
+        guard = self.window_guard_s()
+        limiter = self.throttler.limiter
+        weights = limiter.weights_for(method, path, params)
+        intervals = {pool.limit_id: pool.interval_seconds for pool in limiter.limits}
+        now = self.time_synchronizer.time()
+        wait = 0.0
+        for limit_id in weights:
+            into_window = now % intervals[limit_id]
+            if into_window < guard:
+                wait = max(wait, guard - into_window)
+        if wait > 0:
+            await self._sleep(wait)
+            now = self.time_synchronizer.time()
+        for limit_id, units in weights.items():
+            interval = intervals[limit_id]
+            to_boundary = interval - now % interval
+            if to_boundary < guard:
+                phantom = limiter.reserve(
+                    {limit_id: units}, now, start=now + to_boundary, label=f"{method} {path} (edge)"
+                )
+                limiter.mark_sent(phantom)
+
+    async def _exchange(
+        self, method: str, url: str, data: bytes | None, headers: dict[str, str], timeout_s: float
+    ) -> tuple[int, Any, str]:
+        """One HTTP round trip: (status, headers, body text)."""
+        backstop = aiohttp.ClientTimeout(total=max(60.0, 4 * timeout_s), sock_connect=timeout_s)
+        async with self._session.request(
+            method,
+            URL(url, encoded=True),  # sent exactly as signed
+            data=data,
+            headers=headers,
+            timeout=backstop,
+        ) as response:
+            return response.status, response.headers, await response.text()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        text: str,
+        headers: dict[str, str],
+        timeout_s: float,
+        info: RequestInfo,
+    ) -> Any:
+        url = self._base + path
+        data: bytes | None = None
+        if method == "POST":
+            data = text.encode()
+            headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        elif text:
+            url = f"{url}?{text}"
+        self.requests_sent += 1
+        # The deadline runs on the injected sleep (connector.core.deadline), so under a
+        # virtual clock a request timeout is virtual time like every other timer; aiohttp's
+        # own real-time limits are only a backstop for a socket that never completes.
+        try:
+            status, response_headers, body = await with_deadline(
+                self._exchange(method, url, data, headers, timeout_s), timeout_s, self._sleep
+            )
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TransportError(
+                f"could not connect within {timeout_s} s: {exc!r}", request=info, request_sent=False
+            )
+        except TimeoutError:
+            raise RequestTimeout(f"no answer within {timeout_s} s", request=info)
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(f"could not connect: {exc}", request=info, request_sent=False)
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"connection failed: {exc!r}", request=info, request_sent=True)
+
+        self.throttler.update_from_headers(response_headers)
+        try:
+            payload: Any = json.loads(body) if body else None
+        except ValueError:
+            payload = body
+        if 200 <= status < 300:
+            if payload is None or isinstance(payload, str):
+                raise TransportError(f"unparseable answer (HTTP {status}): {body[:100]!r}", request=info)
+            return payload
+        retry_after = _retry_after(response_headers)
+        error = error_from_response(status, payload, request=info, retry_after=retry_after)
+        if isinstance(error, IPBanned):
+            # The ban's end is in server time, which we only estimate: wait for it plus a
+            # margin, or the first request after it may land early and extend the ban.
+            wait = retry_after if retry_after is not None else DEFAULT_BAN_S
+            if error.banned_until is not None:
+                wait = max(wait, error.banned_until - self.time_synchronizer.time())
+            self.throttler.on_banned(wait + BAN_MARGIN_S)
+            logger.error("IP banned by Binance (%s); every request waits until the ban ends", error)
+        elif status == 429:
+            self.throttler.on_rate_limited(retry_after)
+            logger.warning("rate limited by Binance (%s); backing off %s s", error, retry_after)
+        raise error
+
+
+def decimal(value: object, name: str) -> Decimal:
+    """Parse a Binance decimal string, raising ``ValueError`` with the field's name."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a decimal string, got {value!r}")
+    try:
+        result = Decimal(value)
+    except ArithmeticError:
+        raise ValueError(f"{name} is not a decimal: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"{name} is not finite: {value!r}")
+    return result

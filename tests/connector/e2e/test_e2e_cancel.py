@@ -1,0 +1,181 @@
+"""Cancelling: one order, all orders, failures, unknown outcomes, and an order that filled
+just before the cancel arrived (template tests 17-20)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from connector.binance import (
+    BuyOrderCompleted,
+    BuyOrderCreated,
+    CancellationResult,
+    ExchangeError,
+    OrderCancelled,
+    OrderFailed,
+    OrderFilled,
+    OrderLost,
+    OrderNotFound,
+    OrderState,
+    OrderType,
+    ReconciliationCompleted,
+    ServerError,
+)
+from mock_exchange.engine import Side
+from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down, tracking_state, until
+
+D = Decimal
+ORDER = "/api/v3/order"
+RESTRICTED = {"code": -2011, "msg": "Order was not canceled due to cancel restrictions."}
+
+
+async def test_cancel_order_successfully(harness: Harness) -> None:
+    """Template 17."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    result = await exchange.cancel(BTC, order_id)
+    assert result == CancellationResult(order_id, True, OrderState.CANCELED)
+    cancelled = await log.wait_for(OrderCancelled, order_id)
+    assert cancelled.executed_amount_base == 0
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]
+    assert harness.find_order(order_id).status.value == "CANCELED"
+
+
+async def test_cancel_refused_by_the_exchange_raises_no_event(harness: Harness) -> None:
+    """Template 18: a definitive refusal leaves the order as it was, with no event."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", ORDER, status=400, body=RESTRICTED)
+    result = await exchange.cancel(BTC, order_id)
+    assert not result.success and result.state is OrderState.OPEN
+    assert isinstance(result.error, ExchangeError) and result.error.code == -2011
+    assert exchange.in_flight_orders[order_id].current_state is OrderState.OPEN
+    assert log.names(order_id) == ["BuyOrderCreated"]
+
+
+async def test_cancel_with_unknown_outcome_that_did_not_land_is_sent_again(harness: Harness) -> None:
+    """A 503 before the exchange acted: the order stays PENDING_CANCEL; reconciliation sees
+    it still open and sends the cancel again, which lands: one OrderCancelled."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", ORDER)
+    result = await exchange.cancel(BTC, order_id)
+    assert isinstance(result.error, ServerError) and result.state is OrderState.PENDING_CANCEL
+    await log.wait_for(OrderCancelled, order_id)
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]
+    assert harness.faults.count("DELETE", ORDER) == 2
+
+
+async def test_cancel_that_keeps_failing_returns_the_order_to_open(harness: Harness) -> None:
+    """If the re-sent cancels keep failing, the order goes back to OPEN (no event): the
+    cancel did not happen and the caller may try again."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", ORDER, times=None)
+    await exchange.cancel(BTC, order_id)
+    await until(
+        lambda: exchange.in_flight_orders[order_id].current_state is OrderState.OPEN,
+        exchange.events,
+        what="the order back to OPEN",
+    )
+    assert harness.faults.count("DELETE", ORDER) == 3  # the cancel, then two retries
+    assert log.names(order_id) == ["BuyOrderCreated"]
+
+
+async def test_cancel_with_unknown_outcome_that_landed(harness: Harness) -> None:
+    """A 503 *after* the exchange cancelled: the order is resolved CANCELED, once."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", ORDER, after_execution=True)
+    result = await exchange.cancel(BTC, order_id)
+    assert isinstance(result.error, ServerError)
+    # The user stream may report the cancel before the 503 arrives: success then says so.
+    assert result.success == (result.state is OrderState.CANCELED)
+    await log.wait_for(OrderCancelled, order_id)
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]
+
+
+async def test_cancel_order_not_found_in_the_exchange(harness: Harness) -> None:
+    """Template 19: an order the exchange never had (restored from a stale state). Each
+    cancel gets -2011, the status query -2013: one authoritative not-found per check, and
+    the order is declared lost only after repeated answers."""
+    # No automatic retry passes: each not-found below comes from the step that caused it.
+    exchange, log = await harness.started(
+        lost_order_count_limit=3, lost_order_min_age_s=0, reconcile_backoff=NEVER
+    )
+    exchange.restore_tracking_states({"ghost-1": tracking_state("ghost-1")})
+    await log.wait_for(ReconciliationCompleted, predicate=lambda e: "restored" in e.trigger)
+    assert exchange.order_tracker.not_found_count("ghost-1") == 1
+    result = await exchange.cancel(BTC, "ghost-1")
+    assert isinstance(result.error, OrderNotFound) and result.state is OrderState.OPEN
+    assert exchange.order_tracker.not_found_count("ghost-1") == 2
+    assert log.names("ghost-1") == []
+    result = await exchange.cancel(BTC, "ghost-1")
+    failed = await log.wait_for(OrderFailed, "ghost-1")
+    assert isinstance(failed.error, OrderLost) and failed.error.not_found_count == 3
+    assert result.state is OrderState.FAILED and "ghost-1" in exchange.order_tracker.lost_orders
+
+
+async def test_cancel_all_with_one_failure(harness: Harness) -> None:
+    """Template 20: one result per order, in order; the refused one is False."""
+    exchange, log = await harness.started()
+    first = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    second = exchange.sell(BTC, D("0.01"), OrderType.LIMIT, D("61000"))
+    await log.wait_for(BuyOrderCreated, first)
+    await exchange.wait_for_created(second)
+    harness.faults.fail(
+        "DELETE", ORDER, status=400, body=RESTRICTED, where=lambda call: second in call.request.query_string
+    )
+    results = await exchange.cancel_all(timeout_s=SAFETY)
+    assert [(r.client_order_id, r.success) for r in results] == [(first, True), (second, False)]
+    assert results[1].state is OrderState.OPEN
+    assert list(exchange.in_flight_orders) == [second]
+
+
+async def test_cancel_all_reports_orders_not_cancelled_in_time(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    first = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    second = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("58000"))
+    await exchange.wait_for_created(first)
+    await exchange.wait_for_created(second)
+    release = asyncio.Event()
+    harness.faults.hold("DELETE", ORDER, release, execute_first=False)  # the first cancel hangs
+    results = await exchange.cancel_all(timeout_s=0.3)
+    assert sorted((r.client_order_id, r.success) for r in results) == sorted([(first, False), (second, True)])
+    release.set()
+
+
+async def test_cancel_all_with_nothing_to_cancel(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    assert await exchange.cancel_all(timeout_s=1) == []
+
+
+async def test_cancel_of_an_order_that_just_filled(harness: Harness) -> None:
+    """-2011 because the order filled while the user stream was down: the status check finds
+    FILLED and the fills; no failure, no cancel event."""
+    exchange, log = await harness.started(stream_backoff=NEVER)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59999"))  # best bid now
+    await log.wait_for(BuyOrderCreated, order_id)
+    await stream_down(harness, exchange)
+    harness.mm_order("BTCUSDT", Side.SELL, "0.01")  # takes our bid
+    result = await exchange.cancel(BTC, order_id)
+    assert isinstance(result.error, OrderNotFound)
+    assert not result.success and result.state is OrderState.FILLED
+    await log.wait_for(BuyOrderCompleted, order_id)
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderFilled", "BuyOrderCompleted"]
+    assert log.of(OrderFilled, order_id)[0].is_maker
+    assert not log.of(OrderFailed) and not log.of(OrderCancelled)
+
+
+async def test_cancel_while_the_create_is_in_flight(harness: Harness) -> None:
+    """A cancel issued right after ``buy`` waits for the create's answer, then cancels."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    result = await exchange.cancel(BTC, order_id)
+    assert result.success
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]

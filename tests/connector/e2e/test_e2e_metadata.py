@@ -1,0 +1,164 @@
+"""Metadata, symbols, trading rules and readiness (template tests 1, 3-8, 12)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connector.binance import NotReady, OrderType, ReconciliationCompleted
+from tests.connector.e2e.support import BTC, ETH, ETHBTC, SAFETY, Harness, harness_for, make_config, until
+
+D = Decimal
+
+LTC_HALTED = {"symbol": "LTCUSDT", "baseAsset": "LTC", "quoteAsset": "USDT", "status": "HALT"}
+XRP_MARGIN_ONLY = {
+    "symbol": "XRPUSDT",
+    "baseAsset": "XRP",
+    "quoteAsset": "USDT",
+    "permissionSets": [["MARGIN"]],
+}
+
+
+@pytest.fixture
+async def extra_harness() -> AsyncIterator[Harness]:
+    async for h in harness_for(make_config(extra_symbols=[LTC_HALTED, XRP_MARGIN_ONLY])):
+        yield h
+
+
+async def test_supported_order_types(harness: Harness) -> None:
+    """Template 1."""
+    exchange = harness.exchange()
+    assert exchange.supported_order_types() == [OrderType.LIMIT, OrderType.LIMIT_MAKER, OrderType.MARKET]
+
+
+async def test_all_trading_pairs(harness: Harness) -> None:
+    """Template 3: every TRADING spot symbol, as trading pairs."""
+    exchange = harness.exchange()
+    await exchange.start()
+    assert await exchange.all_trading_pairs() == sorted([BTC, ETH, ETHBTC])
+
+
+async def test_invalid_trading_pairs_are_not_listed(extra_harness: Harness) -> None:
+    """Template 4: a halted symbol and a margin-only symbol are left out."""
+    exchange = extra_harness.exchange()
+    await exchange.start()
+    pairs = await exchange.all_trading_pairs()
+    assert "LTC-USDT" not in pairs and "XRP-USDT" not in pairs
+    assert BTC in pairs
+
+
+async def test_all_trading_pairs_does_not_raise(harness: Harness) -> None:
+    """Template 5: exchangeInfo unavailable → an empty list, and the reason is reported."""
+    harness.faults.fail("GET", "/api/v3/exchangeInfo", times=None)
+    exchange = harness.exchange()
+    await exchange.start()
+    assert await exchange.all_trading_pairs() == []
+    await until(
+        lambda: "503" in exchange.not_ready_reasons.get("trading_rule_initialized", ""),
+        what="the rules error in not_ready_reasons",
+    )
+    assert not exchange.ready
+
+
+async def test_get_last_trade_prices(harness: Harness) -> None:
+    """Template 6: last traded price over REST and from the trade stream."""
+    exchange, _ = await harness.started()
+    harness.mm_order("BTCUSDT", harness_side("BUY"), "0.1")  # takes the best ask
+    assert await exchange.get_last_traded_prices([BTC]) == {BTC: D("60005")}
+    await until(lambda: exchange.get_last_trade_price(BTC) == D("60005"), what="the trade on the stream")
+
+
+async def test_update_trading_rules(harness: Harness) -> None:
+    """Template 7: the rules are the exchange's filters."""
+    exchange, _ = await harness.started()
+    rule = exchange.trading_rules[BTC]
+    assert rule.min_price_increment == D("0.01")
+    assert rule.min_base_amount_increment == D("0.00001")
+    assert (rule.min_order_size, rule.max_order_size) == (D("0.00001"), D("9000"))
+    assert rule.max_market_order_size == D("100")
+    assert rule.min_notional_size == D("5")
+    assert rule.supports_quote_market_orders
+
+
+async def test_update_trading_rules_ignores_rule_with_error(harness: Harness) -> None:
+    """Template 8: a symbol whose filters cannot be parsed is skipped, the rest load, and a
+    configured pair that has no rule is reported as not ready."""
+
+    def corrupt_eth(body: Any) -> Any:
+        for entry in body["symbols"]:
+            if entry["symbol"] == "ETHUSDT":
+                for f in entry["filters"]:
+                    if f["filterType"] == "LOT_SIZE":
+                        f["stepSize"] = "not-a-number"
+        return body
+
+    harness.faults.rewrite("GET", "/api/v3/exchangeInfo", corrupt_eth)
+    exchange = harness.exchange()
+    await exchange.start()
+    await asyncio.wait_for(exchange.wait_until_order_book_synced(BTC), SAFETY)
+    assert BTC in exchange.trading_rules and ETH not in exchange.trading_rules
+    assert "ETH-USDT: not a valid trading pair" in exchange.not_ready_reasons["order_books_initialized"]
+
+
+async def test_initial_status_dict(harness: Harness) -> None:
+    """Template 12: before start nothing is ready, and each part says why."""
+    exchange = harness.exchange()
+    assert exchange.status_dict == {
+        "symbols_mapping_initialized": False,
+        "trading_rule_initialized": False,
+        "order_books_initialized": False,
+        "server_time_synchronized": False,
+        "account_balance": False,
+        "user_stream_initialized": False,
+    }
+    assert not exchange.ready
+    reasons = exchange.not_ready_reasons
+    assert set(reasons) == set(exchange.status_dict)
+    assert all("not started" in reason for reason in reasons.values())
+
+
+async def test_ready_after_start(harness: Harness) -> None:
+    exchange, log = await harness.started()
+    assert exchange.ready and all(exchange.status_dict.values())
+    assert exchange.not_ready_reasons == {}
+    assert exchange.get_balance("BTC") == D("1") and exchange.get_available_balance("USDT") == D("100000")
+    await log.wait_for(ReconciliationCompleted)
+
+
+async def test_market_data_only_connector(harness: Harness) -> None:
+    """Without keys: books and rules only; trading is refused locally."""
+    exchange, _ = await harness.started(api_key="", api_secret="", trading_required=False)
+    assert set(exchange.status_dict) == {
+        "symbols_mapping_initialized",
+        "trading_rule_initialized",
+        "order_books_initialized",
+    }
+    assert exchange.get_best_bid(BTC) == D("59995")
+    with pytest.raises(NotReady):
+        exchange.buy(BTC, D("0.001"), OrderType.MARKET)
+
+
+async def test_trading_requires_keys(harness: Harness) -> None:
+    with pytest.raises(ValueError, match="api_key"):
+        harness.exchange(api_key="", api_secret="")
+
+
+def harness_side(side: str) -> Any:
+    from mock_exchange.engine import Side
+
+    return Side(side)
+
+
+async def test_a_connector_can_be_started_again(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    await exchange.stop()
+    assert not exchange.ready and not exchange.is_order_book_synced(BTC)  # stale after a stop
+    assert exchange.get_best_bid(BTC) is None
+    assert all("not started" in r for r in exchange.not_ready_reasons.values())
+    await exchange.start()
+    await asyncio.wait_for(exchange.wait_until_ready(), SAFETY)
+    assert exchange.get_best_ask(BTC) == D("60005")

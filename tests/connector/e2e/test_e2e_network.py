@@ -1,0 +1,231 @@
+"""Network checks, server time, timeouts and the throttler fed by the server (template tests
+9-11; additions (e), (f), (g), (p)).
+
+Time-dependent tests run the mock *and* the connector on one ``VirtualClock``: a 120 s ban
+takes no real time, and "the request waited" is observed as "not sent until the clock was
+advanced", never by measuring elapsed time."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from connector.binance import (
+    BinanceEndpoints,
+    InvalidTimestamp,
+    IPBanned,
+    NetworkStatus,
+    RateLimited,
+    RequestTimeout,
+)
+from connector.binance.binance_constants import REQUEST_WEIGHT
+from connector.core.errors import ConfigurationError
+from mock_exchange.clock import VirtualClock, WallClock
+from tests.connector.e2e.support import SAFETY, Harness
+
+ACCOUNT = "/api/v3/account"
+
+
+async def vstarted(harness: Harness, vclock: VirtualClock, **overrides: Any) -> Any:
+    return await harness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep, **overrides)
+
+
+async def settle() -> None:
+    """Let every runnable task run until it blocks (on I/O or the virtual clock)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_check_network_success(harness: Harness) -> None:
+    """Template 9."""
+    exchange, _ = await harness.started()
+    assert await exchange.check_network() is NetworkStatus.CONNECTED
+
+
+async def test_check_network_failure(harness: Harness) -> None:
+    """Template 10: an error answer, and an unreachable host."""
+    exchange, _ = await harness.started()
+    harness.faults.fail("GET", "/api/v3/ping")
+    assert await exchange.check_network() is NetworkStatus.NOT_CONNECTED
+
+    closed = harness.exchange(endpoints=BinanceEndpoints.local("127.0.0.1", 9), trading_required=False)
+    await closed.start()
+    assert await closed.check_network() is NetworkStatus.NOT_CONNECTED
+
+
+async def test_check_network_raises_cancel_exception(harness: Harness) -> None:
+    """Template 11: cancelling the check propagates; it is not reported as a failure."""
+    exchange, _ = await harness.started()
+    release = asyncio.Event()
+    harness.faults.hold("GET", "/api/v3/ping", release, execute_first=False)
+    task = asyncio.create_task(exchange.check_network())
+    await asyncio.wait_for(_until_requested(harness, "/api/v3/ping"), SAFETY)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+
+
+async def _until_requested(harness: Harness, path: str, count: int = 1) -> None:
+    while sum(1 for c in harness.faults.calls if c.path == path) < count:
+        await asyncio.sleep(0)
+
+
+async def test_invalid_timestamp_resyncs_and_retries_once(harness: Harness) -> None:
+    """Addition (g): the server's clock jumps 10 s back; the next signed request gets -1021,
+    the connector resyncs (GET /time) and retries once, successfully."""
+    exchange, _ = await harness.started()
+    assert isinstance(harness.clock, WallClock)
+    harness.clock.skew_us = -10_000_000
+    harness.faults.calls.clear()
+    await exchange.update_balances()
+    assert [(c.method, c.path, c.status) for c in harness.faults.calls] == [
+        ("GET", ACCOUNT, 400),
+        ("GET", "/api/v3/time", 200),
+        ("GET", ACCOUNT, 200),
+    ]
+    assert abs(exchange.time_synchronizer.offset_ms + 10_000) < 1_000
+
+
+async def test_invalid_timestamp_is_retried_exactly_once(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    body = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+    harness.faults.fail("GET", ACCOUNT, status=400, body=body, times=None)
+    harness.faults.calls.clear()
+    with pytest.raises(InvalidTimestamp):
+        await exchange.update_balances()
+    assert harness.faults.count("GET", ACCOUNT) == 2
+    assert harness.faults.count("GET", "/api/v3/time") == 1
+
+
+async def test_recv_window_is_sent(harness: Harness) -> None:
+    exchange, _ = await harness.started(recv_window_ms=7000)
+    harness.faults.calls.clear()
+    await exchange.update_balances()
+    assert "recvWindow=7000" in harness.faults.calls[0].query
+    assert "signature=" in harness.faults.calls[0].query
+
+
+async def test_requests_time_out(harness: Harness) -> None:
+    """Per-request timeouts: a read that never answers raises ``RequestTimeout``."""
+    exchange, _ = await harness.started(request_timeout_s=0.2)
+    release = asyncio.Event()
+    harness.faults.hold("GET", ACCOUNT, release, execute_first=False)
+    with pytest.raises(RequestTimeout) as info:
+        await exchange.update_balances()
+    assert info.value.outcome_unknown
+    release.set()
+
+
+async def test_429_blocks_every_request_until_retry_after(vharness: Harness, vclock: VirtualClock) -> None:
+    """Addition (e): after a 429 with ``Retry-After: 2`` nothing is sent for 2 s."""
+    exchange, _ = await vstarted(vharness, vclock)
+    vharness.faults.fail(
+        "GET",
+        ACCOUNT,
+        status=429,
+        headers={"Retry-After": "2"},
+        body={"code": -1003, "msg": "Too much request weight used"},
+    )
+    with pytest.raises(RateLimited) as info:
+        await exchange.update_balances()
+    assert info.value.retry_after == 2.0
+    sent = len(vharness.faults.calls)
+    task = asyncio.create_task(exchange.check_network())
+    await settle()
+    assert not task.done() and len(vharness.faults.calls) == sent  # held back
+    await vclock.advance(1.0)
+    await settle()
+    assert not task.done()
+    await vclock.advance(1.0)
+    assert await asyncio.wait_for(task, SAFETY) is NetworkStatus.CONNECTED
+
+
+async def test_418_ban_stops_all_requests_until_it_ends(vharness: Harness, vclock: VirtualClock) -> None:
+    """Addition (e): a 418 ban pauses every request (not only the one that failed)."""
+    exchange, _ = await vstarted(vharness, vclock)
+    until_ms = vclock.now_us() // 1000 + 120_000
+    vharness.faults.fail(
+        "GET",
+        ACCOUNT,
+        status=418,
+        headers={"Retry-After": "120"},
+        body={"code": -1003, "msg": f"Way too much request weight used; IP banned until {until_ms}."},
+    )
+    with pytest.raises(IPBanned):
+        await exchange.update_balances()
+    assert exchange.throttler.limiter.is_banned(vclock.now_us() / 1e6)
+    sent = len(vharness.faults.calls)
+    ping = asyncio.create_task(exchange.check_network())
+    prices = asyncio.create_task(exchange.get_last_traded_prices(["BTC-USDT"]))
+    await vclock.advance(120.0)  # the announced end: still held, a 1 s margin covers clock error
+    await settle()
+    assert not ping.done() and not prices.done() and len(vharness.faults.calls) == sent
+    await vclock.advance(1.0)
+    assert await asyncio.wait_for(ping, SAFETY) is NetworkStatus.CONNECTED
+    assert "BTC-USDT" in await asyncio.wait_for(prices, SAFETY)
+
+
+async def test_used_weight_header_feeds_the_throttler(vharness: Harness, vclock: VirtualClock) -> None:
+    """Addition (f): the server says 5990 of 6000 weight are used (another process on the
+    same IP); the throttler adopts it and holds a 20-weight request to the next minute."""
+    exchange, _ = await vstarted(vharness, vclock)
+
+    async def heavy(call: Any, proceed: Any) -> web.StreamResponse:
+        response = await proceed()
+        response.headers["X-MBX-USED-WEIGHT-1M"] = "5990"
+        return response
+
+    vharness.faults.add("GET", "/api/v3/ping", heavy)
+    await exchange.check_network()
+    now = vclock.now_us() / 1e6
+    assert exchange.throttler.limiter.used(REQUEST_WEIGHT, now) >= 5990
+    sent = len(vharness.faults.calls)
+    task = asyncio.create_task(exchange.update_balances())  # weight 20
+    await settle()
+    assert not task.done() and len(vharness.faults.calls) == sent
+    await vclock.advance(60.0)
+    await asyncio.wait_for(task, SAFETY)
+
+
+async def test_unregistered_endpoint_is_refused_before_sending(harness: Harness) -> None:
+    """Addition (p): a request whose cost is not declared never leaves the process."""
+    exchange, _ = await harness.started()
+    harness.faults.calls.clear()
+    with pytest.raises(ConfigurationError):
+        await exchange.rest.request("GET", "/api/v3/allOrders", {"symbol": "BTCUSDT"}, signed=True)
+    assert harness.faults.calls == []
+
+
+async def test_requests_keep_clear_of_rate_limit_window_edges(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """Binance counts orders in 10 s windows on its own clock, which the connector only
+    estimates. An order due right at a window's start waits out the estimate's error; one
+    sent just before a window ends is counted in the next window as well."""
+    from decimal import Decimal
+
+    from connector.binance import OrderType
+    from connector.binance.binance_constants import ORDERS_10S
+
+    exchange, _ = await vstarted(vharness, vclock)
+    guard = exchange.rest.window_guard_s()
+    now = vclock.now_us() / 1e6
+    await vclock.advance(10 - now % 10)  # exactly on a boundary
+    posts = vharness.faults.count("POST", "/api/v3/order")
+    first = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await settle()
+    assert vharness.faults.count("POST", "/api/v3/order") == posts  # held at the edge
+    await vclock.advance(guard)
+    await asyncio.wait_for(exchange.wait_for_created(first), SAFETY)
+
+    now = vclock.now_us() / 1e6
+    await vclock.advance(10 - now % 10 - guard / 2)  # just before the next boundary
+    second = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("58000"))
+    await asyncio.wait_for(exchange.wait_for_created(second), SAFETY)
+    limiter = exchange.throttler.limiter
+    now = vclock.now_us() / 1e6
+    assert limiter.used(ORDERS_10S, now) == 2 and limiter.used(ORDERS_10S, now + guard) == 1

@@ -1,0 +1,103 @@
+"""Restarting with saved ``tracking_states`` (template test 2, and fills made while the
+connector was down)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+from connector.binance import (
+    BuyOrderCompleted,
+    BuyOrderCreated,
+    OrderCreated,
+    OrderFilled,
+    OrderState,
+    OrderType,
+    ReconciliationCompleted,
+)
+from mock_exchange.engine import Side
+from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down, tracking_state, until
+
+D = Decimal
+
+
+def saved(states: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Through JSON, as a real restart would read them back."""
+    return json.loads(json.dumps(states))  # type: ignore[no-any-return]
+
+
+async def test_restore_tracking_states_only_registers_open_orders(harness: Harness) -> None:
+    """Template 2: unresolved orders become active again; resolved ones are not tracked."""
+    first, log = await harness.started()
+    order_id = first.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    states = saved(first.tracking_states)
+    await first.stop()
+    states["done-1"] = tracking_state("done-1", state="FILLED")
+    states["cancelled-1"] = tracking_state("cancelled-1", state="CANCELED")
+
+    second = harness.exchange()
+    second.restore_tracking_states(states)
+    assert list(second.in_flight_orders) == [order_id]
+    second_log_names: list[str] = []
+    second.events.subscribe(OrderCreated, lambda e: second_log_names.append(e.client_order_id))
+    await second.start()
+    await second.events.wait_for(ReconciliationCompleted)
+    assert second.in_flight_orders[order_id].current_state is OrderState.OPEN
+    assert second_log_names == []  # its Created was published before the restart
+
+
+async def test_restart_recovers_fills_made_while_down(harness: Harness) -> None:
+    """The order was partly filled before the stop (that fill is in the saved state) and
+    filled while the connector was down: after the restart the missing fill and the
+    completion are published, the known fill is not repeated."""
+    first, log = await harness.started()
+    order_id = first.buy(BTC, D("0.5"), OrderType.LIMIT, D("59999"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.mm_order("BTCUSDT", Side.SELL, "0.1")
+    known = await log.wait_for(OrderFilled, order_id)
+    states = saved(first.tracking_states)
+    await first.stop()
+
+    harness.mm_order("BTCUSDT", Side.SELL, "0.4")  # nobody is listening
+
+    second = harness.exchange()
+    second.restore_tracking_states(states)
+    events: list[object] = []
+    second.events.subscribe(OrderFilled, events.append)
+    second.events.subscribe(BuyOrderCompleted, events.append)
+    completed = second.events.wait_for(BuyOrderCompleted, client_order_id=order_id)
+    await second.start()
+    done = await completed
+    fills = [e for e in events if isinstance(e, OrderFilled)]
+    assert [f.amount for f in fills] == [D("0.4")] and fills[0].trade_id != known.trade_id
+    assert done.executed_amount_base == D("0.5") and done.fills_complete
+    assert events[-1] is done
+
+
+async def test_restart_with_an_unknown_create_outcome(harness: Harness) -> None:
+    """Saved while the create had no answer (a 503 after the exchange placed it, and no
+    reconciliation could finish): after the restart the order is found by its client id."""
+    first, _ = await harness.started(stream_backoff=NEVER)
+    await stream_down(harness, first)
+    never = asyncio.Event()
+    harness.faults.hold("GET", "/api/v3/openOrders", never, execute_first=False, times=None)
+    harness.faults.fail("POST", "/api/v3/order", after_execution=True)
+    order_id = first.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order = first.get_order(order_id)
+    assert order is not None
+    await until(lambda: order.creation_outcome_unknown, what="the unknown outcome")
+    states = saved(first.tracking_states)
+    await first.stop()
+    assert states[order_id]["current_state"] == "PENDING_CREATE"
+    assert states[order_id]["creation_outcome_unknown"] is True
+    harness.faults.clear()
+
+    second = harness.exchange()
+    second.restore_tracking_states(states)
+    await second.start()
+    restored = await asyncio.wait_for(second.wait_for_created(order_id), SAFETY)
+    assert restored.current_state is OrderState.OPEN
+    assert restored.exchange_order_id == str(harness.open_order(order_id).order_id)
+    never.set()
