@@ -62,6 +62,28 @@ class OrderView:
     failure: str | None = None
 
 
+@dataclass(frozen=True)
+class MarketView:
+    """The connector's market data for one pair; ``None`` means "none known" (e.g. the
+    book is not synced, or no public trade has been seen)."""
+
+    last_trade_price: Decimal | None
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    mid_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class VolumeQuote:
+    """What a market order of some volume would get from the connector's book: the worst
+    price reached, the volume-weighted average price, and the base volume obtained (less
+    than asked when the book is too thin). Prices are ``None`` when nothing matched."""
+
+    price: Decimal | None
+    vwap: Decimal | None
+    filled: Decimal
+
+
 class LocalRejection(Exception):
     """The connector refused an order before sending it; ``reason`` is machine-readable."""
 
@@ -110,5 +132,35 @@ class ConnectorDriver(Protocol):
     ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]: ...
 
     def status(self) -> dict[str, bool]:
-        """At least: ready, user_stream, and book:<pair> for each pair."""
+        """At least: ready, user_stream, and book:<pair> for each pair; plus the connector's
+        own readiness parts (Hummingbot's ``status_dict``: ``user_stream_initialized``,
+        ``order_books_initialized``, ...), which ``expect.status`` matches."""
+        ...
+
+    # -- network and metadata (template cases 1-12) -----------------------------------------
+
+    async def check_network(self) -> str:
+        """``CONNECTED`` or ``NOT_CONNECTED``; never raises for a network problem."""
+        ...
+
+    async def all_trading_pairs(self) -> list[str]:
+        """Every pair the exchange lists that this connector could trade."""
+        ...
+
+    def trading_rule(self, pair: str) -> dict[str, Any] | None:
+        """The pair's trading rule as ``field -> value`` (Decimal, bool or None), or None
+        when the connector has no rule for it."""
+        ...
+
+    def supported_order_types(self) -> list[str]:
+        """Order type names, e.g. LIMIT, LIMIT_MAKER, MARKET."""
+        ...
+
+    # -- market data --------------------------------------------------------------------------
+
+    def market(self, pair: str) -> MarketView: ...
+
+    def price_for_volume(self, pair: str, is_buy: bool, volume: Decimal) -> VolumeQuote | None:
+        """Walk the connector's book as a market order of ``volume`` would (None when the
+        connector cannot answer, e.g. its book is not synced)."""
         ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import re
 import time
 import traceback
@@ -156,19 +157,9 @@ class Run:
         return traffic, len(self.driver.events)
 
     def _rest_in_flight(self) -> bool:
-        """A REST request the exchange has received but not answered yet."""
-        if self.server is None:
-            return False
-        pending = 0
-        for entry in reversed(self.server.service.traffic.entries):
-            if entry.surface != "rest":
-                continue
-            pending += 1 if entry.direction == "in" else -1
-            if pending > 0:
-                return True
-            if entry.seq < self.server.service.traffic.last_seq - 50:
-                break
-        return False
+        """A REST request the exchange is working on (one a fault holds on purpose, a
+        delay or a hang, does not count: time may jump past it)."""
+        return self.server is not None and self.server.service.rest_busy > 0
 
     async def _slice(self, end_us: int, *, idle_to_end: bool = False) -> None:
         """One step of virtual time: a short slice while things happen; when everything
@@ -222,6 +213,16 @@ class Run:
         self.server = MockExchangeServer(config, clock=self.clock)
         await self.server.start()
         self.server.service.traffic.enabled = True
+        # Armed before the connector starts, so its start-up requests can be faulted.
+        for i, spec in enumerate(self.s.setup.get("faults") or []):
+            try:
+                fault = self.server.control.add_fault({k: v for k, v in spec.items() if k != "name"})
+            except ControlError as e:
+                raise ScenarioError(
+                    self.s.path, f"setup.faults[{i}]", str(e), self.s.lines.of("setup", "faults", i)
+                ) from None
+            if "name" in spec:
+                self.fault_names[spec["name"]] = fault.id
         options = dict(self.s.setup.get("connector") or {})
         pairs = options.pop("trading_pairs", ["BTC-USDT"])
         validate = getattr(self.driver, "validate_options", None)
@@ -302,7 +303,38 @@ class Run:
                 cid = self._order_id(step, a["order"])
                 task = asyncio.ensure_future(self.driver.cancel(cid))
                 await self.until(task.done, DEFAULT_WAIT_S, step, "the cancel to return")
-                task.result()
+                success = task.result()
+                if a.get("expect_error") is True and success:
+                    raise StepFailed(step, "expected the cancel to report a failure, but it succeeded")
+                if a.get("expect_error") is False and not success:
+                    raise StepFailed(step, "expected the cancel to succeed, but it reported a failure")
+            elif kind == "check_network":
+                task_n = asyncio.ensure_future(self.driver.check_network())
+                timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
+                await self.until(task_n.done, timeout, step, "check_network to return")
+                try:
+                    status = task_n.result()
+                except Exception as e:
+                    raise StepFailed(step, f"check_network raised {type(e).__name__}: {e}") from None
+                if status != a["expect"]:
+                    raise StepFailed(step, f"check_network: expected {a['expect']}, got {status}")
+            elif kind == "all_trading_pairs":
+                task_p = asyncio.ensure_future(self.driver.all_trading_pairs())
+                timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
+                await self.until(task_p.done, timeout, step, "all_trading_pairs to return")
+                try:
+                    pairs = task_p.result()
+                except Exception as e:
+                    raise StepFailed(step, f"all_trading_pairs raised {type(e).__name__}: {e}") from None
+                if sorted(pairs) != sorted(a["expect"]):
+                    missing = sorted(set(a["expect"]) - set(pairs))
+                    extra = sorted(set(pairs) - set(a["expect"]))
+                    raise StepFailed(
+                        step,
+                        f"all_trading_pairs: expected {sorted(a['expect'])}, got {sorted(pairs)}"
+                        + (f" (missing {missing})" if missing else "")
+                        + (f" (unexpected {extra})" if extra else ""),
+                    )
             elif kind == "cancel_all":
                 task2 = asyncio.ensure_future(self.driver.cancel_all(float(a.get("timeout", 10))))
                 await self.until(task2.done, float(a.get("timeout", 10)) + 5, step, "cancel_all to return")
@@ -671,19 +703,152 @@ class Run:
         traffic = self.server.service.traffic.entries
         for i, req in enumerate(expect.get("requests") or []):
             method, pattern = req.get("method"), req.get("path", "")
-            n = sum(
-                1
-                for t in traffic
-                if t.surface == "rest"
-                and t.direction == "in"
-                and (method is None or t.text.startswith(method + " "))
-                and _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern)
-            )
-            ok = (n == req["count"]) if "count" in req else True
-            ok = ok and n >= req.get("min", 0) and ("max" not in req or n <= req["max"])
-            if not ok:
-                fail(f"requests[{i}]", f"{method or '*'} {pattern}: expected {req}, sent {n}", "requests", i)
+            surface = req.get("surface", "rest")
+            if surface == "rest":
+                n = sum(
+                    1
+                    for t in traffic
+                    if t.surface == "rest"
+                    and t.direction == "in"
+                    and (method is None or t.text.startswith(method + " "))
+                    and _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern)
+                )
+                what = f"{method or '*'} {pattern}"
+            else:
+                n = sum(
+                    1
+                    for t in traffic
+                    if t.surface == surface
+                    and t.direction == "in"
+                    and (method is None or _path_matches(_frame_method(t.text), method))
+                )
+                what = f"{surface} frames with method {method or '*'}"
+            if not _count_ok(n, req):
+                fail(f"requests[{i}]", f"{what}: expected {_bounds(req)}, sent {n}", "requests", i)
+        for i, want_c in enumerate(expect.get("connections") or []):
+            conns = sorted({t.conn for t in traffic if t.surface == want_c["surface"] and t.conn is not None})
+            if not _count_ok(len(conns), want_c):
+                fail(
+                    f"connections[{i}]",
+                    f"{want_c['surface']} connections: expected {_bounds(want_c)}, saw {len(conns)}",
+                    "connections",
+                    i,
+                )
+        self._check_metadata(expect, fail)
         return out
+
+    def _check_metadata(self, expect: dict[str, Any], fail: Callable[..., None]) -> None:
+        """Market data, trading rules, status parts and connector (non-order) events."""
+        d = self.driver
+        for pair, want in (expect.get("market") or {}).items():
+            view = d.market(pair)
+            for key, value in want.items():
+                if key == "price_for_volume":
+                    queries = value if isinstance(value, list) else [value]
+                    for j, query in enumerate(queries):
+                        sub = ("market", pair, key, j) if isinstance(value, list) else ("market", pair, key)
+                        quote = d.price_for_volume(pair, query["side"] == "buy", _dec(query["volume"]))
+                        for k in ("price", "vwap", "filled"):
+                            if k not in query:
+                                continue
+                            got = None if quote is None else getattr(quote, k)
+                            if not _same_decimal(got, query[k]):
+                                fail(
+                                    f"market.{pair}.price_for_volume.{k}",
+                                    f"{query['side']} {query['volume']}: expected {k} {query[k]}, got {got}"
+                                    + (
+                                        " (the connector has no answer: book not synced?)"
+                                        if quote is None
+                                        else ""
+                                    ),
+                                    *sub,
+                                    k,
+                                )
+                    continue
+                got = getattr(view, key)
+                if not _same_decimal(got, value):
+                    fail(f"market.{pair}.{key}", f"expected {value}, got {got}", "market", pair, key)
+        for pair, want in (expect.get("trading_rules") or {}).items():
+            rule = d.trading_rule(pair)
+            if rule is None:
+                fail(
+                    f"trading_rules.{pair}", "the connector has no trading rule for it", "trading_rules", pair
+                )
+                continue
+            for key, value in want.items():
+                if key not in rule:
+                    fail(
+                        f"trading_rules.{pair}.{key}",
+                        f"the connector's rule has no field {key!r} (fields: {', '.join(sorted(rule))})",
+                        "trading_rules",
+                        pair,
+                        key,
+                    )
+                    continue
+                got = rule[key]
+                same = got is value if isinstance(value, bool) or value is None else _same_decimal(got, value)
+                if not same:
+                    fail(
+                        f"trading_rules.{pair}.{key}",
+                        f"expected {value}, got {got}",
+                        "trading_rules",
+                        pair,
+                        key,
+                    )
+        for pair in expect.get("no_trading_rule") or []:
+            rule = d.trading_rule(pair)
+            if rule is not None:
+                fail("no_trading_rule", f"the connector has a rule for {pair}: {rule}", "no_trading_rule")
+        if "supported_order_types" in expect:
+            got_types = sorted(d.supported_order_types())
+            if got_types != sorted(expect["supported_order_types"]):
+                fail(
+                    "supported_order_types",
+                    f"expected {sorted(expect['supported_order_types'])}, got {got_types}",
+                    "supported_order_types",
+                )
+        if "status" in expect:
+            status = d.status()
+            for key, value in expect["status"].items():
+                if key not in status:
+                    fail(
+                        f"status.{key}",
+                        f"the connector's status has no {key!r} (keys: {', '.join(sorted(status))})",
+                        "status",
+                        key,
+                    )
+                elif status[key] != value:
+                    fail(f"status.{key}", f"expected {value}, status is {status}", "status", key)
+        recorded = [e for e in d.events if not e.name.startswith("Order")]
+        if "connector_events" in expect:
+            patterns = [_event_pattern(p) for p in expect["connector_events"]]
+            at = 0
+            for j, pattern in enumerate(patterns):
+                hit = next(
+                    (k for k in range(at, len(recorded)) if _event_matches(recorded[k], pattern)), None
+                )
+                if hit is None:
+                    seen = [str(e) for e in recorded[at:] if e.name == pattern["name"]]
+                    fail(
+                        f"connector_events[{j}]",
+                        f"no {_describe_pattern(pattern)}"
+                        + (" after the previous match" if j else "")
+                        + f"; recorded {pattern['name']} events: {seen[:8] or 'none'}",
+                        "connector_events",
+                        j,
+                    )
+                    break
+                at = hit + 1
+        for j, raw in enumerate(expect.get("no_connector_events") or []):
+            pattern = _event_pattern(raw)
+            hits = [e for e in recorded if _event_matches(e, pattern)]
+            if hits:
+                fail(
+                    f"no_connector_events[{j}]",
+                    f"{_describe_pattern(pattern)} happened: {hits[0]}",
+                    "no_connector_events",
+                    j,
+                )
 
     def _exchange_order(self, cid: str | None) -> dict[str, Any] | None:
         assert self.server is not None
@@ -694,6 +859,76 @@ class Run:
                 if row["clientOrderId"] == cid:
                     return row
         return None
+
+
+def _count_ok(n: int, spec: dict[str, Any]) -> bool:
+    if "count" in spec and n != spec["count"]:
+        return False
+    return n >= spec.get("min", 0) and ("max" not in spec or n <= spec["max"])
+
+
+def _bounds(spec: dict[str, Any]) -> str:
+    if "count" in spec:
+        return f"exactly {spec['count']}"
+    parts = [f"at least {spec['min']}"] if "min" in spec else []
+    parts += [f"at most {spec['max']}"] if "max" in spec else []
+    return " and ".join(parts) or "any number"
+
+
+_METHOD = re.compile(r'"method"\s*:\s*"([^"]*)"')
+
+
+def _frame_method(text: str) -> str:
+    """The JSON ``method`` of a client WebSocket frame ("" if it has none). The traffic log
+    truncates long frames, so fall back to a pattern when the JSON does not parse."""
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        m = _METHOD.search(text)
+        return m.group(1) if m else ""
+    method = msg.get("method") if isinstance(msg, dict) else None
+    return method if isinstance(method, str) else ""
+
+
+def _same_decimal(got: Any, want: Any) -> bool:
+    """``want`` from a scenario (a decimal string, or None for "none known") against a value."""
+    if want is None or got is None:
+        return want is None and got is None
+    try:
+        return Decimal(str(got)) == Decimal(str(want))
+    except ArithmeticError:
+        return str(got) == str(want)
+
+
+def _event_pattern(raw: Any) -> dict[str, Any]:
+    return {"name": raw} if isinstance(raw, str) else dict(raw)
+
+
+def _describe_pattern(pattern: dict[str, Any]) -> str:
+    fields = " ".join(f"{k}={v}" for k, v in pattern.items() if k != "name")
+    return f"{pattern['name']}" + (f" with {fields}" if fields else "")
+
+
+def _event_matches(event: ObservedEvent, pattern: dict[str, Any]) -> bool:
+    """Name equal; every other field equal to the recorded data's: booleans and None as
+    such, numbers as decimals, strings by their string form (a ``*`` makes it a glob)."""
+    if event.name != pattern["name"]:
+        return False
+    for key, want in pattern.items():
+        if key == "name":
+            continue
+        if key not in event.data:
+            return False
+        got = event.data[key]
+        if isinstance(want, bool) or want is None or isinstance(got, bool) or got is None:
+            if got is not want and str(got) != str(want):
+                return False
+        elif isinstance(want, str) and any(ch in want for ch in "*?["):
+            if not _path_matches(str(got), want):
+                return False
+        elif not _same_decimal(got, want):
+            return False
+    return True
 
 
 def _path_matches(path: str, pattern: str) -> bool:

@@ -25,6 +25,7 @@ The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,30 @@ import yaml
 from mock_exchange.faults.plan import Fault, FaultSpecError
 
 # ----------------------------------------------------------------------------- vocabulary
+
+#: A fault's fields (the control API's form, ``mock_exchange.faults.plan.Fault.from_spec``).
+FAULT_FIELDS = frozenset(
+    {
+        "surface",
+        "method",
+        "path",
+        "stream",
+        "account",
+        "event",
+        "execution_type",
+        "symbol",
+        "action",
+        "seconds",
+        "status",
+        "code",
+        "msg",
+        "times",
+        "after",
+        "probability",
+        "label",
+        "body",
+    }
+)
 
 #: step name -> (required fields, optional fields). A step is a one-key mapping.
 STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
@@ -47,29 +72,7 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "exchange_cancel": ({"account", "symbol"}, {"order_id", "client_order_id", "order", "as"}),
     "deposit": ({"account", "asset", "amount"}, set()),
     "withdraw": ({"account", "asset", "amount"}, set()),
-    "fault": (
-        set(),
-        {
-            "name",
-            "surface",
-            "method",
-            "path",
-            "stream",
-            "account",
-            "event",
-            "execution_type",
-            "symbol",
-            "action",
-            "seconds",
-            "status",
-            "code",
-            "msg",
-            "times",
-            "after",
-            "probability",
-            "label",
-        },
-    ),
+    "fault": (set(), {"name", *FAULT_FIELDS}),
     "remove_fault": ({"name"}, set()),
     "clear_faults": (set(), set()),
     "disconnect": (set(), {"surface", "stream"}),
@@ -87,6 +90,8 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "clear_book": ({"symbol"}, set()),
     "seed_book": ({"symbol", "account", "mid", "levels", "spacing", "quantity"}, set()),
     "check": (set(), set()),  # takes an `expect`-shaped mapping: validated separately
+    "check_network": ({"expect"}, {"timeout"}),
+    "all_trading_pairs": ({"expect"}, {"timeout"}),
 }
 #: `wait: {until: ...}` conditions.
 WAIT_UNTIL = {
@@ -112,7 +117,21 @@ EXPECT_FIELDS = {
     "ready",
     "errors",
     "book",
+    "connections",
+    "market",
+    "trading_rules",
+    "no_trading_rule",
+    "supported_order_types",
+    "status",
+    "connector_events",
+    "no_connector_events",
 }
+#: ``requests``/``connections``: which traffic is counted.
+REQUEST_SURFACES = ("rest", "stream", "ws_api")
+CONNECTION_SURFACES = ("stream", "ws_api")
+MARKET_FIELDS = {"last_trade_price", "best_bid", "best_ask", "mid_price", "price_for_volume"}
+PRICE_FOR_VOLUME_FIELDS = {"side", "volume", "price", "vwap", "filled"}
+NETWORK_STATUSES = ("CONNECTED", "NOT_CONNECTED")
 ORDER_EXPECT_FIELDS = {
     "state",
     "executed",
@@ -143,7 +162,7 @@ ORDER_STATES = {
     "EXPIRED",
     "FAILED",
 }
-SETUP_FIELDS = {"config", "balances", "books", "connector", "clear_books"}
+SETUP_FIELDS = {"config", "balances", "books", "connector", "clear_books", "faults"}
 
 
 class ScenarioError(ValueError):
@@ -305,6 +324,23 @@ class _Checker:
             self.fail(where, f"{node_path[-1]!r}: {value!r} is not a decimal number", *node_path)
 
 
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
+    """A fault spec (plus an optional ``name``), validated as the control API would."""
+    spec = c.mapping(spec, where, *path)
+    c.fields(spec, {"name", *FAULT_FIELDS}, where, *path)
+    if "name" in spec and not (isinstance(spec["name"], str) and spec["name"]):
+        c.fail(where, "'name' must be a non-empty string", *path, "name")
+    try:
+        Fault.from_spec({k: v for k, v in spec.items() if k != "name"}, where="fault")
+    except FaultSpecError as e:
+        field_name = str(e).split(":")[0].removeprefix("fault.")
+        c.fail(where, str(e), *path, field_name)
+
+
 def _check_step(c: _Checker, step: Step) -> None:
     where = step.where
     path = ("steps", step.index - 1, step.kind)
@@ -347,12 +383,24 @@ def _check_step(c: _Checker, step: Step) -> None:
         if "amount" not in args and "quote_amount" not in args:
             c.fail(where, "give 'amount' (base) or 'quote_amount' (MARKET by quote)", *path)
     if step.kind == "fault":
-        spec = {k: v for k, v in args.items() if k != "name"}
-        try:
-            Fault.from_spec(spec, where="fault")
-        except FaultSpecError as e:
-            field_name = str(e).split(":")[0].removeprefix("fault.")
-            c.fail(where, str(e), *path, field_name)
+        _check_fault(c, args, where, *path)
+    if step.kind == "check_network" and args["expect"] not in NETWORK_STATUSES:
+        c.fail(
+            where,
+            f"'expect' must be one of {', '.join(NETWORK_STATUSES)}, got {args['expect']!r}",
+            *path,
+            "expect",
+        )
+    if step.kind == "all_trading_pairs" and not _is_string_list(args["expect"]):
+        c.fail(where, "'expect' must be a list of trading pairs, e.g. [BTC-USDT, ETH-USDT]", *path, "expect")
+    if (
+        step.kind in ("check_network", "all_trading_pairs")
+        and "timeout" in args
+        and not (isinstance(args["timeout"], int | float) and args["timeout"] > 0)
+    ):
+        c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
+    if step.kind == "cancel" and "expect_error" in args and not isinstance(args["expect_error"], bool):
+        c.fail(where, "'expect_error' must be true or false", *path, "expect_error")
     if step.kind in ("advance", "stall") and not (
         isinstance(args.get("seconds"), int | float) and args["seconds"] > 0
     ):
@@ -457,11 +505,145 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
                 alias,
                 "state",
             )
-    for req in exp.get("requests") or []:
-        req = c.mapping(req, where, *path, "requests")
+    requests = exp.get("requests") or []
+    if not isinstance(requests, list):
+        c.fail(where, "requests: expected a list of {method, path, count|min|max}", *path, "requests")
+    for i, req in enumerate(requests):
+        at = (*path, "requests", i)
+        req = c.mapping(req, f"{where} requests[{i}]", *at)
+        c.fields(req, {"method", "path", "count", "min", "max", "surface"}, f"{where} requests[{i}]", *at)
+        surface = req.get("surface", "rest")
+        if surface not in REQUEST_SURFACES:
+            c.fail(
+                where,
+                f"requests[{i}].surface: must be one of {', '.join(REQUEST_SURFACES)}, got {surface!r}",
+                *at,
+                "surface",
+            )
+        if surface != "rest" and "path" in req:
+            c.fail(
+                where,
+                f"requests[{i}].path: a {surface} frame has no path; match its JSON 'method' "
+                "(e.g. SUBSCRIBE, order.place)",
+                *at,
+                "path",
+            )
+        for key in ("method", "path"):
+            if key in req and not (isinstance(req[key], str) and req[key]):
+                c.fail(where, f"requests[{i}].{key}: expected a non-empty string", *at, key)
+        _check_counts(c, req, f"requests[{i}]", where, *at)
+    connections = exp.get("connections") or []
+    if not isinstance(connections, list):
+        c.fail(where, "connections: expected a list of {surface, count|min|max}", *path, "connections")
+    for i, conn in enumerate(connections):
+        at = (*path, "connections", i)
+        conn = c.mapping(conn, f"{where} connections[{i}]", *at)
         c.fields(
-            req, {"method", "path", "count", "min", "max", "surface"}, f"{where} requests", *path, "requests"
+            conn, {"surface", "count", "min", "max"}, f"{where} connections[{i}]", *at, required={"surface"}
         )
+        if conn["surface"] not in CONNECTION_SURFACES:
+            c.fail(
+                where,
+                f"connections[{i}].surface: must be one of {', '.join(CONNECTION_SURFACES)}, "
+                f"got {conn['surface']!r}",
+                *at,
+                "surface",
+            )
+        _check_counts(c, conn, f"connections[{i}]", where, *at)
+    if "market" in exp:
+        _check_market(c, exp["market"], where, *path, "market")
+    if "trading_rules" in exp:
+        rules = c.mapping(exp["trading_rules"], where, *path, "trading_rules")
+        for pair, want in rules.items():
+            want = c.mapping(want, f"{where} trading_rules.{pair}", *path, "trading_rules", pair)
+            if not want:
+                c.fail(
+                    where, f"trading_rules.{pair}: name at least one rule field", *path, "trading_rules", pair
+                )
+            for key, value in want.items():
+                at = (*path, "trading_rules", pair, key)
+                if value is None or isinstance(value, bool):
+                    continue
+                c.amount(value, f"{where} trading_rules.{pair}", *at)
+    for key in ("no_trading_rule", "supported_order_types"):
+        if key in exp and not _is_string_list(exp[key]):
+            c.fail(where, f"{key}: expected a list of names", *path, key)
+    if "status" in exp:
+        status = c.mapping(exp["status"], where, *path, "status")
+        for key, value in status.items():
+            if not isinstance(value, bool):
+                c.fail(where, f"status.{key}: expected true or false, got {value!r}", *path, "status", key)
+    for key in ("connector_events", "no_connector_events"):
+        if key in exp:
+            _check_connector_events(c, exp[key], key, where, *path, key)
+
+
+def _check_counts(c: _Checker, spec: dict[str, Any], name: str, where: str, *path: Any) -> None:
+    for key in ("count", "min", "max"):
+        if key in spec and not (
+            isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= 0
+        ):
+            c.fail(where, f"{name}.{key}: expected a whole number >= 0, got {spec[key]!r}", *path, key)
+    if "count" in spec and ("min" in spec or "max" in spec):
+        c.fail(where, f"{name}: give 'count', or 'min' and/or 'max', not both", *path)
+    if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
+        c.fail(where, f"{name}: 'min' ({spec['min']}) is above 'max' ({spec['max']})", *path, "min")
+
+
+def _check_market(c: _Checker, market: Any, where: str, *path: Any) -> None:
+    market = c.mapping(market, where, *path)
+    for pair, want in market.items():
+        at = (*path, pair)
+        sub = f"{where} market.{pair}"
+        want = c.mapping(want, sub, *at)
+        c.fields(want, MARKET_FIELDS, sub, *at)
+        for key, value in want.items():
+            if key == "price_for_volume":
+                queries = value if isinstance(value, list) else [value]
+                for j, query in enumerate(queries):
+                    qat = (*at, key, j) if isinstance(value, list) else (*at, key)
+                    qwhere = f"{sub}.price_for_volume" + (f"[{j}]" if isinstance(value, list) else "")
+                    query = c.mapping(query, qwhere, *qat)
+                    c.fields(query, PRICE_FOR_VOLUME_FIELDS, qwhere, *qat, required={"side", "volume"})
+                    if query["side"] not in ("buy", "sell"):
+                        c.fail(qwhere, f"'side' must be buy or sell, got {query['side']!r}", *qat, "side")
+                    c.amount(query["volume"], qwhere, *qat, "volume")
+                    if Decimal(str(query["volume"])) <= 0:
+                        c.fail(qwhere, "'volume' must be positive", *qat, "volume")
+                    if not {"price", "vwap", "filled"} & set(query):
+                        c.fail(qwhere, "give what to check: 'price', 'vwap' and/or 'filled'", *qat)
+                    for k in ("price", "vwap", "filled"):
+                        if query.get(k) is not None:
+                            c.amount(query[k], qwhere, *qat, k)
+            elif value is not None:
+                c.amount(value, sub, *at, key)
+
+
+def _check_connector_events(c: _Checker, events: Any, name: str, where: str, *path: Any) -> None:
+    if not isinstance(events, list) or not events:
+        c.fail(
+            where,
+            f"{name}: expected a list of events, e.g. "
+            "[{name: StreamStatusChanged, stream: user_stream, connected: false}]",
+            *path,
+        )
+    for i, event in enumerate(events):
+        at = (*path, i)
+        if isinstance(event, str) and event:
+            continue
+        event = c.mapping(event, f"{where} {name}[{i}]", *at)
+        if not (isinstance(event.get("name"), str) and event["name"]):
+            c.fail(where, f"{name}[{i}]: needs the event's 'name'", *at)
+        for key, value in event.items():
+            if isinstance(value, float):
+                c.fail(
+                    where,
+                    f'{name}[{i}].{key}: write numbers as strings ("{value}"): they are compared exactly',
+                    *at,
+                    key,
+                )
+            if not (value is None or isinstance(value, str | int | bool)):
+                c.fail(where, f"{name}[{i}].{key}: expected a scalar, got {value!r}", *at, key)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -484,6 +666,18 @@ def load_scenario(path: str | Path) -> Scenario:
         c.fail("document", "'name' must be a non-empty string", "name")
     setup = c.mapping(doc.get("setup") or {}, "setup", "setup")
     c.fields(setup, SETUP_FIELDS, "setup", "setup")
+    faults = setup.get("faults") or []
+    if not isinstance(faults, list):
+        c.fail("setup", "'faults' must be a list of fault specs", "setup", "faults")
+    names: set[str] = set()
+    for i, spec in enumerate(faults):
+        _check_fault(c, spec, f"setup.faults[{i}]", "setup", "faults", i)
+        if "name" in spec:
+            if spec["name"] in names:
+                c.fail(
+                    f"setup.faults[{i}]", f"fault name {spec['name']!r} is used twice", "setup", "faults", i
+                )
+            names.add(spec["name"])
     for account, assets in (setup.get("balances") or {}).items():
         for asset, amount in c.mapping(assets, "setup", "setup", "balances", account).items():
             c.amount(amount, f"setup.balances.{account}", "setup", "balances", account, asset)

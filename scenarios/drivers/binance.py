@@ -25,7 +25,7 @@ from connector.binance import (
 from connector.core.events import ConnectorEvent
 from connector.core.order_book_tracker import Backoff
 
-from ..driver import DriverEnv, LocalRejection, ObservedEvent, OrderView
+from ..driver import DriverEnv, LocalRejection, MarketView, ObservedEvent, OrderView, VolumeQuote
 
 #: Options a scenario's ``setup.connector`` may set (BinanceExchange keyword arguments).
 OPTIONS = {
@@ -216,10 +216,45 @@ class BinanceDriver:
 
     def status(self) -> dict[str, bool]:
         x = self._x
-        out = {"ready": x.ready, "user_stream": x.status_dict.get("user_stream_initialized", False)}
+        parts = x.status_dict
+        out = {
+            **parts,
+            "ready": x.ready,
+            "user_stream": parts.get("user_stream_initialized", False),
+        }
         for pair in x.trading_pairs:
             out[f"book:{pair}"] = x.is_order_book_synced(pair)
         return out
+
+    async def check_network(self) -> str:
+        return str(await self._x.check_network())
+
+    async def all_trading_pairs(self) -> list[str]:
+        return list(await self._x.all_trading_pairs())
+
+    def trading_rule(self, pair: str) -> dict[str, Any] | None:
+        rule = self._x.trading_rules.get(pair)
+        if rule is None:
+            return None
+        return {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule) if f.name != "trading_pair"}
+
+    def supported_order_types(self) -> list[str]:
+        return [t.value if hasattr(t, "value") else str(t) for t in self._x.supported_order_types()]
+
+    def market(self, pair: str) -> MarketView:
+        x = self._x
+        return MarketView(
+            last_trade_price=x.get_last_trade_price(pair),
+            best_bid=x.get_best_bid(pair),
+            best_ask=x.get_best_ask(pair),
+            mid_price=x.get_mid_price(pair),
+        )
+
+    def price_for_volume(self, pair: str, is_buy: bool, volume: Decimal) -> VolumeQuote | None:
+        result = self._x.get_price_for_volume(pair, is_buy, volume)
+        if result is None:
+            return None
+        return VolumeQuote(price=result.result_price, vwap=result.vwap, filled=result.result_volume)
 
     def open_orders(self) -> list[str]:
         return [cid for cid, o in self._x.in_flight_orders.items() if not o.is_done]

@@ -1,0 +1,196 @@
+"""The runner's new steps and expectations, against the real mock and connector: what they
+accept, and that a mismatch fails with the place, the line and a useful message."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from scenarios.driver import ObservedEvent
+from scenarios.runner import Result, _event_matches, _frame_method, run_scenario
+from scenarios.spec import load_scenario
+
+
+async def run(tmp_path: Path, text: str) -> Result:
+    path = tmp_path / "case.scenario.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return await run_scenario(load_scenario(path))
+
+
+def failures(result: Result) -> dict[str, tuple[str, int | None]]:
+    assert result.error is None, result.error
+    return {f.where: (f.message, f.line) for f in result.failures}
+
+
+async def test_new_expectations_hold_on_a_quiet_start(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test
+        steps:
+          - check_network: {expect: CONNECTED}
+          - all_trading_pairs: {expect: [ETH-BTC, BTC-USDT, ETH-USDT]}
+        expect:
+          requests:
+            - {surface: stream, method: SUBSCRIBE, count: 1}
+            - {surface: ws_api, method: "userDataStream.subscribe.*", count: 1}
+            - {surface: ws_api, method: order.place, count: 0}
+            - {method: GET, path: /api/v3/ping, count: 1}
+          connections: [{surface: stream, count: 1}, {surface: ws_api, count: 1}]
+          market:
+            BTC-USDT:
+              best_bid: "59995"
+              best_ask: "60005.00"
+              mid_price: "60000"
+              last_trade_price: null
+              price_for_volume:
+                - {side: sell, volume: "0.5", price: "59990", vwap: "59992.5", filled: "0.5"}
+                - {side: buy, volume: "1000", filled: "5"}
+          trading_rules:
+            BTC-USDT: {min_order_size: "0.00001", min_notional_size: "5", supports_market_orders: true}
+          no_trading_rule: [BNB-USDT]
+          supported_order_types: [MARKET, LIMIT, LIMIT_MAKER]
+          status: {ready: true, user_stream_initialized: true, order_books_initialized: true}
+          connector_events:
+            - StreamStatusChanged
+            - {name: ReconciliationCompleted, trigger: "user stream*", complete: true}
+          no_connector_events:
+            - {name: StreamStatusChanged, connected: false}
+        """,
+    )
+    assert failures(result) == {}
+    assert result.passed
+
+
+async def test_mismatches_name_the_expectation_and_line(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, failing
+        steps:
+          - advance: 0.1
+        expect:
+          requests:
+            - {surface: stream, method: SUBSCRIBE, min: 2}
+          connections: [{surface: ws_api, max: 0}]
+          market:
+            BTC-USDT:
+              mid_price: "60001"
+              price_for_volume: {side: buy, volume: "0.5", price: "60005"}
+            ETH-USDT: {best_bid: "1"}
+          trading_rules:
+            BTC-USDT: {min_order_size: "0.001", tick: "0.01"}
+            BNB-USDT: {min_order_size: "1"}
+          no_trading_rule: [BTC-USDT]
+          supported_order_types: [LIMIT]
+          status: {user_stream_initialized: false, warp_drive: true}
+          connector_events:
+            - {name: StreamStatusChanged, stream: user_stream, connected: false}
+          no_connector_events:
+            - {name: StreamStatusChanged, stream: market_stream}
+        """,
+    )
+    got = failures(result)
+    assert got["expect.requests[0]"] == (
+        "stream frames with method SUBSCRIBE: expected at least 2, sent 1",
+        6,
+    )
+    assert got["expect.connections[0]"] == ("ws_api connections: expected at most 0, saw 1", 7)
+    assert got["expect.market.BTC-USDT.mid_price"][1] == 10
+    assert "expected 60001, got 60000" in got["expect.market.BTC-USDT.mid_price"][0]
+    assert got["expect.market.BTC-USDT.price_for_volume.price"] == (
+        "buy 0.5: expected price 60005, got 60010.00000000",
+        11,
+    )
+    # ETH-USDT is not one of the connector's pairs: no book, so nothing is known.
+    assert got["expect.market.ETH-USDT.best_bid"] == ("expected 1, got None", 12)
+    assert got["expect.trading_rules.BTC-USDT.min_order_size"][1] == 14
+    assert "the connector's rule has no field 'tick'" in got["expect.trading_rules.BTC-USDT.tick"][0]
+    assert got["expect.trading_rules.BNB-USDT"] == ("the connector has no trading rule for it", 15)
+    assert "the connector has a rule for BTC-USDT" in got["expect.no_trading_rule"][0]
+    assert (
+        got["expect.supported_order_types"][0] == "expected ['LIMIT'], got ['LIMIT', 'LIMIT_MAKER', 'MARKET']"
+    )
+    assert got["expect.status.user_stream_initialized"][1] == 18
+    assert "has no 'warp_drive'" in got["expect.status.warp_drive"][0]
+    assert got["expect.connector_events[0]"][0].startswith(
+        "no StreamStatusChanged with stream=user_stream connected=False; recorded StreamStatusChanged events:"
+    )
+    assert got["expect.no_connector_events[0]"][0].startswith(
+        "StreamStatusChanged with stream=market_stream happened: StreamStatusChanged stream=market_stream"
+    )
+    assert not result.passed
+
+
+async def test_steps_fail_with_a_clear_message(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, failing steps
+        steps:
+          - all_trading_pairs: {expect: [BTC-USDT, DOGE-USDT]}
+        """,
+    )
+    [failure] = result.failures
+    assert failure.where == "step 1 (all_trading_pairs)"
+    assert failure.message == (
+        "all_trading_pairs: expected ['BTC-USDT', 'DOGE-USDT'], got ['BTC-USDT', 'ETH-BTC', 'ETH-USDT'] "
+        "(missing ['DOGE-USDT']) (unexpected ['ETH-BTC', 'ETH-USDT'])"
+    )
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, network
+        steps:
+          - fault: {surface: rest, path: /api/v3/ping, action: error, status: 500, code: -1001}
+          - check_network: {expect: CONNECTED}
+        """,
+    )
+    [failure] = result.failures
+    assert (failure.where, failure.line) == ("step 2 (check_network)", 4)
+    assert failure.message == "check_network: expected CONNECTED, got NOT_CONNECTED"
+
+
+async def test_setup_faults_are_armed_before_the_connector_starts(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, setup.faults
+        setup:
+          faults:
+            - {name: slow, surface: rest, method: GET, path: /api/v3/exchangeInfo, action: error,
+               status: 500, code: -1001, times: 2}
+        steps:
+          - check:
+              requests: [{method: GET, path: /api/v3/exchangeInfo, count: 3}]
+        """,
+    )
+    assert failures(result) == {}
+    fired = [t.text for t in result.traffic if t.surface == "fault"]
+    assert len(fired) == 2 and all("GET /api/v3/exchangeInfo" in t for t in fired)
+
+
+def test_frame_method_reads_json_and_truncated_frames() -> None:
+    assert _frame_method('{"method": "SUBSCRIBE", "params": [], "id": 1}') == "SUBSCRIBE"
+    assert _frame_method('{"id":"x","method":"order.place","params":{"symbol":"BTC...(+40 chars)') == (
+        "order.place"
+    )
+    assert _frame_method("[1, 2]") == ""
+    assert _frame_method("not json") == ""
+
+
+def test_event_patterns_compare_booleans_numbers_and_globs() -> None:
+    event = ObservedEvent(
+        1,
+        0,
+        "ReconciliationCompleted",
+        None,
+        {"trigger": "user stream connected", "orders_checked": 2, "complete": True, "amount": "1.50"},
+    )
+    assert _event_matches(event, {"name": "ReconciliationCompleted"})
+    assert _event_matches(event, {"name": "ReconciliationCompleted", "complete": True, "orders_checked": "2"})
+    assert _event_matches(event, {"name": "ReconciliationCompleted", "trigger": "user*", "amount": "1.5"})
+    assert not _event_matches(event, {"name": "ReconciliationCompleted", "complete": False})
+    assert not _event_matches(event, {"name": "ReconciliationCompleted", "orders_checked": 3})
+    assert not _event_matches(event, {"name": "ReconciliationCompleted", "missing": "x"})
+    assert not _event_matches(event, {"name": "StreamStatusChanged"})
