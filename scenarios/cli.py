@@ -1,6 +1,6 @@
 """``scenarios``: run scenario files and print a readable report.
 
-    scenarios run [PATH ...] [-k TEXT] [--junit FILE] [--quiet]
+    scenarios run [PATH ...] [-k TEXT] [--junit FILE] [--quiet] [--log]
 
 PATH is a scenario file or a folder searched for ``*.scenario.yaml`` (default: the
 conformance suite). Exit status 0 when every scenario passes, 1 otherwise, 2 on bad usage.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,7 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("-k", dest="keyword", help="only scenarios whose path contains TEXT")
     run.add_argument("--junit", help="also write JUnit XML to FILE")
     run.add_argument("--quiet", action="store_true", help="no progress dots")
+    run.add_argument(
+        "--log",
+        action="store_true",
+        help="print the connector's warnings as they happen (default: only with failures)",
+    )
     args = parser.parse_args(argv)
+    if args.log:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # Each result keeps the connector's warnings and a failure shows them; without a
+        # handler here, Python would print every expected warning (faults are the point).
+        logging.getLogger().addHandler(logging.NullHandler())
     try:
         files = find(args.paths)
     except FileNotFoundError as e:

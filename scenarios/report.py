@@ -9,6 +9,7 @@ from pathlib import Path
 from .runner import Failure, Result
 
 CONTEXT = 40  # timeline lines shown before a failure
+LOG_LINES = 15  # connector log lines shown with a failure
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,19 @@ def format_result(result: Result, *, with_timeline: bool = True) -> str:
         failure = result.failures[0] if result.failures else None
         out.append("  timeline (virtual ms), up to the failure:")
         out.extend("  " + line for line in timeline(result, failure))
+        if result.logs:
+            out.append(f"  connector warnings and errors ({len(result.logs)}, last {LOG_LINES}):")
+            out.extend("    " + _short(line) for line in result.logs[-LOG_LINES:])
     return "\n".join(out)
 
 
+def _label(result: Result) -> str:
+    """``theme/name``: the scenario's folder and file name."""
+    return f"{Path(result.scenario.path).parent.name}/{result.scenario.id}"
+
+
 def table(results: list[Result]) -> str:
-    width = max([len(r.scenario.id) for r in results] + [8])
+    width = max([len(_label(r)) for r in results] + [8])
     rows = [
         f"{'scenario':<{width}}  result  time    what went wrong",
         f"{'-' * width}  ------  ------  ---------------",
@@ -82,7 +91,7 @@ def table(results: list[Result]) -> str:
             why = f"{r.failures[0].where}: {r.failures[0].message}"
         elif r.error:
             why = r.error.strip().splitlines()[-1]
-        rows.append(f"{r.scenario.id:<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
+        rows.append(f"{_label(r):<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
     passed = sum(r.passed for r in results)
     rows.append(f"\n{passed} passed, {len(results) - passed} failed")
     return "\n".join(rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import re
 import time
 import traceback
@@ -82,6 +83,19 @@ class Result:
     steps: list[StepRecord] = field(default_factory=list)
     duration_s: float = 0.0  # float ok: wall time of the run
     error: str | None = None  # harness or connector crash, with traceback
+    #: Warnings and errors the connector logged during the run ("LEVEL logger: message").
+    logs: list[str] = field(default_factory=list)
+
+
+class _LogCapture(logging.Handler):
+    """Keeps the connector's log records of one run for the failure report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
 
 
 def default_driver() -> ConnectorDriver:
@@ -958,6 +972,8 @@ async def run_scenario(
     result = run.result
     t0 = time.perf_counter()
     started = False
+    capture = _LogCapture()
+    logging.getLogger("connector").addHandler(capture)
     try:
         await run.start()
         started = True
@@ -999,6 +1015,8 @@ async def run_scenario(
         except Exception:
             if result.error is None:
                 result.error = "stopping: " + traceback.format_exc()
+    logging.getLogger("connector").removeHandler(capture)
+    result.logs = capture.lines
     result.duration_s = time.perf_counter() - t0
     result.passed = not result.failures and result.error is None
     return result
