@@ -79,7 +79,17 @@ class TrackerCounters:
 class _Pair:
     """One pair's machine and the events the async side waits on."""
 
-    __slots__ = ("attempt", "connection", "machine", "snapshot_wanted", "synced", "synced_since", "task")
+    __slots__ = (
+        "attempt",
+        "changed",
+        "connection",
+        "machine",
+        "snapshot_wanted",
+        "synced",
+        "synced_since",
+        "task",
+        "updates",
+    )
 
     def __init__(self, machine: OrderBookSync) -> None:
         self.machine = machine
@@ -91,6 +101,16 @@ class _Pair:
         #: Bumped whenever the pair's stream connects or drops: a snapshot requested under
         #: one connection is no answer for the next one.
         self.connection = 0
+        #: Bumped on every message or state change that may change the book or last trade;
+        #: ``changed`` resolves at the next bump (for ``wait_for_update``).
+        self.updates = 0
+        self.changed: asyncio.Future[None] | None = None
+
+    def bump(self) -> None:
+        self.updates += 1
+        if self.changed is not None and not self.changed.done():
+            self.changed.set_result(None)
+        self.changed = None
 
 
 class OrderBookTracker:
@@ -164,6 +184,21 @@ class OrderBookTracker:
         bound the wait.
         """
         await self._pairs[trading_pair].synced.wait()
+
+    def update_count(self, trading_pair: str) -> int:
+        """How many changes the pair's book, sync state or last trade has seen so far."""
+        return self._pairs[trading_pair].updates
+
+    async def wait_for_update(self, trading_pair: str, after: int) -> int:
+        """Return the pair's ``update_count`` once it exceeds ``after`` (at once if it
+        already does). Read ``update_count`` before looking at the book, then wait with
+        it: no change in between can be missed."""
+        pair = self._pairs[trading_pair]
+        while pair.updates <= after:
+            if pair.changed is None:
+                pair.changed = asyncio.get_running_loop().create_future()
+            await asyncio.shield(pair.changed)  # one cancelled waiter must not cancel the rest
+        return pair.updates
 
     async def wait_until_ready(self) -> None:
         """Return once every tracked pair is synced at the same time."""
@@ -282,6 +317,7 @@ class OrderBookTracker:
                 self.counters.messages_for_unknown_pairs += 1
                 return
             pair.machine.book.apply_trade(event)
+            pair.bump()
         elif isinstance(event, StreamConnected | StreamDisconnected):
             for pair in self._pairs_in(event.trading_pairs):
                 pair.connection += 1
@@ -300,6 +336,7 @@ class OrderBookTracker:
 
     def _publish(self, pair: _Pair) -> None:
         """Mirror the machine's state into the events the async side waits on."""
+        pair.bump()
         machine = pair.machine
         if machine.is_synced:
             if not pair.synced.is_set():

@@ -185,7 +185,11 @@ async def test_hummingbot_binance_connector(server: MockExchangeServer, monkeypa
         )
 
     async def assert_book_matches_depth() -> None:
-        """Hummingbot's book equals GET /api/v3/depth (retried while diffs are in flight)."""
+        """Hummingbot's book equals GET /api/v3/depth (retried while diffs are in flight).
+
+        Hummingbot's compiled order book offers no change notification to wait on, so this
+        one check polls (bounded by TIMEOUT); our own connector's tests wait on
+        ``OrderBookTracker.wait_for_update`` instead."""
         deadline = time.monotonic() + TIMEOUT
         while True:
             depth = await public("/api/v3/depth", symbol=SYMBOL, limit=1000)

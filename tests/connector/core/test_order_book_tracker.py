@@ -413,3 +413,21 @@ def test_backoff_schedule() -> None:
 
 def test_the_data_source_deduplicates_its_pairs() -> None:
     assert FakeDataSource([BTC, ETH, BTC]).trading_pairs == (BTC, ETH)
+
+
+async def test_wait_for_update_wakes_on_the_next_change_and_misses_none(
+    setup: tuple[FakeDataSource, OrderBookTracker],
+) -> None:
+    source, tracker = setup
+    source.push(StreamConnected())
+    await sync_pair(source, tracker, BTC, 100)
+    seen = tracker.update_count(BTC)
+    assert await tracker.wait_for_update(BTC, seen - 1) == seen  # already past: at once
+    waiters = [asyncio.ensure_future(tracker.wait_for_update(BTC, seen)) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters)
+    waiters[0].cancel()  # a cancelled waiter does not take the others down
+    source.push(diff(BTC, 101, 101))
+    await source.drained()
+    assert await asyncio.wait_for(waiters[1], SAFETY) > seen
+    assert waiters[0].cancelled()

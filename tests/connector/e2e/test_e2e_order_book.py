@@ -41,11 +41,14 @@ async def book_matches(exchange: BinanceExchange, pair: str = BTC, symbol: str =
     """Wait until the local book equals the exchange's (compared after every change)."""
 
     async def check() -> None:
+        tracker = exchange.order_book_tracker
+        assert tracker is not None
         while True:
             await exchange.wait_until_order_book_synced(pair)
+            seen = tracker.update_count(pair)
             if exchange.get_order_book(pair).snapshot() == await exchange_depth(exchange, symbol):
                 return
-            await asyncio.sleep(0.01)
+            await tracker.wait_for_update(pair, seen)  # the next diff, snapshot or state change
 
     await asyncio.wait_for(check(), SAFETY)
 
