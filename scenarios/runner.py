@@ -350,8 +350,9 @@ class Run:
                         + (f" (unexpected {extra})" if extra else ""),
                     )
             elif kind == "cancel_all":
-                task2 = asyncio.ensure_future(self.driver.cancel_all(float(a.get("timeout", 10))))
-                await self.until(task2.done, float(a.get("timeout", 10)) + 5, step, "cancel_all to return")
+                timeout_s = float(a.get("timeout", 10))  # float ok: seconds
+                task2 = asyncio.ensure_future(self.driver.cancel_all(timeout_s))
+                await self.until(task2.done, timeout_s + 5, step, "cancel_all to return")
                 results = task2.result()
                 want = a.get("expect")
                 if want is not None:

@@ -152,7 +152,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     if raw is None:
         return None
     try:
-        return max(0.0, float(raw))
+        return max(0.0, float(raw))  # float ok: seconds
     except ValueError:
         return None
 

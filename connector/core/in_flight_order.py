@@ -355,7 +355,7 @@ class InFlightOrder:
         self.trade_type = TradeType(trade_type)
         self.amount = amount
         self.price = price
-        self.creation_timestamp = float(creation_timestamp)
+        self.creation_timestamp = float(creation_timestamp)  # float ok: seconds
         self.exchange_order_id = exchange_order_id
 
         self.current_state: OrderState = OrderState.PENDING_CREATE
@@ -706,7 +706,7 @@ class InFlightOrder:
             order_type=OrderType(data["order_type"]),
             trade_type=TradeType(data["trade_type"]),
             amount=Decimal(data["amount"]),
-            creation_timestamp=float(data["creation_timestamp"]),
+            creation_timestamp=float(data["creation_timestamp"]),  # float ok: seconds
             price=_opt_decimal(data.get("price")),
             exchange_order_id=data.get("exchange_order_id"),
         )

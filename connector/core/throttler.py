@@ -126,7 +126,7 @@ class _Pool:
     def __init__(self, limit: RateLimit, capacity: int) -> None:
         self.limit = limit
         self.capacity = capacity
-        self.interval = float(limit.interval_seconds)
+        self.interval = float(limit.interval_seconds)  # float ok: seconds
         self.used: dict[int, int] = {}
         self.windows: list[int] = []  # heap of the keys of ``used``
 

@@ -55,7 +55,7 @@ class TimeSynchronizer:
         """Median offset (server minus local) in ms; 0 before the first sample."""
         if not self._offsets_ms:
             return 0.0
-        return float(statistics.median(self._offsets_ms))
+        return float(statistics.median(self._offsets_ms))  # float ok: milliseconds of clock offset
 
     def add_sample(self, local_before: float, server_time_ms: float, local_after: float) -> None:
         """Record one round trip: local clock before sending and after receiving (seconds),
