@@ -31,33 +31,10 @@ from typing import Any
 
 import yaml
 
-from mock_exchange.faults.plan import Fault, FaultSpecError
+from mock_exchange.faults.plan import FAULT_FIELDS, Fault, FaultSpecError
 
 # ----------------------------------------------------------------------------- vocabulary
 
-#: A fault's fields (the control API's form, ``mock_exchange.faults.plan.Fault.from_spec``).
-FAULT_FIELDS = frozenset(
-    {
-        "surface",
-        "method",
-        "path",
-        "stream",
-        "account",
-        "event",
-        "execution_type",
-        "symbol",
-        "action",
-        "seconds",
-        "status",
-        "code",
-        "msg",
-        "times",
-        "after",
-        "probability",
-        "label",
-        "body",
-    }
-)
 
 #: step name -> (required fields, optional fields). A step is a one-key mapping.
 STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {

@@ -55,7 +55,7 @@ from .binance_order_book import (
     trade_message_from_exchange,
 )
 from .binance_utils import SymbolMapper
-from .binance_web_utils import BinanceRestClient
+from .binance_web_utils import BinanceRestClient, ws_end_reason
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +170,8 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
                         if stop:
                             reason = stop
                             break
-                    elif msg.type in (
-                        aiohttp.WSMsgType.CLOSE,
-                        aiohttp.WSMsgType.CLOSING,
-                        aiohttp.WSMsgType.CLOSED,
-                    ):
-                        reason = f"closed by the server ({ws.close_code})"
-                        break
-                    elif msg.type is aiohttp.WSMsgType.ERROR:
-                        reason = f"connection error: {ws.exception()!r}"
+                    elif (ended := ws_end_reason(msg, ws)) is not None:
+                        reason = ended
                         break
             except (aiohttp.ClientError, OSError, ConnectionError) as exc:
                 reason = f"connection failed: {exc!r}"

@@ -46,7 +46,7 @@ from connector.core.order_book_tracker import Backoff
 
 from . import binance_constants as CONSTANTS
 from .binance_auth import BinanceAuth
-from .binance_web_utils import error_from_response
+from .binance_web_utils import error_from_response, ws_end_reason
 
 logger = logging.getLogger(__name__)
 
@@ -146,15 +146,8 @@ class BinanceAPIUserStreamDataSource:
                         if stop is not None:
                             reason = stop
                             break
-                    elif msg.type in (
-                        aiohttp.WSMsgType.CLOSE,
-                        aiohttp.WSMsgType.CLOSING,
-                        aiohttp.WSMsgType.CLOSED,
-                    ):
-                        reason = f"closed by the server ({ws.close_code})"
-                        break
-                    elif msg.type is aiohttp.WSMsgType.ERROR:
-                        reason = f"connection error: {ws.exception()!r}"
+                    elif (ended := ws_end_reason(msg, ws)) is not None:
+                        reason = ended
                         break
             except (aiohttp.ClientError, OSError, ConnectionError) as exc:
                 reason = f"connection failed: {exc!r}"

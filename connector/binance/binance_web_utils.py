@@ -125,6 +125,16 @@ def banned_until_s(msg: str) -> float | None:
     return value / 1_000_000 if value > 10**14 else value / 1000
 
 
+def ws_end_reason(msg: aiohttp.WSMessage, ws: aiohttp.ClientWebSocketResponse) -> str | None:
+    """Why a received WebSocket frame ends the connection (a close or an error), or None
+    for a frame that does not (text, binary, ping/pong)."""
+    if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+        return f"closed by the server ({ws.close_code})"
+    if msg.type is aiohttp.WSMsgType.ERROR:
+        return f"connection error: {ws.exception()!r}"
+    return None
+
+
 def error_from_response(
     http_status: int | None,
     payload: object,

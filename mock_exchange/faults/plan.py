@@ -35,6 +35,31 @@ class Surface(StrEnum):
     USER_DATA = "user_data"
 
 
+#: Every field a fault spec may have (the control API's JSON and the scenario step's form).
+FAULT_FIELDS = frozenset(
+    {
+        "surface",
+        "method",
+        "path",
+        "stream",
+        "account",
+        "event",
+        "execution_type",
+        "symbol",
+        "action",
+        "seconds",
+        "status",
+        "code",
+        "msg",
+        "times",
+        "after",
+        "probability",
+        "label",
+        "body",
+    }
+)
+
+
 class Kind(StrEnum):
     # Requests (REST, WS API).
     DELAY = "delay"  # wait `seconds`, then handle normally
@@ -191,26 +216,7 @@ class Fault:
         """
         if not isinstance(spec, dict):
             raise FaultSpecError(f"{where}: expected a mapping, got {type(spec).__name__}")
-        known = {
-            "surface",
-            "method",
-            "path",
-            "stream",
-            "account",
-            "event",
-            "execution_type",
-            "symbol",
-            "action",
-            "seconds",
-            "status",
-            "code",
-            "msg",
-            "times",
-            "after",
-            "probability",
-            "label",
-            "body",
-        }
+        known = FAULT_FIELDS
         for key in spec:
             if key not in known:
                 raise FaultSpecError(f"{where}.{key}: unknown field (known: {', '.join(sorted(known))})")
