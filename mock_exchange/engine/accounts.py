@@ -85,23 +85,24 @@ class Account:
 
 
 class Ledger:
-    """All accounts, and the only code that changes a balance."""
+    """All accounts, and the only code that changes a balance.
+
+    The matching engine's trade loop moves funds with the same arithmetic inline (see
+    ``MatchingEngine._trade``) rather than through these methods, for speed; it records
+    touches in ``_touched`` exactly as ``_balance`` does.
+    """
 
     def __init__(self) -> None:
         self.accounts: dict[int, Account] = {FEE_ACCOUNT_ID: Account(FEE_ACCOUNT_ID, "fees")}
-        # account_id -> {asset: None}: what the current command touched, in touch order.
-        self._touched: dict[int, dict[str, None]] = {}
+        # (account_id, asset) -> that balance's [free, locked] list: what the current
+        # command touched, in touch order (re-touching keeps the first position).
+        self._touched: dict[tuple[int, str], list[int]] = {}
 
     def _balance(self, account_id: int, asset: str) -> list[int]:
-        acct = self.accounts[account_id]
-        b = acct.balances.get(asset)
+        b = self.accounts[account_id].balances.get(asset)
         if b is None:
-            b = acct.balances[asset] = [0, 0]
-        t = self._touched.get(account_id)
-        if t is None:
-            self._touched[account_id] = {asset: None}
-        else:
-            t[asset] = None
+            b = self.accounts[account_id].balances[asset] = [0, 0]
+        self._touched[(account_id, asset)] = b
         return b
 
     def lock(self, account_id: int, asset: str, amount: int) -> None:
@@ -136,16 +137,28 @@ class Ledger:
         return self.accounts[account_id].free(asset) >= amount
 
     def take_positions(self, now: int) -> list[AccountPosition]:
-        """One ``AccountPosition`` per account touched since the last call, fee account excluded."""
+        """One ``AccountPosition`` per account touched since the last call, fee account excluded.
+
+        Accounts come in the order they were first touched, and each lists its touched
+        assets in the order they were first touched.
+        """
+        touched = self._touched
+        if not touched:
+            return []
+        rows_by_account: dict[int, list[tuple[str, int, int]]] = {}
+        for (account_id, asset), b in touched.items():
+            rows = rows_by_account.get(account_id)
+            if rows is None:
+                rows_by_account[account_id] = [(asset, b[0], b[1])]
+            else:
+                rows.append((asset, b[0], b[1]))
+        touched.clear()
+        rows_by_account.pop(FEE_ACCOUNT_ID, None)
+        accounts = self.accounts
         out = []
-        for account_id, assets in self._touched.items():
-            if account_id == FEE_ACCOUNT_ID:
-                continue
-            acct = self.accounts[account_id]
-            acct.update_time = now
-            bal = acct.balances
-            out.append(AccountPosition(account_id, now, [(a, bal[a][0], bal[a][1]) for a in assets]))
-        self._touched.clear()
+        for account_id, rows in rows_by_account.items():
+            accounts[account_id].update_time = now
+            out.append(AccountPosition(account_id, now, rows))
         return out
 
     def discard_touches(self) -> None:

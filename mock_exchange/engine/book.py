@@ -1,9 +1,17 @@
 """The price-time priority book of one symbol (the "matching core").
 
 Ordering invariant
-    Each side is a ``SortedDict`` of price levels whose first item is the best price
-    (asks keyed by price, bids keyed by negated price). Within a level, orders sit in an
-    insertion-ordered mapping: the first is the oldest and trades first.
+    Each side is a ``BookSide``: a dict of price levels by price, plus the priority keys
+    of those levels in a plain sorted list whose *last* item is the best level (bids are
+    keyed by price, asks by negated price, so "best" is always "largest key"). Within a
+    level, orders sit in an insertion-ordered mapping: the first is the oldest and trades
+    first.
+
+    Keeping the best level at the end of a list makes the operations a matching engine
+    does all the time cheap: reading the best level is one index and one dict lookup,
+    removing it is ``list.pop()``, and a new level near the top of the book is inserted
+    near the end of the list (a short ``memmove``). Only levels far from the touch pay an
+    O(levels) insertion or removal, which is still a C-speed ``memmove``.
 
 Level totals
     ``Level.total`` is the sum of ``available`` over the level's orders. The engine keeps
@@ -19,9 +27,9 @@ Known limitation
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import OrderedDict
-
-from sortedcontainers import SortedDict
+from collections.abc import Iterator
 
 from .types import Order, Side
 
@@ -38,67 +46,127 @@ class Level:
         return f"Level({self.price}, total={self.total}, n={len(self.orders)})"
 
 
+class BookSide:
+    """One side of the book. ``levels`` by price; ``keys`` sorted, best level last.
+
+    ``sign`` is +1 for bids (a higher price is better) and -1 for asks; a level's
+    priority key is ``sign * price``.
+    """
+
+    __slots__ = ("keys", "levels", "sign")
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+        self.levels: dict[int, Level] = {}
+        self.keys: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def best(self) -> Level | None:
+        keys = self.keys
+        return self.levels[keys[-1] * self.sign] if keys else None
+
+    def new_level(self, price: int) -> Level:
+        """Create the (absent) level at ``price`` and insert it in priority order."""
+        level = self.levels[price] = Level(price)
+        key = price * self.sign
+        keys = self.keys
+        if not keys or key > keys[-1]:
+            keys.append(key)  # a new best level: the common case at the touch
+        else:
+            insort(keys, key)
+        return level
+
+    def drop_level(self, price: int) -> None:
+        """Remove the level at ``price`` (it must exist)."""
+        del self.levels[price]
+        key = price * self.sign
+        keys = self.keys
+        if keys[-1] == key:
+            keys.pop()  # the best level: what matching empties
+        else:
+            del keys[bisect_left(keys, key)]
+
+    def __iter__(self) -> Iterator[Level]:
+        """Levels best first. Do not add or remove levels while iterating."""
+        levels, sign = self.levels, self.sign
+        for key in reversed(self.keys):
+            yield levels[key * sign]
+
+    def top(self, limit: int) -> list[tuple[int, int]]:
+        """The best ``limit`` levels as (price, total)."""
+        if limit <= 0:
+            return []
+        levels, sign = self.levels, self.sign
+        out = []
+        for key in self.keys[: -limit - 1 : -1]:
+            lv = levels[key * sign]
+            out.append((lv.price, lv.total))
+        return out
+
+
 class Book:
     __slots__ = ("asks", "bids")
 
     def __init__(self) -> None:
-        self.bids: SortedDict[int, Level] = SortedDict()  # key: -price
-        self.asks: SortedDict[int, Level] = SortedDict()  # key: price
+        self.bids = BookSide(1)
+        self.asks = BookSide(-1)
 
-    def side(self, side: Side) -> SortedDict[int, Level]:
+    def side(self, side: Side) -> BookSide:
         return self.bids if side is Side.BUY else self.asks
 
-    def opposite(self, side: Side) -> SortedDict[int, Level]:
+    def opposite(self, side: Side) -> BookSide:
         return self.asks if side is Side.BUY else self.bids
 
     def add(self, order: Order) -> int:
         """Rest ``order`` at the back of its level; returns the level's new total."""
-        if order.side is Side.BUY:
-            book, key = self.bids, -order.price
-        else:
-            book, key = self.asks, order.price
-        level: Level | None = book.get(key)
+        book = self.bids if order.side is Side.BUY else self.asks
+        price = order.price
+        level = book.levels.get(price)
         if level is None:
-            level = book[key] = Level(order.price)
+            level = book.new_level(price)
         level.orders[order.order_id] = order
-        level.total += order.available
+        level.total += order.orig_qty - order.executed_qty - order.prevented_qty
         return level.total
 
     def remove(self, order: Order, resting_qty: int) -> int:
         """Take ``order`` off the book; ``resting_qty`` is what it contributed to the total."""
-        if order.side is Side.BUY:
-            book, key = self.bids, -order.price
-        else:
-            book, key = self.asks, order.price
-        level: Level = book[key]
-        del level.orders[order.order_id]
+        book = self.bids if order.side is Side.BUY else self.asks
+        level = book.levels[order.price]
+        orders = level.orders
+        del orders[order.order_id]
         level.total -= resting_qty
-        if not level.orders:
-            del book[key]
+        if not orders:
+            book.drop_level(order.price)
             return 0
         return level.total
 
     def best_bid(self) -> Level | None:
-        return self.bids.peekitem(0)[1] if self.bids else None
+        return self.bids.best()
 
     def best_ask(self) -> Level | None:
-        return self.asks.peekitem(0)[1] if self.asks else None
+        return self.asks.best()
 
     def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Top ``limit`` levels per side as (price, quantity), best first."""
-        bids = [(lv.price, lv.total) for lv in self.bids.values()[:limit]]
-        asks = [(lv.price, lv.total) for lv in self.asks.values()[:limit]]
-        return bids, asks
+        return self.bids.top(limit), self.asks.top(limit)
 
     def level_qty(self, side: Side, price: int) -> int:
-        level: Level | None = self.bids.get(-price) if side is Side.BUY else self.asks.get(price)
+        level = self.side(side).levels.get(price)
         return level.total if level else 0
 
     def _check(self) -> None:
         """Assert every structural invariant of the book."""
-        for book, sign, side in ((self.bids, -1, Side.BUY), (self.asks, 1, Side.SELL)):
-            for key, level in book.items():
-                assert key == sign * level.price, (key, level)
+        for book, side in ((self.bids, Side.BUY), (self.asks, Side.SELL)):
+            assert book.keys == sorted(book.keys), "priority keys out of order"
+            assert len(set(book.keys)) == len(book.keys), "duplicate priority key"
+            assert sorted(book.keys) == sorted(p * book.sign for p in book.levels), "keys != levels"
+            for price, level in book.levels.items():
+                assert price == level.price, (price, level)
                 assert level.orders, f"empty level left on book: {level}"
                 total = 0
                 for oid, o in level.orders.items():
@@ -108,7 +176,6 @@ class Book:
                     assert o.available > 0, o
                     total += o.available
                 assert total == level.total, (level, total)
-        if self.bids and self.asks:
-            bb = self.bids.peekitem(0)[1].price
-            ba = self.asks.peekitem(0)[1].price
-            assert bb < ba, f"crossed book: bid {bb} >= ask {ba}"
+        bb, ba = self.bids.best(), self.asks.best()
+        if bb is not None and ba is not None:
+            assert bb.price < ba.price, f"crossed book: bid {bb.price} >= ask {ba.price}"

@@ -11,9 +11,9 @@ A refused command raises an ``EngineError`` and leaves no trace.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import random
+from binascii import b2a_base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -36,6 +36,13 @@ from .types import (
 # base64 output with its two symbols mapped onto letters: alphanumeric like Binance's ids.
 _B64_TO_ALNUM = bytes.maketrans(b"+/", b"kQ")
 DAY_US = 86_400_000_000
+
+
+def _missing(not_found: type[EngineError]) -> EngineError:
+    """The "no such order" error ``find_order`` raises, as ``not_found`` words it."""
+    if not_found is OrderNotFound:
+        return not_found(-2013, E.NO_SUCH_ORDER)
+    return not_found(-2011, E.UNKNOWN_ORDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +123,23 @@ class Exchange:
 
     def new_client_id(self) -> str:
         """A Binance-style generated client order id: 22 alphanumerics, seeded."""
-        raw = base64.b64encode(self._rng.getrandbits(136).to_bytes(17, "big"))
+        # ``b2a_base64(..., newline=False)`` is exactly what ``base64.b64encode`` returns.
+        raw = b2a_base64(self._rng.getrandbits(136).to_bytes(17, "big"), newline=False)
         return raw[:22].translate(_B64_TO_ALNUM).decode()
 
     # ------------------------------------------------------------------ commands
 
     def place_order(self, cmd: NewOrder) -> PlaceResult:
-        eng = self.engine(cmd.symbol)
+        eng = self.engines.get(cmd.symbol)
+        if eng is None:
+            raise BadRequest(-1121, "Invalid symbol.")
         client_id = cmd.new_client_order_id or self.new_client_id()
+        now = self._clock()  # ``self.now()``, written out
+        if now < self._last_now:
+            now = self._last_now
+        self._last_now = now
         try:
-            placed = eng.place(cmd, client_id, self.now())
+            placed = eng.place(cmd, client_id, now)
         except EngineError:
             self.ledger.discard_touches()
             raise
@@ -149,15 +163,10 @@ class Exchange:
     ) -> Order:
         """Look an account's order up by id and/or client id (``-2013`` if absent)."""
         eng = self.engine(symbol)
-        missing = (
-            not_found(-2013, E.NO_SUCH_ORDER)
-            if not_found is OrderNotFound
-            else not_found(-2011, E.UNKNOWN_ORDER)
-        )
         if order_id is not None:
             order = eng.orders.get(order_id)
             if order is None or order.account_id != account_id:
-                raise missing
+                raise _missing(not_found)
             if orig_client_order_id is not None and order.client_order_id != orig_client_order_id:
                 raise EngineError(-2039, E.CLIENT_ID_MISMATCH)
             return order
@@ -167,7 +176,7 @@ class Exchange:
             )
         order = eng.client_ids.get((account_id, orig_client_order_id))
         if order is None:
-            raise missing
+            raise _missing(not_found)
         return order
 
     def cancel_order(

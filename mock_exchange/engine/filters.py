@@ -12,7 +12,7 @@ are kept verbatim in ``SymbolConfig.extra_filters``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -304,23 +304,39 @@ def check_new_order(
 
     ``price`` is the limit price (0 for market-like orders); ``qty`` is ``None`` for a
     MARKET order by ``quoteOrderQty``. Called for every order, so it dispatches on the
-    filter's class identity rather than ``isinstance`` chains.
+    filter's class identity rather than ``isinstance`` chains, and the common checks are
+    written out inline (they are ``PriceFilter.check``/``LotSize.check`` verbatim) instead
+    of calling a method per filter. ``avg_price`` is only called by filters that need it.
     """
     for f in cfg.filters:
-        if type(f) is PriceFilter:
-            if price and not f.check(price):
+        t = type(f)
+        if t is PriceFilter:
+            assert isinstance(f, PriceFilter)  # for mypy: narrowing on `t` is lost
+            lo, hi, tick = f.min_price, f.max_price, f.tick_size
+            for p in (price, stop_price):
+                if p and ((lo and p < lo) or (hi and p > hi) or (tick and p % tick)):
+                    raise filter_failure(f.filter_type)
+        elif t is LotSize or (t is MarketLotSize and is_market):
+            assert isinstance(f, LotSize)
+            if qty is not None and (
+                qty < f.min_qty or (f.max_qty and qty > f.max_qty) or (f.step_size and qty % f.step_size)
+            ):
                 raise filter_failure(f.filter_type)
-            if stop_price and not f.check(stop_price):
-                raise filter_failure(f.filter_type)
-        elif type(f) is LotSize:
-            if qty is not None and not f.check(qty):
-                raise filter_failure(f.filter_type)
-        elif type(f) is MarketLotSize:
-            if is_market and qty is not None and not f.check(qty):
-                raise filter_failure(f.filter_type)
-        elif type(f) is Notional or type(f) is MinNotional:
-            _check_notional(f, is_market, price, qty, quote_qty, avg_price)
-        elif type(f) is PercentPriceBySide:
+        elif t is Notional or t is MinNotional:
+            assert isinstance(f, Notional | MinNotional)
+            if is_market:
+                _check_notional(f, is_market, price, qty, quote_qty, avg_price)
+            else:
+                # A priced order: the minimum always applies, NOTIONAL's maximum too.
+                notional = price * (qty or 0) // SCALE
+                if notional < f.min_notional:
+                    raise filter_failure(f.filter_type)
+                if t is Notional:
+                    assert isinstance(f, Notional)
+                    if f.max_notional and notional > f.max_notional:
+                        raise filter_failure(f.filter_type)
+        elif t is PercentPriceBySide:
+            assert isinstance(f, PercentPriceBySide)
             if price and not is_market:
                 ref = avg_price(f.avg_price_mins)
                 if ref:
@@ -330,11 +346,128 @@ def check_new_order(
                         up, down = f.ask_multiplier_up, f.ask_multiplier_down
                     if price > mul(ref, up) or price < mul(ref, down):
                         raise filter_failure(f.filter_type)
-        elif type(f) is MaxNumOrders:
+        elif t is MaxNumOrders:
+            assert isinstance(f, MaxNumOrders)
             if open_orders >= f.max_num_orders:
                 raise filter_failure(f.filter_type)
-        elif type(f) is MaxNumAlgoOrders and is_algo and open_algo_orders >= f.max_num_algo_orders:
-            raise filter_failure(f.filter_type)
+        elif t is MaxNumAlgoOrders:
+            assert isinstance(f, MaxNumAlgoOrders)
+            if is_algo and open_algo_orders >= f.max_num_algo_orders:
+                raise filter_failure(f.filter_type)
+
+
+class LimitRules:
+    """The enforced filters folded into flat bounds: a quick pass/fail for priced orders.
+
+    ``check_new_order`` walks the filter list in order because the *first* failing filter
+    names the error. But almost every order passes every filter, and for a priced,
+    non-conditional order (LIMIT, LIMIT_MAKER) the filters reduce to a handful of
+    bounds. ``passes`` tests them all at once; when it says no, the engine runs
+    ``check_new_order`` to raise the exact error. So ``passes`` only has to be exact in
+    one direction: it must never accept an order some filter would refuse.
+
+    Folding needs each enforced filter type at most once; otherwise (or for a filter
+    type this class does not know) ``exact`` is False, ``passes`` always says no, and
+    every order takes the full walk. ``source`` is a copy of the list the rules were
+    folded from: the engine refolds when ``SymbolConfig.filters`` no longer equals it.
+    """
+
+    __slots__ = (
+        "ask_down",
+        "ask_up",
+        "avg_price_mins",
+        "bid_down",
+        "bid_up",
+        "exact",
+        "max_notional",
+        "max_orders",
+        "max_price",
+        "max_qty",
+        "min_notional",
+        "min_price",
+        "min_qty",
+        "source",
+        "step_size",
+        "tick_size",
+    )
+
+    def __init__(self, filters: Sequence[object]) -> None:
+        self.source = list(filters)
+        self.exact = True
+        self.min_price = self.max_price = self.tick_size = 0
+        self.min_qty = self.max_qty = self.step_size = 0
+        self.min_notional: int | None = None  # None: no notional filter
+        self.max_notional = 0  # 0: no maximum
+        self.avg_price_mins: int | None = None  # None: no PERCENT_PRICE_BY_SIDE
+        self.bid_up = self.bid_down = self.ask_up = self.ask_down = 0
+        self.max_orders: int | None = None
+        seen: set[type] = set()
+        for f in filters:
+            t = type(f)
+            if t in seen:
+                self.exact = False
+            seen.add(t)
+            if isinstance(f, PriceFilter):
+                self.min_price, self.max_price, self.tick_size = f.min_price, f.max_price, f.tick_size
+            elif isinstance(f, MarketLotSize | MaxNumAlgoOrders):
+                pass  # never applies to a priced, non-conditional order
+            elif isinstance(f, LotSize):
+                self.min_qty, self.max_qty, self.step_size = f.min_qty, f.max_qty, f.step_size
+            elif isinstance(f, MinNotional | Notional):
+                # A priced order must meet every minimum, and NOTIONAL's maximum.
+                self.min_notional = max(self.min_notional or 0, f.min_notional)
+                if isinstance(f, Notional):
+                    self.max_notional = f.max_notional
+            elif isinstance(f, PercentPriceBySide):
+                self.avg_price_mins = f.avg_price_mins
+                self.bid_up, self.bid_down = f.bid_multiplier_up, f.bid_multiplier_down
+                self.ask_up, self.ask_down = f.ask_multiplier_up, f.ask_multiplier_down
+            elif isinstance(f, MaxNumOrders):
+                self.max_orders = f.max_num_orders
+            else:
+                self.exact = False
+
+    def passes(
+        self,
+        price: int,
+        qty: int,
+        is_buy: bool,
+        avg_price: Callable[[int, int], int],
+        now: int,
+        open_orders: int,
+    ) -> bool:
+        """True only if every filter accepts this priced, non-conditional order.
+
+        The same tests as ``check_new_order`` with ``is_market=False``, ``stop_price=0``
+        and ``is_algo=False``; ``avg_price(mins, now)`` is the symbol's average price.
+        """
+        if not self.exact:
+            return False
+        if price:
+            if (self.min_price and price < self.min_price) or (self.max_price and price > self.max_price):
+                return False
+            if self.tick_size and price % self.tick_size:
+                return False
+        if qty < self.min_qty or (self.max_qty and qty > self.max_qty):
+            return False
+        if self.step_size and qty % self.step_size:
+            return False
+        if self.min_notional is not None:
+            notional = price * qty // SCALE
+            if notional < self.min_notional or (self.max_notional and notional > self.max_notional):
+                return False
+        if self.max_orders is not None and open_orders >= self.max_orders:
+            return False
+        if price and self.avg_price_mins is not None:
+            ref = avg_price(self.avg_price_mins, now)
+            if ref:
+                if is_buy:
+                    up, down = self.bid_up, self.bid_down
+                else:
+                    up, down = self.ask_up, self.ask_down
+                if price > ref * up // SCALE or price < ref * down // SCALE:
+                    return False
+        return True
 
 
 def _check_notional(
