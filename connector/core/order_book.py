@@ -1,11 +1,17 @@
-"""The local order book: exact integer levels, fast diffs, Decimal at the edges.
+"""The local order book: exact levels, fast diffs, Decimal at the edges.
 
 Representation
 --------------
-Each side is a plain ``dict`` mapping price to quantity, both as ``int`` units of 10**-8
-(``order_book_message.SCALE``). Binance prices and quantities never have more than eight
-decimals, so this is exact; a value with more precision is refused (``TooMuchPrecision``),
-never rounded. Public accessors return ``Decimal``.
+Each side is a plain ``dict`` mapping price to quantity. Prices are ``int`` units of 10**-8
+(``order_book_message.SCALE``): they are the keys, they order the book and they are compared
+after every diff. Quantities are only stored and replaced on the hot path, so they are kept
+in the canonical text form they usually arrive in (``"12.34567890"``: ASCII digits, no
+leading zero, a dot, exactly eight decimals), validated but not converted; they become units
+or ``Decimal`` when read (depth queries, ``snapshot``). Any other spelling of a quantity is
+parsed and stored in canonical form, so each stored string has one value and one spelling.
+Binance prices and quantities never have more than eight decimals, so this is exact; a value
+with more precision is refused (``TooMuchPrecision``), never rounded. Public accessors
+return ``Decimal``.
 
 The best price of each side is tracked with a binary heap and lazy deletion: a new level
 pushes its price (negated for bids, so both heaps are min-heaps); a removed level is only
@@ -17,9 +23,9 @@ copy of the heap (``get_price_for_volume``) or sort (``snapshot``).
 
 Parsing is the expensive part of a diff, so it is kept off the common path: price strings
 recur constantly on a depth stream and are looked up in a per-book cache (string → units);
-quantities in the canonical wire form (``"1.23400000"``) are checked with C-implemented
-``str`` methods and converted with one ``int()``. Anything else takes the strict
-``parse_units`` path; both paths accept exactly the same strings.
+a quantity in the canonical form is checked with a few C-implemented ``str``/``bytes``
+operations and stored as it is (an ``int()`` would cost more than the checks). Anything
+else takes the strict ``parse_units`` path; both paths accept exactly the same strings.
 
 Why not a sorted container: inserts and deletes (~40% of level updates on a busy stream)
 would each pay a ``SortedDict`` rebalance, where a heap push is one C call and a delete is
@@ -28,7 +34,8 @@ workload for comparison (about 3x slower there).
 
 Invariants (asserted by ``_check``)
 -----------------------------------
-* every price and quantity is an ``int``; quantities are positive (zero removes a level);
+* every price is an ``int``; every quantity is the canonical text of a positive value
+  (zero removes a level);
 * every live price is in its side's heap (negated for bids); heaps satisfy the heap order;
   heap entries not in the dict are stale and harmless;
 * every cached price string parses to its cached units;
@@ -48,6 +55,7 @@ from decimal import Decimal, localcontext
 from connector.core.order_book_message import (
     DECIMALS,
     EXACT_CONTEXT,
+    SCALE,
     MalformedMessage,
     OrderBookDiffMessage,
     OrderBookSnapshotMessage,
@@ -93,8 +101,19 @@ def _parse_price(text: str) -> int:
     return parse_units(text)
 
 
+def _units_to_text(units: int) -> str:
+    """The canonical text of a positive quantity: ``1234567890`` → ``"12.34567890"``."""
+    whole, frac = divmod(units, SCALE)
+    return f"{whole}.{frac:0{DECIMALS}d}"
+
+
+def _text_to_units(text: str) -> int:
+    """Units of a stored (canonical) quantity: ``"12.34567890"`` → ``1234567890``."""
+    return int(text.replace(".", "", 1))
+
+
 def _apply_side(
-    book: dict[int, int],
+    book: dict[int, str],
     heap: list[int],
     levels: RawLevels,
     sign: int,
@@ -110,11 +129,15 @@ def _apply_side(
     * Prices go through ``cache`` (price string → units): the same price strings recur
       constantly in a depth stream, so a dict lookup replaces parsing; a miss is parsed by
       the strict ``parse_units``.
-    * A quantity in the canonical wire form (digits, ``.``, exactly eight digits) is
-      validated with C-implemented ``str`` methods and converted with ``int``; any other
-      form goes through ``parse_units``. A quantity shorter than nine characters raises
-      ``IndexError`` here; the caller then redoes the side with ``_apply_side_strict``
-      (re-applying absolute quantities is idempotent).
+    * A quantity in the canonical form is validated and stored as the string it is:
+      ``q[-9] == "."`` puts a dot eight places from the end; ``bytes.isdigit`` on the text
+      without its first dot proves everything else is an ASCII digit (so that dot is the
+      only one); ``q >= "1"`` means the first digit is 1-9, else ``q[1] == "."`` means the
+      text is ``0.xxxxxxxx`` (non-zero: the zero spelling was handled just before). Any
+      other string goes through the strict ``parse_units`` and is stored in canonical form.
+      A quantity shorter than nine characters raises ``IndexError`` and a non-string
+      ``AttributeError`` or ``TypeError``; the caller then redoes the sides with
+      ``_apply_side_strict`` (re-applying absolute quantities is idempotent).
 
     Known limit: a level is only required to unpack into two strings, so a JSON object
     whose two keys are both valid numbers would be read as ``[key1, key2]``. Checking the
@@ -128,27 +151,27 @@ def _apply_side(
             price = cache[p] = _parse_price(p)
         if q == _zero:
             pop(price, None)
-            continue
-        t = q.replace(".", "", 1)
-        if q[-9] == "." != q[0] and t.isdigit() and t.isascii():
-            qty = int(t)
-        else:
-            qty = _parse(q)
-        if qty:
+        elif q[-9] == "." and q.encode().replace(b".", b"", 1).isdigit() and (q >= "1" or q[1] == "."):
             if price not in book:
                 _push(heap, sign * price)
-            book[price] = qty
+            book[price] = q
         else:
-            pop(price, None)
+            qty = _parse(q)  # not canonical: the strict parse (raises ``MalformedMessage``)
+            if qty:
+                if price not in book:
+                    _push(heap, sign * price)
+                book[price] = _units_to_text(qty)
+            else:
+                pop(price, None)
 
 
-def _rebuild_heap(book: dict[int, int], heap: list[int], sign: int) -> None:
+def _rebuild_heap(book: dict[int, str], heap: list[int], sign: int) -> None:
     """Rebuild ``heap`` in place from the live levels, dropping stale and duplicate entries."""
     heap[:] = [sign * price for price in book]
     heapq.heapify(heap)
 
 
-def _apply_side_strict(book: dict[int, int], heap: list[int], levels: RawLevels, sign: int) -> None:
+def _apply_side_strict(book: dict[int, str], heap: list[int], levels: RawLevels, sign: int) -> None:
     """The slow, fully checked twin of ``_apply_side``: same result, explicit errors."""
     if isinstance(levels, str) or not isinstance(levels, Sequence):
         raise MalformedMessage(f"levels must be a list, got {levels!r:.200}")
@@ -160,7 +183,7 @@ def _apply_side_strict(book: dict[int, int], heap: list[int], levels: RawLevels,
         if qty:
             if price not in book:
                 heapq.heappush(heap, sign * price)
-            book[price] = qty
+            book[price] = _units_to_text(qty)
         else:
             book.pop(price, None)
 
@@ -189,8 +212,8 @@ class OrderBook:
 
     def __init__(self, trading_pair: str = "") -> None:
         self.trading_pair = trading_pair
-        self._bids: dict[int, int] = {}
-        self._asks: dict[int, int] = {}
+        self._bids: dict[int, str] = {}  # price units -> canonical quantity text
+        self._asks: dict[int, str] = {}
         self._bid_heap: list[int] = []  # negated prices
         self._ask_heap: list[int] = []
         # Price string as received -> units. Independent of the book's content, so it
@@ -341,6 +364,12 @@ class OrderBook:
 
     def is_crossed(self) -> bool:
         """True if the best bid is at or above the best ask: impossible on a real exchange."""
+        bid_heap, ask_heap = self._bid_heap, self._ask_heap
+        # Fast path (the sync machine asks after every diff): stale entries can only lie
+        # beyond a side's best price, so the bid heap's top is >= the best bid and the ask
+        # heap's top is <= the best ask. Tops that do not cross prove the book does not.
+        if not bid_heap or not ask_heap or -bid_heap[0] < ask_heap[0]:
+            return False
         bid = self.best_bid_units()
         return bid is not None and (ask := self.best_ask_units()) is not None and bid >= ask
 
@@ -392,7 +421,7 @@ class OrderBook:
             price = sign * key
             qty = book.get(price)
             if qty is not None:
-                yield price, qty
+                yield price, _text_to_units(qty)
 
     def snapshot(
         self, depth: int | None = None
@@ -406,7 +435,9 @@ class OrderBook:
             prices = sorted(book, reverse=is_bids)
             if depth is not None:
                 prices = prices[: max(depth, 0)]
-            sides.append([(units_to_decimal(p), units_to_decimal(book[p])) for p in prices])
+            # ``Decimal`` of a canonical quantity text is exact and has the same digits and
+            # exponent as ``units_to_decimal`` of its units.
+            sides.append([(units_to_decimal(p), Decimal(book[p])) for p in prices])
         return sides[0], sides[1]
 
     def get_price_for_volume(self, is_buy: bool, volume: Decimal) -> OrderBookQueryResult:
@@ -468,7 +499,8 @@ class OrderBook:
         for book, heap, sign in sides:
             for price, qty in book.items():
                 assert type(price) is int and price >= 0, price
-                assert type(qty) is int and qty > 0, (price, qty)
+                assert type(qty) is str and parse_units(qty) > 0, (price, qty)
+                assert _units_to_text(parse_units(qty)) == qty, ("not canonical", price, qty)
             for i in range(1, len(heap)):
                 assert heap[(i - 1) // 2] <= heap[i], "heap order violated"
             entries = set(heap)
