@@ -175,6 +175,18 @@ def validate_shape(cmd: NewOrder) -> None:
         raise BadRequest(-1114, "TimeInForce parameter sent when not required.")
 
 
+def _take_dirty(dirty: dict[int, None], levels: dict[int, Level]) -> list[tuple[int, int]]:
+    """The changed levels of one side as (price, new total; 0 if gone), and forget them."""
+    out: list[tuple[int, int]] = []
+    if dirty:
+        # A loop, not a comprehension: a comprehension is a function call on 3.11.
+        for p in dirty:
+            lv = levels.get(p)
+            out.append((p, lv.total if lv is not None else 0))
+        dirty.clear()
+    return out
+
+
 class MatchingEngine:
     """One symbol's book, orders, stops, ids and market data."""
 
@@ -441,23 +453,8 @@ class MatchingEngine:
             first = self.update_id + 1
             self.update_id = last = self.update_id + self._changes
             self._changes = 0
-            bids: list[tuple[int, int]] = []
-            asks: list[tuple[int, int]] = []
-            # Loops, not comprehensions: a comprehension is a function call on 3.11.
-            dirty = self._dirty_bids
-            if dirty:
-                levels = self.book.bids.levels
-                for p in dirty:
-                    lv = levels.get(p)
-                    bids.append((p, lv.total if lv is not None else 0))
-                dirty.clear()
-            dirty = self._dirty_asks
-            if dirty:
-                levels = self.book.asks.levels
-                for p in dirty:
-                    lv = levels.get(p)
-                    asks.append((p, lv.total if lv is not None else 0))
-                dirty.clear()
+            bids = _take_dirty(self._dirty_bids, self.book.bids.levels)
+            asks = _take_dirty(self._dirty_asks, self.book.asks.levels)
             events.append(DepthUpdate(self.symbol, first, last, now, bids, asks))
         touched = self.ledger._touched
         if len(touched) == 1:
