@@ -19,11 +19,11 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -36,6 +36,8 @@ from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
 from .spec import Scenario, ScenarioError, Step
+
+T = TypeVar("T")
 
 API_KEY, API_SECRET = "scenario-trader-key", "scenario-trader-secret"
 START_US = 1_780_000_000_000_000  # every run starts at the same instant
@@ -220,6 +222,16 @@ class Run:
                 )
             await self._slice(end)
 
+    async def _driver_call(self, call: Coroutine[Any, Any, T], timeout: float, step: Step, name: str) -> T:
+        """Await a driver query within ``timeout`` (virtual) seconds; what it raises fails
+        the step, naming the query."""
+        task = asyncio.ensure_future(call)
+        await self.until(task.done, timeout, step, f"{name} to return")
+        try:
+            return task.result()
+        except Exception as e:
+            raise StepFailed(step, f"{name} raised {type(e).__name__}: {e}") from None
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -323,23 +335,13 @@ class Run:
                 if a.get("expect_error") is False and not success:
                     raise StepFailed(step, "expected the cancel to succeed, but it reported a failure")
             elif kind == "check_network":
-                task_n = asyncio.ensure_future(self.driver.check_network())
                 timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
-                await self.until(task_n.done, timeout, step, "check_network to return")
-                try:
-                    status = task_n.result()
-                except Exception as e:
-                    raise StepFailed(step, f"check_network raised {type(e).__name__}: {e}") from None
+                status = await self._driver_call(self.driver.check_network(), timeout, step, kind)
                 if status != a["expect"]:
                     raise StepFailed(step, f"check_network: expected {a['expect']}, got {status}")
             elif kind == "all_trading_pairs":
-                task_p = asyncio.ensure_future(self.driver.all_trading_pairs())
                 timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
-                await self.until(task_p.done, timeout, step, "all_trading_pairs to return")
-                try:
-                    pairs = task_p.result()
-                except Exception as e:
-                    raise StepFailed(step, f"all_trading_pairs raised {type(e).__name__}: {e}") from None
+                pairs = await self._driver_call(self.driver.all_trading_pairs(), timeout, step, kind)
                 if sorted(pairs) != sorted(a["expect"]):
                     missing = sorted(set(a["expect"]) - set(pairs))
                     extra = sorted(set(pairs) - set(a["expect"]))
