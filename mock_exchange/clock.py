@@ -13,6 +13,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -37,6 +38,19 @@ class WallClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def call_later(clock: Clock, seconds: float, fn: Callable[[], None], tasks: set[asyncio.Task[None]]) -> None:
+    """Run ``fn`` after ``seconds`` of ``clock`` time. The task waits in ``tasks`` until it is
+    done, so its owner can cancel what is still pending when it stops."""
+
+    async def run() -> None:
+        await clock.sleep(seconds)
+        fn()
+
+    task = asyncio.ensure_future(run())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def _settle(rounds: int = 5) -> None:
@@ -84,10 +98,6 @@ class VirtualClock:
             # Let the woken task (and whatever it wakes) run at this instant.
             await _settle()
         self._now = target
-
-    def set(self, now_us: int) -> None:
-        """Jump to ``now_us`` (forward only) without waking sleepers in between."""
-        self._now = max(self._now, now_us)
 
     def next_deadline_us(self) -> int | None:
         """When the earliest sleeper wakes (skew excluded), or None if nobody sleeps."""

@@ -164,3 +164,7 @@ class ConnectorDriver(Protocol):
         """Walk the connector's book as a market order of ``volume`` would (None when the
         connector cannot answer, e.g. its book is not synced)."""
         ...
+
+    def open_orders(self) -> list[str]:
+        """Client order ids of the orders the connector still tracks as not done."""
+        ...

@@ -43,6 +43,7 @@ class ScenarioFile(pytest.File):
 
 
 def _declared_xfail(path: Path) -> str | None:
+    """The ``xfail`` a file declares, read without validating it (it may be invalid)."""
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError:
@@ -52,16 +53,16 @@ def _declared_xfail(path: Path) -> str | None:
 
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
-        xfail = _declared_xfail(self.path)
-        if xfail == "validate":
-            try:
-                load_scenario(self.path)
-            except ScenarioError:
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError:
+            if _declared_xfail(self.path) == "validate":
                 return
+            raise
+        if scenario.xfail == "validate":
             raise UnexpectedPass(f"{self.path}: declares 'xfail: validate' but is valid")
-        scenario = load_scenario(self.path)
         result = asyncio.run(run_scenario(scenario))
-        if xfail == "run":
+        if scenario.xfail == "run":
             if result.passed:
                 raise UnexpectedPass(f"{self.path}: declares 'xfail: run' but passed")
             return

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import fnmatch
+import functools
 import json
 import logging
 import re
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -117,11 +119,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+@functools.cache
+def _default_config() -> dict[str, Any]:
+    """The mock's default configuration, as parsed YAML (read once; callers copy it)."""
+    raw: dict[str, Any] = yaml.safe_load(
+        resources.files("mock_exchange").joinpath("default_config.yaml").read_text()
+    )
+    return raw
+
+
 def build_config(scenario: Scenario) -> Any:
     """The mock configuration for a scenario: the defaults, its overrides, known keys."""
-    raw = yaml.safe_load(resources.files("mock_exchange").joinpath("default_config.yaml").read_text())
     setup = scenario.setup
-    raw = _deep_merge(raw, copy.deepcopy(setup.get("config") or {}))
+    raw = _deep_merge(copy.deepcopy(_default_config()), copy.deepcopy(setup.get("config") or {}))
     for account, assets in (setup.get("balances") or {}).items():
         entry = next((a for a in raw["accounts"] if a["name"] == account), None)
         if entry is None:
@@ -169,8 +179,12 @@ class Run:
     # ------------------------------------------------------------------ time
 
     def _activity(self) -> tuple[int, int]:
+        """The last traffic sequence number and the event count: how far the run has got."""
         traffic = self.server.service.traffic.last_seq if self.server else 0
         return traffic, len(self.driver.events)
+
+    def _ready(self) -> bool:
+        return self.driver.status().get("ready", False)
 
     def _rest_in_flight(self) -> bool:
         """A REST request the exchange is working on (one a fault holds on purpose, a
@@ -222,15 +236,24 @@ class Run:
                 )
             await self._slice(end)
 
+    async def _await(self, call: Coroutine[Any, Any, T], timeout: float, step: Step, what: str) -> T:
+        """Await ``call`` while virtual time moves; the step fails if it has not returned
+        after ``timeout`` (virtual) seconds."""
+        task = asyncio.ensure_future(call)
+        await self.until(task.done, timeout, step, what)
+        return task.result()
+
     async def _driver_call(self, call: Coroutine[Any, Any, T], timeout: float, step: Step, name: str) -> T:
         """Await a driver query within ``timeout`` (virtual) seconds; what it raises fails
         the step, naming the query."""
-        task = asyncio.ensure_future(call)
-        await self.until(task.done, timeout, step, f"{name} to return")
-        try:
-            return task.result()
-        except Exception as e:
-            raise StepFailed(step, f"{name} raised {type(e).__name__}: {e}") from None
+
+        async def query() -> T:
+            try:
+                return await call
+            except Exception as e:
+                raise StepFailed(step, f"{name} raised {type(e).__name__}: {e}") from None
+
+        return await self._await(query(), timeout, step, f"{name} to return")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -249,14 +272,15 @@ class Run:
                 ) from None
             if "name" in spec:
                 self.fault_names[spec["name"]] = fault.id
+        # The harness's own options; the rest are the driver's.
         options = dict(self.s.setup.get("connector") or {})
         pairs = options.pop("trading_pairs", ["BTC-USDT"])
+        wait_ready = options.pop("wait_ready", True)
         validate = getattr(self.driver, "validate_options", None)
         if validate is not None and (problem := validate(options)):
             raise ScenarioError(
                 self.s.path, "setup.connector", problem, self.s.lines.of("setup", "connector")
             )
-        wait_ready = options.pop("wait_ready", True)
         env = DriverEnv(
             self.server.rest_url,
             self.server.stream_url,
@@ -270,12 +294,7 @@ class Run:
         )
         await self.driver.start(env)
         if wait_ready:
-            await self.until(
-                lambda: self.driver.status().get("ready", False),
-                READY_TIMEOUT_S,
-                None,
-                "the connector to become ready",
-            )
+            await self.until(self._ready, READY_TIMEOUT_S, None, "the connector to become ready")
 
     async def stop(self) -> None:
         try:
@@ -327,9 +346,9 @@ class Run:
                 await self.pump(0)  # let the request go out
             elif kind == "cancel":
                 cid = self._order_id(step, a["order"])
-                task = asyncio.ensure_future(self.driver.cancel(cid))
-                await self.until(task.done, DEFAULT_WAIT_S, step, "the cancel to return")
-                success = task.result()
+                success = await self._await(
+                    self.driver.cancel(cid), DEFAULT_WAIT_S, step, "the cancel to return"
+                )
                 if a.get("expect_error") is True and success:
                     raise StepFailed(step, "expected the cancel to report a failure, but it succeeded")
                 if a.get("expect_error") is False and not success:
@@ -353,9 +372,8 @@ class Run:
                     )
             elif kind == "cancel_all":
                 timeout_s = float(a.get("timeout", 10))  # float ok: seconds
-                task2 = asyncio.ensure_future(self.driver.cancel_all(timeout_s))
-                await self.until(task2.done, timeout_s + 5, step, "cancel_all to return")
-                results = task2.result()
+                cancel_all = self.driver.cancel_all(timeout_s)
+                results = await self._await(cancel_all, timeout_s + 5, step, "cancel_all to return")
                 want = a.get("expect")
                 if want is not None:
                     got = {alias: results.get(cid) for alias, cid in self.aliases.items() if cid in results}
@@ -436,14 +454,10 @@ class Run:
                         await self.pump(down_for)
 
                 # The driver may need virtual time to pass while it stops and starts.
-                task3 = asyncio.ensure_future(self.driver.restart(while_down))
-                await self.until(task3.done, READY_TIMEOUT_S + down_for, step, "the connector to restart")
-                task3.result()
+                restart = self.driver.restart(while_down)
+                await self._await(restart, READY_TIMEOUT_S + down_for, step, "the connector to restart")
                 await self.until(
-                    lambda: self.driver.status().get("ready", False),
-                    READY_TIMEOUT_S,
-                    step,
-                    "the restarted connector to become ready",
+                    self._ready, READY_TIMEOUT_S, step, "the restarted connector to become ready"
                 )
             elif kind == "clear_book":
                 control.clear_book(a["symbol"])
@@ -485,7 +499,7 @@ class Run:
         d = self.driver
         cond: Callable[[], bool]
         if until == "ready":
-            cond, what = (lambda: d.status().get("ready", False)), "the connector to be ready"
+            cond, what = self._ready, "the connector to be ready"
         elif until == "book_synced":
             pair = a.get("pair", "BTC-USDT")
             cond, what = (lambda: d.status().get(f"book:{pair}", False)), f"the {pair} book to be synced"
@@ -525,7 +539,7 @@ class Run:
 
             what = f"{asset} balance {a.get('total', '?')} total / {a.get('available', '?')} available"
         else:  # no_open_orders
-            cond, what = (lambda: not getattr(d, "open_orders", lambda: [])()), "no open orders"
+            cond, what = (lambda: not d.open_orders()), "no open orders"
         await self.until(cond, timeout, step, what)
 
     # ------------------------------------------------------------------ expectations
@@ -544,8 +558,7 @@ class Run:
                     message,
                     self.s.lines.of(*full),
                     self.s.source_of(*full),
-                    self.server.service.traffic.last_seq if self.server else 0,
-                    len(d.events),
+                    *self._activity(),
                 )
             )
 
@@ -578,18 +591,10 @@ class Run:
                         alias,
                         "state",
                     )
-                elif key == "executed" and view.executed != _dec(value):
+                elif key in ("executed", "executed_quote") and getattr(view, key) != _dec(value):
                     fail(
-                        f"orders.{alias}.executed",
-                        f"expected {value}, got {view.executed}",
-                        "orders",
-                        alias,
-                        key,
-                    )
-                elif key == "executed_quote" and view.executed_quote != _dec(value):
-                    fail(
-                        f"orders.{alias}.executed_quote",
-                        f"expected {value}, got {view.executed_quote}",
+                        f"orders.{alias}.{key}",
+                        f"expected {value}, got {getattr(view, key)}",
                         "orders",
                         alias,
                         key,
@@ -949,8 +954,6 @@ def _event_matches(event: ObservedEvent, pattern: dict[str, Any]) -> bool:
 
 
 def _path_matches(path: str, pattern: str) -> bool:
-    import fnmatch
-
     return fnmatch.fnmatchcase(path, pattern)
 
 
@@ -974,55 +977,35 @@ async def run_scenario(
     run = Run(scenario, driver)
     result = run.result
     t0 = time.perf_counter()
-    started = False
     capture = _LogCapture()
     logging.getLogger("connector").addHandler(capture)
     try:
         await run.start()
-        started = True
         for step in scenario.steps:
-            assert run.server is not None
-            result.steps.append(
-                StepRecord(step, run.clock.now_us(), run.server.service.traffic.last_seq, len(driver.events))
-            )
+            result.steps.append(StepRecord(step, run.clock.now_us(), *run._activity()))
             await run.run_step(step)
         await run.pump(0.5)  # let what the last step caused settle
         result.failures = run.check(scenario.expect, "expect", ("expect",))
     except StepFailed as e:
-        traffic_seq = run.server.service.traffic.last_seq if run.server else 0
-        result.failures.append(
-            Failure(e.step.where, e.message, e.step.line, e.step.source, traffic_seq, len(driver.events))
-        )
+        result.failures.append(Failure(e.step.where, e.message, e.step.line, e.step.source, *run._activity()))
     except ScenarioError:
         raise
     except TimeoutError as e:
-        result.failures.append(
-            Failure(
-                "setup",
-                f"timed out waiting for {e}",
-                scenario.lines.of("setup"),
-                "",
-                run.server.service.traffic.last_seq if run.server else 0,
-                len(driver.events),
-            )
-        )
+        where = scenario.lines.of("setup")
+        result.failures.append(Failure("setup", f"timed out waiting for {e}", where, "", *run._activity()))
     except Exception:
         result.error = traceback.format_exc()
     finally:
-        if run.server is not None:
-            result.traffic = list(run.server.service.traffic.entries)
         result.events = list(driver.events)
-        try:
-            if started or run.server is not None:
+        if run.server is not None:  # started (or part-started): record, then stop
+            result.traffic = list(run.server.service.traffic.entries)
+            try:
                 await asyncio.wait_for(run.stop(), 30)
-        except Exception:
-            if result.error is None:
-                result.error = "stopping: " + traceback.format_exc()
+            except Exception:
+                if result.error is None:
+                    result.error = "stopping: " + traceback.format_exc()
     logging.getLogger("connector").removeHandler(capture)
     result.logs = capture.lines
     result.duration_s = time.perf_counter() - t0
     result.passed = not result.failures and result.error is None
     return result
-
-
-Runner = Callable[[Scenario], Awaitable[Result]]

@@ -25,7 +25,7 @@ The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "check_network": ({"expect"}, {"timeout"}),
     "all_trading_pairs": ({"expect"}, {"timeout"}),
 }
+#: Steps that may be written with a scalar (``advance: 5``): the field it stands for.
+SCALAR_STEPS = {"advance": "seconds", "skew": "ms"}
 #: `wait: {until: ...}` conditions.
 WAIT_UNTIL = {
     "ready",
@@ -289,8 +291,6 @@ class _Checker:
                 self.fail(where, f"missing required field {key!r}", *node_path)
 
     def amount(self, value: Any, where: str, *node_path: Any) -> None:
-        from decimal import Decimal, InvalidOperation
-
         if isinstance(value, bool) or not isinstance(value, str | int):
             self.fail(
                 where, f'{node_path[-1]!r} must be a decimal string like "0.01", got {value!r}', *node_path
@@ -303,6 +303,10 @@ class _Checker:
 
 def _is_string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _is_positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and value > 0
 
 
 def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
@@ -324,10 +328,8 @@ def _check_step(c: _Checker, step: Step) -> None:
     if step.kind == "check":
         _check_expect(c, step.args, where, *path)
         return
-    if step.kind in ("advance",) and not isinstance(step.args, dict):
-        step.args = {"seconds": step.args}
-    if step.kind == "skew" and not isinstance(step.args, dict):
-        step.args = {"ms": step.args}
+    if step.kind in SCALAR_STEPS and not isinstance(step.args, dict):  # `advance: 5`
+        step.args = {SCALAR_STEPS[step.kind]: step.args}
     if step.args is None:
         step.args = {}
     args = c.mapping(step.args, where, *path)
@@ -352,9 +354,9 @@ def _check_step(c: _Checker, step: Step) -> None:
     ):
         if key in args and args[key] is not None:
             c.amount(args[key], where, *path, key)
-    if step.kind in ("buy", "sell") and args.get("type") not in ("LIMIT", "LIMIT_MAKER", "MARKET"):
-        c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args.get('type')!r}", *path, "type")
     if step.kind in ("buy", "sell"):
+        if args["type"] not in ("LIMIT", "LIMIT_MAKER", "MARKET"):
+            c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args['type']!r}", *path, "type")
         if args["type"] != "MARKET" and "price" not in args:
             c.fail(where, f"a {args['type']} order needs a 'price'", *path)
         if "amount" not in args and "quote_amount" not in args:
@@ -373,14 +375,12 @@ def _check_step(c: _Checker, step: Step) -> None:
     if (
         step.kind in ("check_network", "all_trading_pairs")
         and "timeout" in args
-        and not (isinstance(args["timeout"], int | float) and args["timeout"] > 0)
+        and not _is_positive_number(args["timeout"])
     ):
         c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
     if step.kind == "cancel" and "expect_error" in args and not isinstance(args["expect_error"], bool):
         c.fail(where, "'expect_error' must be true or false", *path, "expect_error")
-    if step.kind in ("advance", "stall") and not (
-        isinstance(args.get("seconds"), int | float) and args["seconds"] > 0
-    ):
+    if step.kind in ("advance", "stall") and not _is_positive_number(args.get("seconds")):
         c.fail(where, "'seconds' must be a positive number", *path, "seconds")
     if step.kind == "restart_connector" and "while_down" in args:
         inner = args["while_down"]
@@ -447,7 +447,7 @@ def _check_step(c: _Checker, step: Step) -> None:
             c.fail(where, f"'event' must be one of {', '.join(sorted(EVENT_NAMES))}", *path, "event")
         if until == "balance" and "asset" not in args:
             c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
-        if "timeout" in args and not (isinstance(args["timeout"], int | float) and args["timeout"] > 0):
+        if "timeout" in args and not _is_positive_number(args["timeout"]):
             c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
 
 

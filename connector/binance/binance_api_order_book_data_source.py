@@ -55,7 +55,7 @@ from .binance_order_book import (
     trade_message_from_exchange,
 )
 from .binance_utils import SymbolMapper
-from .binance_web_utils import BinanceRestClient, ws_end_reason
+from .binance_web_utils import BinanceRestClient, ReconnectPacer, ws_end_reason
 
 logger = logging.getLogger(__name__)
 
@@ -124,15 +124,9 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
     # -- the stream -------------------------------------------------------------------------
 
     async def listen_for_subscriptions(self) -> AsyncGenerator[DataSourceEvent, None]:
-        attempt = 0
-        subscribed_at: float | None = None
+        pacer = ReconnectPacer(self._backoff, self._clock, self._sleep)
         while True:
-            if subscribed_at is not None and self._clock() - subscribed_at >= self._backoff.maximum:
-                attempt = 1  # the last connection stayed up a good while: start the backoff over
-            subscribed_at = None
-            if attempt:
-                await self._sleep(self._backoff.delay(attempt))
-            attempt += 1
+            await pacer.wait_for_attempt()
             try:
                 ws = await self._session.ws_connect(
                     self._url,
@@ -162,9 +156,7 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
                         events, stop = self._on_text(msg.data)
                         for event in events:
                             if isinstance(event, StreamConnected):
-                                # Not a reset yet: a stream that drops right after each
-                                # subscription must still back off (no reconnect storm).
-                                subscribed_at = self._clock()
+                                pacer.connected()
                                 self._set_connected(True, "subscribed")
                             yield event
                         if stop:

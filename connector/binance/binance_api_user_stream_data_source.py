@@ -46,7 +46,7 @@ from connector.core.order_book_tracker import Backoff
 
 from . import binance_constants as CONSTANTS
 from .binance_auth import BinanceAuth
-from .binance_web_utils import error_from_response, ws_end_reason
+from .binance_web_utils import ReconnectPacer, error_from_response, ws_end_reason
 
 logger = logging.getLogger(__name__)
 
@@ -103,15 +103,9 @@ class BinanceAPIUserStreamDataSource:
         self.connections = 0  # confirmed subscriptions, for observability and tests
 
     async def listen_for_user_stream(self) -> AsyncGenerator[UserStreamItem, None]:
-        attempt = 0
-        subscribed_at: float | None = None
+        pacer = ReconnectPacer(self._backoff, self._clock, self._sleep)
         while True:
-            if subscribed_at is not None and self._clock() - subscribed_at >= self._backoff.maximum:
-                attempt = 1  # the last subscription stayed up a good while: start over
-            subscribed_at = None
-            if attempt:
-                await self._sleep(self._backoff.delay(attempt))
-            attempt += 1
+            await pacer.wait_for_attempt()
             try:
                 ws = await self._session.ws_connect(
                     self._url,
@@ -130,8 +124,7 @@ class BinanceAPIUserStreamDataSource:
                     self.last_error = f"subscription failed: {exc}"
                     logger.warning("user stream: %s", self.last_error)
                     continue
-                # Not a reset yet: a subscription that ends at once must still back off.
-                subscribed_at = self._clock()
+                pacer.connected()
                 self.connected = True
                 self.connections += 1
                 self.last_error = None

@@ -255,6 +255,13 @@ class _Balance:
 _ORDER_TIME_FIELDS = ("updateTime", "transactTime", "workingTime", "time")
 
 
+def _commission(data: Mapping[str, Any], asset_key: str, amount_key: str) -> TradeFee:
+    """The commission one fill reports: ``data[amount_key]`` of the asset ``data[asset_key]``
+    (no fee when no asset is named)."""
+    asset = data.get(asset_key)
+    return TradeFee.of(str(asset), decimal(data[amount_key], amount_key)) if asset else ZERO_FEE
+
+
 def _check_rounded_to_zero(rule: TradingRule, given: Decimal, quantized: Decimal, *, is_price: bool) -> None:
     """A positive value that quantizing turns into 0 is *below the minimum* (the caller can
     fix that by asking for more), not an invalid value: say so, naming the bound."""
@@ -1165,10 +1172,7 @@ class BinanceExchange:
         if order.is_done:
             return self._result(order)
         self.order_tracker.process_cancel_requested(client_id)
-        params: dict[str, ParamValue] = {
-            "symbol": self._symbols.symbol(order.trading_pair),
-            "origClientOrderId": client_id,
-        }
+        params = self._order_params(order)
         try:
             data = await self.rest.request("DELETE", CONSTANTS.ORDER_PATH, params, signed=True)
         except asyncio.CancelledError:
@@ -1224,13 +1228,13 @@ class BinanceExchange:
 
     # =========================================================================== orders: REST data
 
+    def _order_params(self, order: InFlightOrder) -> dict[str, ParamValue]:
+        """What names ``order`` to ``GET``/``DELETE /api/v3/order``: its client order id."""
+        symbol = self._symbols.symbol(order.trading_pair)
+        return {"symbol": symbol, "origClientOrderId": order.client_order_id}
+
     async def _query_order(self, order: InFlightOrder) -> dict[str, Any]:
-        data = await self.rest.request(
-            "GET",
-            CONSTANTS.ORDER_PATH,
-            {"symbol": self._symbols.symbol(order.trading_pair), "origClientOrderId": order.client_order_id},
-            signed=True,
-        )
+        data = await self.rest.request("GET", CONSTANTS.ORDER_PATH, self._order_params(order), signed=True)
         if not isinstance(data, dict):
             raise TransportError(f"unexpected order answer {data!r:.100}")
         return data
@@ -1264,8 +1268,6 @@ class BinanceExchange:
         for fill in fills:
             price = decimal(fill["price"], "price")
             qty = decimal(fill["qty"], "qty")
-            asset = fill.get("commissionAsset")
-            fee = TradeFee.of(str(asset), decimal(fill["commission"], "commission")) if asset else ZERO_FEE
             self.order_tracker.process_trade_update(
                 TradeUpdate(
                     trade_id=str(fill["tradeId"]),
@@ -1276,7 +1278,7 @@ class BinanceExchange:
                     fill_price=price,
                     fill_base_amount=qty,
                     fill_quote_amount=price * qty,
-                    fee=fee,
+                    fee=_commission(fill, "commissionAsset", "commission"),
                     is_maker=False,  # fills in a create response are the taker side
                 )
             )
@@ -1313,7 +1315,6 @@ class BinanceExchange:
             return False
         for trade in trades:
             price = decimal(trade["price"], "price")
-            asset = trade.get("commissionAsset")
             self.order_tracker.process_trade_update(
                 TradeUpdate(
                     trade_id=str(trade["id"]),
@@ -1324,9 +1325,7 @@ class BinanceExchange:
                     fill_price=price,
                     fill_base_amount=decimal(trade["qty"], "qty"),
                     fill_quote_amount=decimal(trade["quoteQty"], "quoteQty"),
-                    fee=TradeFee.of(str(asset), decimal(trade["commission"], "commission"))
-                    if asset
-                    else ZERO_FEE,
+                    fee=_commission(trade, "commissionAsset", "commission"),
                     is_maker=bool(trade.get("isMaker", False)),
                 )
             )
@@ -1489,13 +1488,7 @@ class BinanceExchange:
         CANCELED shows up as an ``OrderAnomaly``); ``success`` says the exchange cancelled it."""
         try:
             data = await self.rest.request(
-                "DELETE",
-                CONSTANTS.ORDER_PATH,
-                {
-                    "symbol": self._symbols.symbol(order.trading_pair),
-                    "origClientOrderId": order.client_order_id,
-                },
-                signed=True,
+                "DELETE", CONSTANTS.ORDER_PATH, self._order_params(order), signed=True
             )
         except ConnectorError as exc:
             logger.warning("cancel of lost order %s failed: %s", order.client_order_id, exc)
@@ -1625,7 +1618,6 @@ class BinanceExchange:
             price = decimal(event["L"], "L")
             qty = decimal(event["l"], "l")
             quote = decimal(event["Y"], "Y") if event.get("Y") else price * qty
-            asset = event.get("N")
             self.order_tracker.process_trade_update(
                 TradeUpdate(
                     trade_id=str(event["t"]),
@@ -1636,7 +1628,7 @@ class BinanceExchange:
                     fill_price=price,
                     fill_base_amount=qty,
                     fill_quote_amount=quote,
-                    fee=TradeFee.of(str(asset), decimal(event["n"], "n")) if asset else ZERO_FEE,
+                    fee=_commission(event, "N", "n"),
                     is_maker=bool(event.get("m", False)),
                 )
             )

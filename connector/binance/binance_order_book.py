@@ -30,6 +30,8 @@ from connector.core.order_book_message import (
     parse_decimal,
 )
 
+from .binance_constants import DIFF_EVENT_TYPE, TRADE_EVENT_TYPE
+
 __all__ = [
     "SymbolMap",
     "UnknownSymbol",
@@ -116,7 +118,7 @@ def diff_message_from_exchange(
     on the success path); the error path re-runs the helpers to say what is wrong.
     """
     try:
-        if msg["e"] == "depthUpdate":
+        if msg["e"] == DIFF_EVENT_TYPE:
             symbol = msg["s"]
             first, last, bids, asks, ts = msg["U"], msg["u"], msg["b"], msg["a"], msg["E"]
             if (
@@ -135,7 +137,7 @@ def diff_message_from_exchange(
     except (KeyError, TypeError):
         pass
     # Something is wrong: find out what, with a precise message.
-    _check_event(msg, "depthUpdate")
+    _check_event(msg, DIFF_EVENT_TYPE)
     pair = _trading_pair(msg, symbol_to_trading_pair)
     _int_field(msg, "U"), _int_field(msg, "u"), _int_field(msg, "E")
     _list_field(msg, "b"), _list_field(msg, "a")
@@ -150,7 +152,7 @@ def trade_message_from_exchange(
     ``m`` ("is the buyer the market maker?") true means the taker sold: ``TradeType.SELL``.
     The timestamp is the trade time ``T``, not the event time ``E``.
     """
-    _check_event(msg, "trade")
+    _check_event(msg, TRADE_EVENT_TYPE)
     maker_is_buyer = _field(msg, "m")
     if type(maker_is_buyer) is not bool:
         raise MalformedMessage(f"field 'm' must be a boolean, got {maker_is_buyer!r}")

@@ -51,6 +51,7 @@ from connector.core.errors import (
     ServerError,
     TransportError,
 )
+from connector.core.order_book_tracker import Backoff
 from connector.core.throttler import (
     AsyncThrottler,
     RateLimit,
@@ -135,6 +136,35 @@ def ws_end_reason(msg: aiohttp.WSMessage, ws: aiohttp.ClientWebSocketResponse) -
     return None
 
 
+class ReconnectPacer:
+    """When a stream may (re)connect: at once the first time, then after ``backoff.delay(n)``
+    for the n-th attempt. The count starts over only once a connection has stayed up for
+    ``backoff.maximum`` seconds, so a stream that drops right after each connect keeps
+    backing off (no reconnect storm). Shared by the market and user stream data sources."""
+
+    def __init__(
+        self, backoff: Backoff, clock: Callable[[], float], sleep: Callable[[float], Awaitable[object]]
+    ) -> None:
+        self._backoff = backoff
+        self._clock = clock
+        self._sleep = sleep
+        self._attempt = 0
+        self._up_since: float | None = None
+
+    async def wait_for_attempt(self) -> None:
+        """Sleep until the next connection attempt is due."""
+        up_since, self._up_since = self._up_since, None
+        if up_since is not None and self._clock() - up_since >= self._backoff.maximum:
+            self._attempt = 1  # the last connection stayed up a good while: start over
+        if self._attempt:
+            await self._sleep(self._backoff.delay(self._attempt))
+        self._attempt += 1
+
+    def connected(self) -> None:
+        """The stream is up (subscribed): its time up counts from now."""
+        self._up_since = self._clock()
+
+
 def error_from_response(
     http_status: int | None,
     payload: object,
@@ -145,16 +175,10 @@ def error_from_response(
     """A typed exception for a Binance error answer (HTTP status + decoded body)."""
     probe = ExchangeError.from_payload(http_status, payload)
     cls = error_class_for(http_status, probe.code, probe.msg)
-    if cls is IPBanned:
-        return IPBanned(
-            probe.msg,
-            code=probe.code,
-            http_status=http_status,
-            retry_after=retry_after,
-            request=request,
-            banned_until=banned_until_s(probe.msg),
-        )
-    return cls.from_payload(http_status, payload, request=request, retry_after=retry_after)
+    error = cls(probe.msg, code=probe.code, http_status=http_status, retry_after=retry_after, request=request)
+    if isinstance(error, IPBanned):
+        error.banned_until = banned_until_s(error.msg)
+    return error
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

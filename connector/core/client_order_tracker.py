@@ -356,13 +356,7 @@ class ClientOrderTracker:
         if error.outcome_unknown:
             order.mark_creation_outcome_unknown()
             return False
-        was_ack, was_done = order.acknowledged, order.is_done
-        if order.fail(error) is not UpdateResult.APPLIED:
-            return False
-        events: list[ConnectorEvent] = []
-        self._progress(order, was_ack, was_done, None, events)
-        self._bus.publish_all(events)
-        return True
+        return self._apply_local(order, lambda: order.fail(error) is UpdateResult.APPLIED)
 
     def process_order_not_found(
         self,
@@ -392,26 +386,14 @@ class ClientOrderTracker:
             not_found_count=count,
             last_reason=reason,
         )
-        was_ack, was_done = order.acknowledged, order.is_done
-        if order.declare_lost(error) is not UpdateResult.APPLIED:
-            return False
-        events: list[ConnectorEvent] = []
-        self._progress(order, was_ack, was_done, None, events)
-        self._bus.publish_all(events)
-        return True
+        return self._apply_local(order, lambda: order.declare_lost(error) is UpdateResult.APPLIED)
 
     def force_resolve(self, client_order_id: str) -> bool:
         """Stop waiting for missing fills and publish the held-back terminal event."""
         order = self._active.get(client_order_id)
         if order is None:
             return False
-        was_ack, was_done = order.acknowledged, order.is_done
-        if not order.force_resolve():
-            return False
-        events: list[ConnectorEvent] = []
-        self._progress(order, was_ack, was_done, None, events)
-        self._bus.publish_all(events)
-        return True
+        return self._apply_local(order, order.force_resolve)
 
     def force_resolve_awaiting_fills(self, *, older_than_s: float) -> list[InFlightOrder]:
         """``force_resolve`` every order that has waited for fills at least ``older_than_s``."""
@@ -484,6 +466,17 @@ class ClientOrderTracker:
         client_id = order.client_order_id
         if not (client_id in self._active or client_id in self._lost or client_id in self._cached):
             self._forget(order)
+
+    def _apply_local(self, order: InFlightOrder, change: Callable[[], bool]) -> bool:
+        """Make a local change (``change`` returns whether it took), then publish what it
+        did to the order. Returns whether it took."""
+        was_ack, was_done = order.acknowledged, order.is_done
+        if not change():
+            return False
+        events: list[ConnectorEvent] = []
+        self._progress(order, was_ack, was_done, None, events)
+        self._bus.publish_all(events)
+        return True
 
     def _progress(
         self,

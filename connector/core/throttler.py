@@ -482,12 +482,10 @@ class _ThrottledRequest:
         self._method = method
         self._path = path
         self._params = params
-        self.reservation: Reservation | None = None
 
     async def __aenter__(self) -> Reservation:
         throttler = self._throttler
         reservation = throttler.limiter.acquire(self._method, self._path, throttler._clock(), self._params)
-        self.reservation = reservation
         await throttler.wait(reservation)
         return reservation
 

@@ -38,7 +38,6 @@ class TimeSynchronizer:
         self._offsets_ms: deque[float] = deque(maxlen=max_samples)
         self._resync_interval_s = resync_interval_s
         self._last_sample_at: float | None = None
-        self._invalidated = False
         self.last_round_trip_s: float | None = None
 
     @property
@@ -65,7 +64,6 @@ class TimeSynchronizer:
         midpoint_ms = (local_before + local_after) / 2 * 1000
         self._offsets_ms.append(server_time_ms - midpoint_ms)
         self._last_sample_at = local_after
-        self._invalidated = False
         self.last_round_trip_s = local_after - local_before
 
     def time(self) -> float:
@@ -79,12 +77,12 @@ class TimeSynchronizer:
     def invalidate(self) -> None:
         """Forget the samples and ask for a resync (e.g. after a ``-1021`` rejection)."""
         self._offsets_ms.clear()
-        self._invalidated = True
 
     def resync_due(self, now: float | None = None) -> bool:
         """True with no samples, after ``invalidate()``, or ``resync_interval_s`` after the
         last sample (clocks drift)."""
-        if self._invalidated or self._last_sample_at is None or not self._offsets_ms:
+        last = self._last_sample_at
+        if last is None or not self._offsets_ms:  # ``invalidate()`` drops the samples
             return True
         current = self._clock() if now is None else now
-        return current - self._last_sample_at >= self._resync_interval_s
+        return current - last >= self._resync_interval_s

@@ -21,7 +21,6 @@ from mock_exchange.engine import (
 )
 from mock_exchange.engine.filters import (
     LotSize,
-    MarketLotSize,
     MaxNumAlgoOrders,
     MaxNumOrders,
     MinNotional,
@@ -287,6 +286,19 @@ def rate_to_bps(rate: int) -> int:
     return rate * 10_000 // SCALE
 
 
+def _rates(acct: Account) -> Json:
+    return {
+        "maker": fmt(acct.maker_rate),
+        "taker": fmt(acct.taker_rate),
+        "buyer": fmt(acct.buyer_rate),
+        "seller": fmt(acct.seller_rate),
+    }
+
+
+def _no_discount() -> Json:
+    return {"enabledForAccount": False, "enabledForSymbol": False, "discountAsset": "BNB", "discount": ZERO}
+
+
 def account_info(acct: Account, omit_zero: bool, div: int = MS) -> Json:
     balances = [
         {"asset": asset, "free": fmt(free), "locked": fmt(locked)}
@@ -298,12 +310,7 @@ def account_info(acct: Account, omit_zero: bool, div: int = MS) -> Json:
         "takerCommission": rate_to_bps(acct.taker_rate),
         "buyerCommission": rate_to_bps(acct.buyer_rate),
         "sellerCommission": rate_to_bps(acct.seller_rate),
-        "commissionRates": {
-            "maker": fmt(acct.maker_rate),
-            "taker": fmt(acct.taker_rate),
-            "buyer": fmt(acct.buyer_rate),
-            "seller": fmt(acct.seller_rate),
-        },
+        "commissionRates": _rates(acct),
         "canTrade": acct.can_trade,
         "canWithdraw": acct.can_withdraw,
         "canDeposit": acct.can_deposit,
@@ -322,20 +329,21 @@ def commission_rates(acct: Account, symbol: str) -> Json:
     zeros = {"maker": ZERO, "taker": ZERO, "buyer": ZERO, "seller": ZERO}
     return {
         "symbol": symbol,
-        "standardCommission": {
-            "maker": fmt(acct.maker_rate),
-            "taker": fmt(acct.taker_rate),
-            "buyer": fmt(acct.buyer_rate),
-            "seller": fmt(acct.seller_rate),
-        },
+        "standardCommission": _rates(acct),
         "specialCommission": dict(zeros),
         "taxCommission": dict(zeros),
-        "discount": {
-            "enabledForAccount": False,
-            "enabledForSymbol": False,
-            "discountAsset": "BNB",
-            "discount": ZERO,
-        },
+        "discount": _no_discount(),
+    }
+
+
+def order_commission_rates(acct: Account) -> Json:
+    """What ``order/test`` answers with ``computeCommissionRates=true``."""
+    zeros = {"maker": ZERO, "taker": ZERO}
+    return {
+        "standardCommissionForOrder": {"maker": fmt(acct.maker_rate), "taker": fmt(acct.taker_rate)},
+        "specialCommissionForOrder": dict(zeros),
+        "taxCommissionForOrder": dict(zeros),
+        "discount": _no_discount(),
     }
 
 
@@ -350,16 +358,9 @@ def _filter_json(f: object) -> Json:
             "maxPrice": fmt(f.max_price),
             "tickSize": fmt(f.tick_size),
         }
-    if isinstance(f, MarketLotSize):
+    if isinstance(f, LotSize):  # and MARKET_LOT_SIZE, its subclass
         return {
-            "filterType": "MARKET_LOT_SIZE",
-            "minQty": fmt(f.min_qty),
-            "maxQty": fmt(f.max_qty),
-            "stepSize": fmt(f.step_size),
-        }
-    if isinstance(f, LotSize):
-        return {
-            "filterType": "LOT_SIZE",
+            "filterType": f.filter_type,
             "minQty": fmt(f.min_qty),
             "maxQty": fmt(f.max_qty),
             "stepSize": fmt(f.step_size),

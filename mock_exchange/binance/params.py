@@ -44,6 +44,12 @@ def parse_form(raw: str) -> list[tuple[str, str]]:
     return parse_qsl(raw, keep_blank_values=True, strict_parsing=False)
 
 
+def check_time_span(start_us: int | None, end_us: int | None, hours: int) -> None:
+    """``-1127`` if both ``startTime`` and ``endTime`` are given and over ``hours`` apart."""
+    if start_us is not None and end_us is not None and end_us - start_us > hours * 3_600_000_000:
+        raise err.lookup_interval_too_big(hours)
+
+
 def _json_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

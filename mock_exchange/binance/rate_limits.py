@@ -44,8 +44,12 @@ class _Window:
         return self.count
 
     def seconds_left(self, now_us: int) -> int:
-        end = (now_us // self.length_us + 1) * self.length_us
-        return max(1, -(-(end - now_us) // 1_000_000))
+        return _seconds_until((now_us // self.length_us + 1) * self.length_us, now_us)
+
+
+def _seconds_until(until_us: int, now_us: int) -> int:
+    """Whole seconds from ``now_us`` to ``until_us``, rounded up, at least 1 (``Retry-After``)."""
+    return max(1, -(-(until_us - now_us) // 1_000_000))
 
 
 @dataclass
@@ -61,6 +65,15 @@ class _IpState:
 class _AccountState:
     orders_10s: _Window = field(default_factory=lambda: _Window(TEN_S_US))
     orders_1d: _Window = field(default_factory=lambda: _Window(DAY_US))
+
+
+def _ban(st: _IpState, seconds: int, now_us: int) -> None:
+    st.bans += 1
+    st.banned_until_us = now_us + seconds * 1_000_000
+
+
+def _still_banned(st: _IpState, now_us: int) -> err.BinanceError:
+    return err.banned(st.banned_until_us // 1000, _seconds_until(st.banned_until_us, now_us))
 
 
 class RateLimiter:
@@ -87,17 +100,15 @@ class RateLimiter:
         """Refuse the request (429/418) if the IP is banned or would exceed its limits."""
         st = self._ip(ip)
         if st.banned_until_us > now_us:
-            raise err.banned(st.banned_until_us // 1000, self._seconds_until(st.banned_until_us, now_us))
+            raise _still_banned(st, now_us)
         cfg = self.cfg
         over_weight = st.weight.current(now_us) + weight > cfg.request_weight_per_minute
         over_raw = st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
         if not (over_weight or over_raw):
             return
-        if st.violations.add(now_us, 1) > cfg.ban_after_violations:
-            seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
-            st.bans += 1
-            st.banned_until_us = now_us + seconds * 1_000_000
-            raise err.banned(st.banned_until_us // 1000, seconds)
+        ban = self._count_violation(st, now_us)
+        if ban is not None:
+            raise ban
         if over_weight:
             raise err.too_much_weight(
                 cfg.request_weight_per_minute, "1 MINUTE", st.weight.seconds_left(now_us)
@@ -113,15 +124,23 @@ class RateLimiter:
         """Count a refused request (an injected 429) and return the answer: 429, or 418 once
         the IP keeps going past ``ban_after_violations``."""
         st = self._ip(ip)
-        cfg = self.cfg
         if st.banned_until_us > now_us:
-            return err.banned(st.banned_until_us // 1000, self._seconds_until(st.banned_until_us, now_us))
-        if st.violations.add(now_us, 1) > cfg.ban_after_violations:
-            seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
-            st.bans += 1
-            st.banned_until_us = now_us + seconds * 1_000_000
-            return err.banned(st.banned_until_us // 1000, seconds)
+            return _still_banned(st, now_us)
+        ban = self._count_violation(st, now_us)
+        if ban is not None:
+            return ban
+        cfg = self.cfg
         return err.too_much_weight(cfg.request_weight_per_minute, "1 MINUTE", st.weight.seconds_left(now_us))
+
+    def _count_violation(self, st: _IpState, now_us: int) -> err.BinanceError | None:
+        """Count one refused request; past ``ban_after_violations``, ban the IP (each ban
+        twice as long as the last, up to three days) and return the 418."""
+        cfg = self.cfg
+        if st.violations.add(now_us, 1) <= cfg.ban_after_violations:
+            return None
+        seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
+        _ban(st, seconds, now_us)
+        return err.banned(st.banned_until_us // 1000, seconds)
 
     def charge(self, ip: str, weight: int, now_us: int) -> None:
         st = self._ip(ip)
@@ -133,13 +152,7 @@ class RateLimiter:
 
     def ban(self, ip: str, seconds: int, now_us: int) -> None:
         """Ban ``ip`` now (fault injection and tests)."""
-        st = self._ip(ip)
-        st.bans += 1
-        st.banned_until_us = now_us + seconds * 1_000_000
-
-    @staticmethod
-    def _seconds_until(until_us: int, now_us: int) -> int:
-        return max(1, -(-(until_us - now_us) // 1_000_000))
+        _ban(self._ip(ip), seconds, now_us)
 
     # ------------------------------------------------------------------ orders
 
@@ -163,6 +176,20 @@ class RateLimiter:
         st = self._acct(account_id)
         return st.orders_10s.current(now_us), st.orders_1d.current(now_us)
 
+    def order_limits(self) -> list[dict[str, object]]:
+        """The two ORDERS limits (10 seconds, 1 day) in Binance's ``rateLimits`` shape."""
+        cfg = self.cfg
+        return [
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": cfg.orders_per_10s},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": cfg.orders_per_day},
+        ]
+
+    def order_limits_used(self, account_id: int, now_us: int) -> list[dict[str, object]]:
+        """``order_limits`` with each window's ``count`` for ``account_id`` (``rateLimit/order``,
+        and the WS API's ``rateLimits``)."""
+        counts = self.order_counts(account_id, now_us)
+        return [{**limit, "count": n} for limit, n in zip(self.order_limits(), counts, strict=True)]
+
     def exchange_info_limits(self) -> list[dict[str, object]]:
         """``rateLimits`` as exchangeInfo publishes them: exactly what is enforced."""
         cfg = self.cfg
@@ -173,8 +200,7 @@ class RateLimiter:
                 "intervalNum": 1,
                 "limit": cfg.request_weight_per_minute,
             },
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": cfg.orders_per_10s},
-            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": cfg.orders_per_day},
+            *self.order_limits(),
             {
                 "rateLimitType": "RAW_REQUESTS",
                 "interval": "MINUTE",

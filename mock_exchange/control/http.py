@@ -7,7 +7,6 @@ README ("Control API") for curl examples.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _ok(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, indent=None))
+    return web.json_response(data, status=status)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

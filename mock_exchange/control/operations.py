@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mock_exchange.binance import formatting as F
 from mock_exchange.binance.service import ExchangeService
 from mock_exchange.clock import VirtualClock
 from mock_exchange.config import BookConfig, seed_book
@@ -100,6 +101,8 @@ class Control:
 
     def disconnect(self, surface: str = "all", stream: str | None = None) -> int:
         """Drop WebSocket connections at once: market streams, the WS API, or both."""
+        if surface not in ("stream", "ws_api", "all"):
+            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
         n = 0
         if surface in ("stream", "all") and self.streams is not None:
             n += self.streams.disconnect_all(stream)
@@ -107,8 +110,6 @@ class Control:
             for session in list(self.ws_api.sessions):
                 session.conn.abort()
                 n += 1
-        if surface not in ("stream", "ws_api", "all"):
-            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
         return n
 
     def stall(self, seconds: float, surface: str = "all", stream: str | None = None) -> int:
@@ -186,8 +187,6 @@ class Control:
         stp: str | None = None,
     ) -> dict[str, Any]:
         """Place an order as ``account`` (another participant): returns the order as GET /order shows it."""
-        from mock_exchange.binance import formatting as F
-
         otype = _enum(OrderType, type, "type")
         tif = _enum(TimeInForce, time_in_force, "timeInForce") if time_in_force else None
         if otype in (OrderType.LIMIT,) and tif is None:
@@ -214,8 +213,6 @@ class Control:
     def cancel_order(
         self, account: str, symbol: str, order_id: int | None = None, client_order_id: str | None = None
     ) -> dict[str, Any]:
-        from mock_exchange.binance import formatting as F
-
         try:
             result = self.exchange.cancel_order(
                 self.account_id(account), self._symbol(symbol), order_id, client_order_id
@@ -254,22 +251,16 @@ class Control:
         return n
 
     def book(self, symbol: str, limit: int = 100) -> dict[str, Any]:
-        from mock_exchange.binance import formatting as F
-
         last, bids, asks = self.exchange.engine(self._symbol(symbol)).snapshot(limit)
         return {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
 
     def orders(self, account: str, symbol: str) -> list[dict[str, Any]]:
-        from mock_exchange.binance import formatting as F
-
         return [
             F.order_query(o)
             for o in self.exchange.all_orders(self.account_id(account), self._symbol(symbol), limit=1_000_000)
         ]
 
     def trades(self, account: str, symbol: str) -> list[dict[str, Any]]:
-        from mock_exchange.binance import formatting as F
-
         rows = self.exchange.my_trades(self.account_id(account), self._symbol(symbol), limit=1_000_000)
         return [F.my_trade(t, is_buyer) for t, is_buyer in rows]
 

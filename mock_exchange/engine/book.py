@@ -122,17 +122,6 @@ class Book:
     def opposite(self, side: Side) -> BookSide:
         return self.asks if side is Side.BUY else self.bids
 
-    def add(self, order: Order) -> int:
-        """Rest ``order`` at the back of its level; returns the level's new total."""
-        book = self.bids if order.side is Side.BUY else self.asks
-        price = order.price
-        level = book.levels.get(price)
-        if level is None:
-            level = book.new_level(price)
-        level.orders[order.order_id] = order
-        level.total += order.orig_qty - order.executed_qty - order.prevented_qty
-        return level.total
-
     def remove(self, order: Order, resting_qty: int) -> int:
         """Take ``order`` off the book; ``resting_qty`` is what it contributed to the total."""
         book = self.bids if order.side is Side.BUY else self.asks

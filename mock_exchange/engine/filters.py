@@ -28,13 +28,6 @@ class PriceFilter:
     tick_size: int
     filter_type = "PRICE_FILTER"
 
-    def check(self, price: int) -> bool:
-        if self.min_price and price < self.min_price:
-            return False
-        if self.max_price and price > self.max_price:
-            return False
-        return not (self.tick_size and price % self.tick_size)
-
 
 @dataclass(frozen=True, slots=True)
 class LotSize:
@@ -42,13 +35,6 @@ class LotSize:
     max_qty: int
     step_size: int
     filter_type = "LOT_SIZE"
-
-    def check(self, qty: int) -> bool:
-        if qty < self.min_qty:
-            return False
-        if self.max_qty and qty > self.max_qty:
-            return False
-        return not (self.step_size and qty % self.step_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,10 +289,10 @@ def check_new_order(
     """Run every enforced filter in the symbol's order; raise ``-1013`` on the first failure.
 
     ``price`` is the limit price (0 for market-like orders); ``qty`` is ``None`` for a
-    MARKET order by ``quoteOrderQty``. Called for every order, so it dispatches on the
-    filter's class identity rather than ``isinstance`` chains, and the common checks are
-    written out inline (they are ``PriceFilter.check``/``LotSize.check`` verbatim) instead
-    of calling a method per filter. ``avg_price`` is only called by filters that need it.
+    MARKET order by ``quoteOrderQty``. Called for every order that ``LimitRules`` does not
+    clear, so it dispatches on the filter's class identity rather than ``isinstance`` chains
+    and writes the common checks out inline instead of calling a method per filter.
+    ``avg_price`` is only called by filters that need it.
     """
     for f in cfg.filters:
         t = type(f)
@@ -325,7 +311,7 @@ def check_new_order(
         elif t is Notional or t is MinNotional:
             assert isinstance(f, Notional | MinNotional)
             if is_market:
-                _check_notional(f, is_market, price, qty, quote_qty, avg_price)
+                _check_market_notional(f, qty, quote_qty, avg_price)
             else:
                 # A priced order: the minimum always applies, NOTIONAL's maximum too.
                 notional = price * (qty or 0) // SCALE
@@ -470,32 +456,27 @@ class LimitRules:
         return True
 
 
-def _check_notional(
+def _check_market_notional(
     f: MinNotional | Notional,
-    is_market: bool,
-    price: int,
     qty: int | None,
     quote_qty: int | None,
     avg_price: AvgPrice,
 ) -> None:
-    if is_market:
-        if isinstance(f, MinNotional):
-            apply_min, apply_max = f.apply_to_market, False
-        else:
-            apply_min, apply_max = f.apply_min_to_market, f.apply_max_to_market
-        if not (apply_min or apply_max):
-            return
-        if quote_qty is not None:
-            notional = quote_qty
-        else:
-            ref = avg_price(f.avg_price_mins)
-            if not ref:
-                return  # nothing traded yet: no reference price to judge by
-            notional = mul(ref, qty or 0)
+    """A MARKET-like order against a notional filter: judged by ``quoteOrderQty``, or by
+    quantity at the average price, and only on the bounds the filter applies to market."""
+    if isinstance(f, MinNotional):
+        apply_min, apply_max = f.apply_to_market, False
     else:
-        apply_min = True
-        apply_max = isinstance(f, Notional)
-        notional = price * (qty or 0) // SCALE
+        apply_min, apply_max = f.apply_min_to_market, f.apply_max_to_market
+    if not (apply_min or apply_max):
+        return
+    if quote_qty is not None:
+        notional = quote_qty
+    else:
+        ref = avg_price(f.avg_price_mins)
+        if not ref:
+            return  # nothing traded yet: no reference price to judge by
+        notional = mul(ref, qty or 0)
     if apply_min and notional < f.min_notional:
         raise filter_failure(f.filter_type)
     if apply_max and isinstance(f, Notional) and f.max_notional and notional > f.max_notional:

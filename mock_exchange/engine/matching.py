@@ -131,15 +131,6 @@ def _not_required(name: str) -> BadRequest:
 def validate_shape(cmd: NewOrder) -> None:
     """Binance's mandatory-parameter rules per order type (``-1102``/``-1106``/``-1114``)."""
     t = cmd.type
-    if (
-        t is OrderType.LIMIT
-        and cmd.quantity is not None
-        and cmd.price is not None
-        and cmd.time_in_force is not None
-        and cmd.quote_order_qty is None
-        and cmd.stop_price is None
-    ):
-        return  # the common case, decided in one test
     if t is OrderType.MARKET:
         if cmd.quantity is None and cmd.quote_order_qty is None:
             raise BadRequest(
@@ -238,7 +229,7 @@ class MatchingEngine:
         otype = cmd.type
         qty = cmd.quantity
         quote_qty = cmd.quote_order_qty
-        # validate_shape's common case (a complete LIMIT order), decided inline.
+        # The common case (a complete LIMIT order) passes ``validate_shape``; decided inline.
         if not (
             otype is LIMIT
             and qty is not None
@@ -422,11 +413,7 @@ class MatchingEngine:
             raise CancelRejected(-2011, E.UNKNOWN_ORDER)
         self._begin(now)
         self._take_off(order)
-        order.status = EXPIRED
-        order.expiry_reason = ExpiryReason.EXCHANGE_CANCELED
-        order.update_time = now
-        self._close(order)
-        self._report(order, ET_EXPIRED, expiry_reason=ExpiryReason.EXCHANGE_CANCELED)
+        self._expire(order, ExpiryReason.EXCHANGE_CANCELED)
         return self._finish()
 
     # ================================================================== queries
@@ -587,7 +574,7 @@ class MatchingEngine:
 
     def _rest(self, order: Order) -> None:
         """Put a working limit order at the back of its level and mark the level changed
-        (``Book.add`` plus ``_touch``, written out: every passive order comes here)."""
+        (every passive order comes here, so ``_touch`` is written out)."""
         price = order.price
         if order.side is BUY:
             book_side = self.book.bids
@@ -612,11 +599,7 @@ class MatchingEngine:
                     self._rest(order)  # nothing to match: rest at once (the common case)
                     return
             elif tif is FOK and self._fillable(order) < order.available:
-                order.status = EXPIRED
-                order.expiry_reason = ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED
-                order.update_time = self._now
-                self._close(order)
-                self._report(order, ET_EXPIRED, expiry_reason=order.expiry_reason)
+                self._expire(order, ExpiryReason.UNFILLED_FOK_ORDER_EXPIRED)
                 return
         is_quote = is_market and order.orig_quote_qty > 0
         if is_quote:

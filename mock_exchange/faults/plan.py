@@ -25,7 +25,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class Surface(StrEnum):
@@ -112,6 +112,12 @@ MESSAGE_KINDS = frozenset(
 )
 
 
+_E = TypeVar("_E", bound=StrEnum)
+
+#: The ``Match`` fields besides ``surface``: optional globs on facts about the traffic.
+MATCH_FIELDS = ("method", "path", "stream", "account", "event", "execution_type", "symbol")
+
+
 class FaultSpecError(ValueError):
     """A fault description is malformed; the message names the field."""
 
@@ -136,7 +142,7 @@ class Match:
     def matches(self, surface: Surface, **facts: str | None) -> bool:
         if surface is not self.surface:
             return False
-        for name in ("method", "path", "stream", "account", "event", "execution_type", "symbol"):
+        for name in MATCH_FIELDS:
             want = getattr(self, name)
             if want is None:
                 continue
@@ -220,20 +226,17 @@ class Fault:
         for key in spec:
             if key not in known:
                 raise FaultSpecError(f"{where}.{key}: unknown field (known: {', '.join(sorted(known))})")
-        try:
-            surface = Surface(str(spec.get("surface")))
-        except ValueError:
-            raise FaultSpecError(
-                f"{where}.surface: must be one of {', '.join(s.value for s in Surface)}, "
-                f"got {spec.get('surface')!r}"
-            ) from None
-        try:
-            kind = Kind(str(spec.get("action")))
-        except ValueError:
-            raise FaultSpecError(
-                f"{where}.action: must be one of {', '.join(k.value for k in Kind)}, "
-                f"got {spec.get('action')!r}"
-            ) from None
+
+        def choice(key: str, enum: type[_E]) -> _E:
+            try:
+                return enum(str(spec.get(key)))
+            except ValueError:
+                raise FaultSpecError(
+                    f"{where}.{key}: must be one of {', '.join(m.value for m in enum)}, got {spec.get(key)!r}"
+                ) from None
+
+        surface = choice("surface", Surface)
+        kind = choice("action", Kind)
         allowed = REQUEST_KINDS if surface in (Surface.REST, Surface.WS_API) else MESSAGE_KINDS
         if kind not in allowed:
             raise FaultSpecError(
@@ -265,7 +268,7 @@ class Fault:
         if after < 0:
             raise FaultSpecError(f"{where}.after: must not be negative")
         strings = {}
-        for key in ("method", "path", "stream", "account", "event", "execution_type", "symbol"):
+        for key in MATCH_FIELDS:
             value = spec.get(key)
             if value is not None and not isinstance(value, str):
                 raise FaultSpecError(f"{where}.{key}: expected a string, got {value!r}")

@@ -92,7 +92,7 @@ class BinanceDriver:
     @staticmethod
     def validate_options(options: dict[str, Any]) -> str | None:
         for key in options:
-            if key not in OPTIONS | {"trading_pairs", "wait_ready"}:
+            if key not in OPTIONS:
                 return f"unknown connector option {key!r} (known: {', '.join(sorted(OPTIONS))})"
         return None
 
@@ -117,8 +117,9 @@ class BinanceDriver:
     def _record(self, event: ConnectorEvent) -> None:
         assert self._env is not None
         name = next((n for cls, n in _NAMES if isinstance(event, cls)), None)
-        data = _summary(event)
-        if name is None:  # stream status, reconciliation...: kept for the timeline
+        if name is not None:
+            data = _summary(event)
+        else:  # stream status, reconciliation...: kept for the timeline
             name = type(event).__name__
             data = (
                 {f.name: getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "timestamp"}
@@ -173,9 +174,7 @@ class BinanceDriver:
         try:
             return method(pair, amount, OrderType(order_type), price, quote_amount=quote_amount)
         except InvalidOrder as e:
-            raise LocalRejection(
-                e.reason.value if hasattr(e.reason, "value") else str(e.reason), str(e)
-            ) from e
+            raise LocalRejection(str(e.reason), str(e)) from e
         except NotReady as e:
             raise LocalRejection("not_ready", str(e)) from e
 
@@ -239,7 +238,7 @@ class BinanceDriver:
         return {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule) if f.name != "trading_pair"}
 
     def supported_order_types(self) -> list[str]:
-        return [t.value if hasattr(t, "value") else str(t) for t in self._x.supported_order_types()]
+        return [str(t) for t in self._x.supported_order_types()]
 
     def market(self, pair: str) -> MarketView:
         x = self._x

@@ -11,7 +11,7 @@ broken one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +93,6 @@ CASES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], tuple[str, ...]]] =
 ]
 
 
-@pytest.fixture
-def sabotage(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[Callable[[pytest.MonkeyPatch], None]], None]]:
-    yield lambda apply: apply(monkeypatch)
-
-
 @pytest.mark.parametrize(
     ("scenario", "breakage", "where"),
     CASES,
@@ -109,9 +102,9 @@ async def test_scenario_fails_when_the_connector_is_broken(
     scenario: str,
     breakage: Callable[[pytest.MonkeyPatch], None],
     where: tuple[str, ...],
-    sabotage: Callable[[Callable[[pytest.MonkeyPatch], None]], None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sabotage(breakage)
+    breakage(monkeypatch)
     result = await _run(scenario)
     assert result.error is None, result.error
     assert not result.passed, f"{scenario} passed against a broken connector"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,6 @@ class RestClient:
         ) as r:
             text = await r.text()
             try:
-                import json
-
                 parsed: Any = json.loads(text)
             except ValueError:
                 parsed = text
@@ -90,9 +89,9 @@ class RestClient:
     ) -> Reply:
         params.setdefault("timestamp", self.now_ms())
         payload = urlencode(params)
-        sig = self.sign(payload)
+        signed = f"{payload}&signature={self.sign(payload)}"
         if in_body is None:
             in_body = method in ("POST", "PUT")
         if in_body:
-            return await self.raw(method, path, body=f"{payload}&signature={sig}", headers=headers)
-        return await self.raw(method, path, query=f"{payload}&signature={sig}", headers=headers)
+            return await self.raw(method, path, body=signed, headers=headers)
+        return await self.raw(method, path, query=signed, headers=headers)

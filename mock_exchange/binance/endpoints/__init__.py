@@ -1,7 +1,9 @@
 """Every endpoint, once: REST path + method, WS API method name, security type, weight.
 
 REST and the WS API dispatch through this one table, so an endpoint's parameters, errors,
-weight and result are identical on both surfaces.
+weight and result are identical on both surfaces. Handlers let the engine's refusals
+(``EngineError``) propagate: both surfaces answer them as Binance errors, code and message
+unchanged.
 """
 
 from __future__ import annotations

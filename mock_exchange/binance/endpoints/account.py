@@ -7,12 +7,10 @@ from typing import Any
 from .. import errors as err
 from .. import formatting as F
 from ..auth import Security
-from ..params import Params
+from ..params import Params, check_time_span
 from ..service import Request
 from . import Endpoint
 from .market import symbol_engine
-
-DAY_US = 86_400_000_000
 
 
 def account(req: Request) -> Any:
@@ -61,8 +59,7 @@ def my_trades(req: Request) -> Any:
     )
     if given not in ALLOWED_TRADE_QUERIES:
         raise err.bad_combination()
-    if start is not None and end is not None and end - start > DAY_US:
-        raise err.lookup_interval_too_big(24)
+    check_time_span(start, end, 24)
     assert req.api_key is not None
     rows = req.exchange.my_trades(
         req.api_key.account_id,
@@ -79,25 +76,7 @@ def my_trades(req: Request) -> Any:
 def order_rate_limits(req: Request) -> Any:
     req.done()
     assert req.api_key is not None
-    limiter = req.service.limiter
-    n10s, n1d = limiter.order_counts(req.api_key.account_id, req.now_us)
-    cfg = limiter.cfg
-    return [
-        {
-            "rateLimitType": "ORDERS",
-            "interval": "SECOND",
-            "intervalNum": 10,
-            "limit": cfg.orders_per_10s,
-            "count": n10s,
-        },
-        {
-            "rateLimitType": "ORDERS",
-            "interval": "DAY",
-            "intervalNum": 1,
-            "limit": cfg.orders_per_day,
-            "count": n1d,
-        },
-    ]
+    return req.service.limiter.order_limits_used(req.api_key.account_id, req.now_us)
 
 
 USER_DATA = Security.USER_DATA

@@ -10,7 +10,7 @@ from mock_exchange.engine.market_data import KLINE_INTERVALS_US
 from .. import errors as err
 from .. import formatting as F
 from ..auth import Security
-from ..params import Params
+from ..params import Params, check_time_span
 from ..service import Request
 from . import Endpoint
 
@@ -18,11 +18,8 @@ HOUR_US = 3_600_000_000
 
 
 def symbol_engine(req: Request, name: str = "symbol") -> MatchingEngine:
-    symbol = req.params.mandatory(name)
-    eng = req.exchange.engines.get(symbol)
-    if eng is None:
-        raise err.bad_symbol()
-    return eng
+    """The engine of the mandatory ``symbol`` parameter (``-1121`` if there is none)."""
+    return req.exchange.engine(req.params.mandatory(name))
 
 
 def symbol_list(req: Request) -> list[MatchingEngine] | None:
@@ -32,21 +29,12 @@ def symbol_list(req: Request) -> list[MatchingEngine] | None:
     if one is not None and many is not None:
         raise err.bad_combination()
     if one is not None:
-        eng = req.exchange.engines.get(one)
-        if eng is None:
-            raise err.bad_symbol()
-        return [eng]
+        return [req.exchange.engine(one)]
     if many is None:
         return None
     if len(set(many)) != len(many):
         raise err.duplicate_symbols()
-    out = []
-    for name in many:
-        eng = req.exchange.engines.get(name)
-        if eng is None:
-            raise err.bad_symbol()
-        out.append(eng)
-    return out
+    return [req.exchange.engine(name) for name in many]
 
 
 def check_symbol_status(req: Request, engines: list[MatchingEngine]) -> None:
@@ -144,8 +132,7 @@ def agg_trades(req: Request) -> Any:
     end = p.time_us("endTime")
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
-    if start is not None and end is not None and end - start > HOUR_US:
-        raise err.lookup_interval_too_big(1)
+    check_time_span(start, end, 1)
     rows = eng.data.agg_trades(from_id=from_id, start_time=start, end_time=end, limit=limit)
     return [F.agg_trade(a, req.div) for a in rows]
 

@@ -21,12 +21,10 @@ from .. import errors as err
 from .. import formatting as F
 from ..auth import Security, require_trading
 from ..errors import BinanceError
-from ..params import Params
+from ..params import Params, check_time_span
 from ..service import Request
 from . import Endpoint
 from .market import symbol_engine
-
-DAY_US = 86_400_000_000
 
 
 class RespType(StrEnum):
@@ -130,25 +128,8 @@ def test_order(req: Request) -> Any:
     cmd, _ = parse_new_order(req, eng.symbol)
     compute = req.params.boolean("computeCommissionRates", False)
     req.done()
-    try:
-        req.exchange.test_order(cmd)
-    except EngineError as e:
-        raise BinanceError.from_engine(e) from None
-    if not compute:
-        return {}
-    acct = req.account
-    zeros = {"maker": F.ZERO, "taker": F.ZERO}
-    return {
-        "standardCommissionForOrder": {"maker": F.fmt(acct.maker_rate), "taker": F.fmt(acct.taker_rate)},
-        "specialCommissionForOrder": dict(zeros),
-        "taxCommissionForOrder": dict(zeros),
-        "discount": {
-            "enabledForAccount": False,
-            "enabledForSymbol": False,
-            "discountAsset": "BNB",
-            "discount": F.ZERO,
-        },
-    }
+    req.exchange.test_order(cmd)
+    return F.order_commission_rates(req.account) if compute else {}
 
 
 def _order_ref(
@@ -166,10 +147,7 @@ def query_order(req: Request) -> Any:
     order_id, client_id = _order_ref(req)
     req.done()
     assert req.api_key is not None
-    try:
-        order = req.exchange.find_order(req.api_key.account_id, eng.symbol, order_id, client_id)
-    except EngineError as e:
-        raise BinanceError.from_engine(e) from None
+    order = req.exchange.find_order(req.api_key.account_id, eng.symbol, order_id, client_id)
     return F.order_query(order, req.div)
 
 
@@ -185,17 +163,14 @@ def cancel_order(req: Request) -> Any:
     req.done()
     assert req.api_key is not None
     require_trading(req.api_key)
-    try:
-        result = req.exchange.cancel_order(
-            req.api_key.account_id,
-            eng.symbol,
-            order_id,
-            client_id,
-            new_client_order_id=new_id,
-            restriction=restriction,
-        )
-    except EngineError as e:
-        raise BinanceError.from_engine(e) from None
+    result = req.exchange.cancel_order(
+        req.api_key.account_id,
+        eng.symbol,
+        order_id,
+        client_id,
+        new_client_order_id=new_id,
+        restriction=restriction,
+    )
     req.service.publish(result.events)
     return F.cancel_report(result.order, result.cancel_client_order_id, result.time, req.div)
 
@@ -205,10 +180,7 @@ def cancel_open_orders(req: Request) -> Any:
     req.done()
     assert req.api_key is not None
     require_trading(req.api_key)
-    try:
-        results = req.exchange.cancel_open_orders(req.api_key.account_id, eng.symbol)
-    except EngineError as e:
-        raise BinanceError.from_engine(e) from None
+    results = req.exchange.cancel_open_orders(req.api_key.account_id, eng.symbol)
     out = []
     for r in results:
         req.service.publish(r.events)
@@ -238,8 +210,7 @@ def all_orders(req: Request) -> Any:
     end = p.time_us("endTime")
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
-    if start is not None and end is not None and end - start > DAY_US:
-        raise err.lookup_interval_too_big(24)
+    check_time_span(start, end, 24)
     assert req.api_key is not None
     orders = req.exchange.all_orders(
         req.api_key.account_id, eng.symbol, order_id=order_id, start_time=start, end_time=end, limit=limit
@@ -263,10 +234,7 @@ def cancel_replace(req: Request) -> Any:
     require_trading(req.api_key)
     if not eng.cfg.cancel_replace_allowed:
         raise err.cancel_replace_not_supported()
-    try:
-        validate_shape(cmd)  # a malformed new order fails the request before the cancel
-    except EngineError as e:
-        raise BinanceError.from_engine(e) from None
+    validate_shape(cmd)  # a malformed new order fails the request before the cancel
     account_id = req.api_key.account_id
 
     cancel_response: Any

@@ -18,11 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from mock_exchange.clock import call_later
 
 from ..service import ExchangeService
 
@@ -33,6 +37,20 @@ NORMAL = 1000
 GOING_AWAY = 1001
 POLICY = 1008
 TOO_BIG = 1009
+
+_ID_STR = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")  # Binance's own SDK sends UUIDs with dashes
+
+
+def valid_request_id(rid: Any) -> bool:
+    """A request ``id`` both surfaces accept: null, a signed 64-bit integer, or a string
+    matching ``^[a-zA-Z0-9-_]{1,36}$``."""
+    if rid is None:
+        return True
+    if isinstance(rid, bool):
+        return False
+    if isinstance(rid, int):
+        return -(2**63) <= rid < 2**63
+    return isinstance(rid, str) and bool(_ID_STR.match(rid))
 
 
 class WsConnection:
@@ -134,15 +152,11 @@ class WsConnection:
         """Send nothing for ``seconds`` of clock time; the socket stays open and pings and
         pongs go on (a silent stall, the kind a data watchdog has to notice)."""
         self._flowing.clear()
+        call_later(self.service.clock, seconds, self._resume, self._stall_tasks)
 
-        async def resume() -> None:
-            await self.service.clock.sleep(seconds)
-            self._flowing.set()
-            self._wakeup.set()
-
-        task = asyncio.ensure_future(resume())
-        self._stall_tasks.add(task)
-        task.add_done_callback(self._stall_tasks.discard)
+    def _resume(self) -> None:
+        self._flowing.set()
+        self._wakeup.set()
 
     def abort(self) -> None:
         """Drop the TCP connection without a close frame (a network failure, not a goodbye)."""
@@ -168,10 +182,7 @@ class WsConnection:
         while True:
             await clock.sleep(self.ping_interval)
             now = clock.now_us()
-            if self._awaiting_pong_since is not None and (
-                now - self._awaiting_pong_since >= int(self.pong_timeout * 1_000_000)
-            ):
-                self.close_soon(POLICY, "Pong timeout")
+            if self._close_if_pong_overdue(now):
                 return
             if self._awaiting_pong_since is None:
                 self._awaiting_pong_since = now
@@ -184,10 +195,16 @@ class WsConnection:
         clock = self.service.clock
         while True:
             await clock.sleep(min(self.pong_timeout, self.ping_interval) / 2 or 0.5)
-            since = self._awaiting_pong_since
-            if since is not None and clock.now_us() - since >= int(self.pong_timeout * 1_000_000):
-                self.close_soon(POLICY, "Pong timeout")
+            if self._close_if_pong_overdue(clock.now_us()):
                 return
+
+    def _close_if_pong_overdue(self, now: int) -> bool:
+        """Close the connection if the last ping has gone unanswered for ``pong_timeout``."""
+        since = self._awaiting_pong_since
+        if since is None or now - since < int(self.pong_timeout * 1_000_000):
+            return False
+        self.close_soon(POLICY, "Pong timeout")
+        return True
 
     async def _lifetime(self) -> None:
         await self.service.clock.sleep(self.lifetime)

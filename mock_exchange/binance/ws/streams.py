@@ -23,6 +23,7 @@ import contextlib
 import fnmatch
 import functools
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,17 +32,20 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from mock_exchange.clock import call_later
 from mock_exchange.engine import DepthUpdate, Event, MatchingEngine, Trade
 from mock_exchange.engine.market_data import KLINE_INTERVALS_US
-from mock_exchange.faults.plan import Kind, Surface
+from mock_exchange.faults.messages import MessageOutlet
+from mock_exchange.faults.plan import Surface
 
 from .. import formatting as F
 from ..endpoints.user_stream import ListenKey
+from ..rest import dumps
 from ..service import ExchangeService
-from .connection import GOING_AWAY, WsConnection, prepare_response
+from .connection import GOING_AWAY, WsConnection, prepare_response, valid_request_id
 from .user_data import UserControls, UserDataHub, render_user_event
 
-dumps = F_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+log = logging.getLogger(__name__)
 
 _SYMBOL = r"[a-z0-9\-_.]{1,30}"
 _KLINE = "|".join(re.escape(i) for i in KLINE_INTERVALS_US)
@@ -55,7 +59,6 @@ STREAM_RE = re.compile(
 )
 ALL_MINI = "!miniTicker@arr"
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
-_ID_STR = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # Binance's own SDK sends UUIDs with dashes
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,12 @@ class StreamConn:
         self.div = div
         self.streams: dict[str, StreamSpec | ListenKey] = {}
         self.user_unsubscribes: dict[str, Callable[[], None]] = {}
-        #: A message held back by a ``reorder`` fault until the next one is sent.
-        self.held: str | None = None
+        #: Where messages go, and what ``stream`` faults may do to them.
+        self.outlet: MessageOutlet[str] = MessageOutlet(conn.send, disconnect=conn.abort, stall=conn.stall)
+
+    def send_payload(self, stream: str, payload: Any) -> None:
+        """Queue one message of ``stream``: wrapped as ``{"stream","data"}`` if combined."""
+        self.conn.send(dumps({"stream": stream, "data": payload}) if self.combined else dumps(payload))
 
 
 class StreamHub:
@@ -190,11 +197,7 @@ class StreamHub:
     def shutdown_notice(self) -> None:
         now = self.service.now_us()
         for sc in list(self.conns):
-            payload = {"e": "serverShutdown", "E": now // sc.div}
-            if sc.combined:
-                sc.conn.send(dumps({"stream": "!serverShutdown", "data": payload}))
-            else:
-                sc.conn.send(dumps(payload))
+            sc.send_payload("!serverShutdown", {"e": "serverShutdown", "E": now // sc.div})
 
     async def _every(self, seconds: float, fn: Callable[[], None], *, market: bool = True) -> None:
         """Run ``fn`` every ``seconds`` of clock time while anyone is subscribed (timers park
@@ -210,9 +213,7 @@ class StreamHub:
             try:
                 fn()
             except Exception:  # a timer must never die silently; keep serving
-                import logging
-
-                logging.getLogger(__name__).exception("stream timer failed")
+                log.exception("stream timer failed")
 
     # ================================================================== connections
 
@@ -273,7 +274,7 @@ class StreamHub:
                     terminate=sc.conn.abort,
                     disconnect=sc.conn.abort,
                     stall=sc.conn.stall,
-                    raw=functools.partial(self._raw_user_event, sc, name),
+                    raw=functools.partial(sc.send_payload, name),
                 ),
             )
             return True
@@ -319,19 +320,11 @@ class StreamHub:
         try:
             req = json.loads(text)
         except json.JSONDecodeError as e:
-            return dumps(
-                {
-                    "error": {
-                        "code": 3,
-                        "msg": f"Invalid JSON: expected value at line {e.lineno} column {e.colno}",
-                    },
-                    "id": None,
-                }
-            )
+            return _error(3, f"Invalid JSON: expected value at line {e.lineno} column {e.colno}", None)
         if not isinstance(req, dict):
             return _error(2, "Invalid request: expected a JSON object", None)
         rid = req.get("id")
-        if not _valid_id(rid):
+        if not valid_request_id(rid):
             return _error(2, "Invalid request: request ID must be an unsigned integer", None)
         method = req.get("method")
         if method is None:
@@ -412,7 +405,7 @@ class StreamHub:
                     msg = wrapped_by_div[div] = f'{{"stream":"{name}","data":{raw}}}'
             else:
                 msg = raw
-            if faulty or sc.held is not None:
+            if faulty or sc.outlet.held is not None:
                 self._deliver(sc, name, msg)
             else:
                 sc.conn.send(msg)
@@ -423,57 +416,30 @@ class StreamHub:
         fault = self.service.faults.take(
             Surface.STREAM, f"{name} to #{sc.conn.id}", stream=name, symbol=spec.symbol if spec else None
         )
-        kind = fault.action.kind if fault is not None else None
-        if kind is Kind.DROP:
-            return
-        if kind is Kind.REORDER and sc.held is None:
-            sc.held = msg  # goes out after the next message of this connection
-            return
-        if kind is Kind.DISCONNECT:
-            sc.conn.abort()
-            return
-        if kind is Kind.STALL:
-            assert fault is not None
-            sc.conn.stall(fault.action.seconds)
-        if kind is Kind.DELAY:
-            assert fault is not None
-            self._later(fault.action.seconds, sc.conn.send, msg)
-        else:
-            sc.conn.send(msg)
-            if kind is Kind.DUPLICATE:
-                sc.conn.send(msg)
-        if sc.held is not None and kind is not Kind.REORDER:
-            held, sc.held = sc.held, None
-            sc.conn.send(held)
+        sc.outlet.deliver(fault, msg, self._later)
 
-    def _later(self, seconds: float, fn: Callable[[str], None], msg: str) -> None:
-        async def run() -> None:
-            await self.service.clock.sleep(seconds)
-            fn(msg)
+    def _later(self, seconds: float, fn: Callable[[], None]) -> None:
+        call_later(self.service.clock, seconds, fn, self._delayed)
 
-        task = asyncio.ensure_future(run())
-        self._delayed.add(task)
-        task.add_done_callback(self._delayed.discard)
+    def _connections(self, stream: str | None) -> list[WsConnection]:
+        """Every stream connection, or those subscribed to ``stream`` (a glob)."""
+        return [
+            sc.conn
+            for sc in self.conns
+            if stream is None or any(fnmatch.fnmatchcase(n, stream) for n in sc.streams)
+        ]
 
     def disconnect_all(self, stream: str | None = None) -> int:
         """Drop every stream connection (or those subscribed to ``stream``, a glob) at once."""
-        hit = [
-            sc
-            for sc in self.conns
-            if stream is None or any(fnmatch.fnmatchcase(n, stream) for n in sc.streams)
-        ]
-        for sc in hit:
-            sc.conn.abort()
+        hit = self._connections(stream)
+        for conn in hit:
+            conn.abort()
         return len(hit)
 
     def stall_all(self, seconds: float, stream: str | None = None) -> int:
-        hit = [
-            sc
-            for sc in self.conns
-            if stream is None or any(fnmatch.fnmatchcase(n, stream) for n in sc.streams)
-        ]
-        for sc in hit:
-            sc.conn.stall(seconds)
+        hit = self._connections(stream)
+        for conn in hit:
+            conn.stall(seconds)
         return len(hit)
 
     def _on_events(self, events: list[Event]) -> None:
@@ -787,21 +753,14 @@ class StreamHub:
 
     def _user_event(self, sc: StreamConn, name: str, event: Event) -> None:
         payload = render_user_event(event, sc.div)
-        if payload is None:
-            return
-        if sc.combined:
-            sc.conn.send(dumps({"stream": name, "data": payload}))
-        else:
-            sc.conn.send(dumps(payload))
-
-    def _raw_user_event(self, sc: StreamConn, name: str, payload: dict[str, Any]) -> None:
-        sc.conn.send(dumps({"stream": name, "data": payload}) if sc.combined else dumps(payload))
+        if payload is not None:
+            sc.send_payload(name, payload)
 
     def inject(self, stream: str, payload: Any) -> int:
         """Send ``payload`` on ``stream`` as if the exchange had produced it (fault injection)."""
-        subs = list(self.subs.get(stream, ()))
+        delivered = len(self.subs.get(stream, ()))
         self._publish(stream, functools.partial(_constant, payload))
-        return len(subs)
+        return delivered
 
     def _listen_key_closed(self, lk: ListenKey, expired: bool) -> None:
         now = self.service.now_us()
@@ -809,8 +768,7 @@ class StreamHub:
             if lk.key not in sc.streams:
                 continue
             if expired:
-                payload = {"e": "listenKeyExpired", "E": now // sc.div, "listenKey": lk.key}
-                sc.conn.send(dumps({"stream": lk.key, "data": payload}) if sc.combined else dumps(payload))
+                sc.send_payload(lk.key, {"e": "listenKeyExpired", "E": now // sc.div, "listenKey": lk.key})
             self._unsubscribe(sc, lk.key)
 
     def _expire_listen_keys(self) -> None:
@@ -822,16 +780,6 @@ class StreamHub:
 
 def _constant(payload: Any, div: int) -> Any:
     return payload
-
-
-def _valid_id(rid: Any) -> bool:
-    if rid is None:
-        return True
-    if isinstance(rid, bool):
-        return False
-    if isinstance(rid, int):
-        return -(2**63) <= rid < 2**63
-    return isinstance(rid, str) and bool(_ID_STR.match(rid))
 
 
 def _error(code: int, msg: str, rid: Any) -> str:

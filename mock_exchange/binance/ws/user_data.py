@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mock_exchange.clock import call_later
 from mock_exchange.engine import AccountPosition, BalanceUpdate, Event, ExecutionReport
-from mock_exchange.faults.plan import Kind, Surface
+from mock_exchange.faults.messages import MessageOutlet
+from mock_exchange.faults.plan import Surface
 
 from .. import formatting as F
 from ..service import ExchangeService
@@ -64,9 +66,9 @@ class UserControls:
 
 @dataclass(eq=False)
 class _Subscriber:
-    sink: UserSink
-    controls: UserControls
-    held: Event | None = None
+    #: The sink, with what message faults may do to it.
+    outlet: MessageOutlet[Event]
+    raw: Callable[[dict[str, Any]], None] | None
 
 
 _EVENT_TYPES = {
@@ -86,7 +88,11 @@ class UserDataHub:
     def subscribe(
         self, account_id: int, sink: UserSink, controls: UserControls | None = None
     ) -> Callable[[], None]:
-        sub = _Subscriber(sink, controls or UserControls())
+        controls = controls or UserControls()
+        outlet = MessageOutlet(
+            sink, disconnect=controls.disconnect, stall=controls.stall, terminate=controls.terminate
+        )
+        sub = _Subscriber(outlet, controls.raw)
         self._subs.setdefault(account_id, []).append(sub)
 
         def unsubscribe() -> None:
@@ -103,17 +109,16 @@ class UserDataHub:
         """End every subscription of an account now (``eventStreamTerminated``)."""
         subs = list(self._subs.get(account_id, ()))
         for sub in subs:
-            if sub.controls.terminate is not None:
-                sub.controls.terminate()
+            if sub.outlet.terminate is not None:
+                sub.outlet.terminate()
         return len(subs)
 
     def inject(self, account_id: int, payload: dict[str, Any]) -> int:
         """Send ``payload`` to the account's subscribers as if the exchange had produced it."""
-        subs = [s for s in self._subs.get(account_id, ()) if s.controls.raw is not None]
-        for sub in subs:
-            assert sub.controls.raw is not None
-            sub.controls.raw(payload)
-        return len(subs)
+        raws = [s.raw for s in self._subs.get(account_id, ()) if s.raw is not None]
+        for raw in raws:
+            raw(payload)
+        return len(raws)
 
     def _on_events(self, events: list[Event]) -> None:
         subs_by_account = self._subs
@@ -128,10 +133,10 @@ class UserDataHub:
             if not subs:
                 continue
             for sub in list(subs):
-                if faulty or sub.held is not None:
+                if faulty or sub.outlet.held is not None:
                     self._deliver(account_id, sub, event)
                 else:
-                    sub.sink(event)
+                    sub.outlet.send(event)
 
     def _deliver(self, account_id: int, sub: _Subscriber, event: Event) -> None:
         """Deliver one event through the fault plan."""
@@ -143,38 +148,7 @@ class UserDataHub:
             "symbol": event.order.symbol if isinstance(event, ExecutionReport) else None,
         }
         fault = self.service.faults.take(Surface.USER_DATA, f"{etype} for {facts['account']}", **facts)
-        kind = fault.action.kind if fault is not None else None
-        controls = sub.controls
-        if kind is Kind.DROP:
-            return
-        if kind is Kind.REORDER and sub.held is None:
-            sub.held = event
-            return
-        if kind is Kind.TERMINATE and controls.terminate is not None:
-            controls.terminate()
-            return
-        if kind is Kind.DISCONNECT and controls.disconnect is not None:
-            controls.disconnect()
-            return
-        if kind is Kind.STALL and controls.stall is not None:
-            assert fault is not None
-            controls.stall(fault.action.seconds)
-        if kind is Kind.DELAY:
-            assert fault is not None
-            self._later(fault.action.seconds, sub, event)
-        else:
-            sub.sink(event)
-            if kind is Kind.DUPLICATE:
-                sub.sink(event)
-        if sub.held is not None and kind is not Kind.REORDER:
-            held, sub.held = sub.held, None
-            sub.sink(held)
+        sub.outlet.deliver(fault, event, self._later)
 
-    def _later(self, seconds: float, sub: _Subscriber, event: Event) -> None:
-        async def run() -> None:
-            await self.service.clock.sleep(seconds)
-            sub.sink(event)
-
-        task = asyncio.ensure_future(run())
-        self._delayed.add(task)
-        task.add_done_callback(self._delayed.discard)
+    def _later(self, seconds: float, fn: Callable[[], None]) -> None:
+        call_later(self.service.clock, seconds, fn, self._delayed)

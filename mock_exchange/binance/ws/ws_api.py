@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,21 +60,16 @@ from ..endpoints import Endpoint, all_endpoints
 from ..errors import BinanceError
 from ..formatting import MS, US
 from ..params import AUTH_PARAMS, Params
-from ..rest import error_response
+from ..rest import dumps, error_response
 from ..service import ExchangeService, Request
-from .connection import GOING_AWAY, WsConnection, prepare_response
+from .connection import GOING_AWAY, WsConnection, prepare_response, valid_request_id
 from .user_data import UserControls, UserDataHub, render_user_event
 
 log = logging.getLogger(__name__)
 
-dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
 #: Weight of opening a connection, and of every session / user-data-stream method.
 CONNECT_WEIGHT = 2
 SESSION_WEIGHT = 2
-
-_ID_STR = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
-_INT64 = (-(2**63), 2**63 - 1)
 
 #: Signed requests read apiKey/signature/timestamp/recvWindow while authenticating;
 #: ``returnRateLimits`` is the envelope's business, never the method's.
@@ -104,14 +98,11 @@ def _not_logged_on() -> BinanceError:
     return BinanceError(-1002, "You are not authorized to execute this request.", 401)
 
 
-def _valid_id(rid: Any) -> bool:
-    if rid is None:
-        return True
-    if isinstance(rid, bool):
-        return False
-    if isinstance(rid, int):
-        return _INT64[0] <= rid <= _INT64[1]
-    return isinstance(rid, str) and bool(_ID_STR.match(rid))
+def _error_reply(rid: Any, error: BinanceError, body: dict[str, Any] | None = None) -> str:
+    """A reply refusing request ``rid``: ``body`` defaults to the error's ``{code, msg}``."""
+    return dumps(
+        {"id": rid, "status": error.http_status, "error": body if body is not None else error.body()}
+    )
 
 
 @dataclass
@@ -276,7 +267,7 @@ class WsApi:
             try:
                 answer = self._dispatch(s, text)
             except _Reply as r:
-                answer = dumps({"id": r.rid, "status": r.error.http_status, "error": r.error.body()})
+                answer = _error_reply(r.rid, r.error)
             if capture is not None:
                 capture.append(answer)
             elif reply:
@@ -324,14 +315,12 @@ class WsApi:
                 s.conn.send(text_out)
         elif kind is Kind.RESPOND:  # a canned answer: the body is the ``result``
             s.conn.send(dumps({"id": rid, "status": action.status, "result": action.body}))
-        elif kind is Kind.ERROR:
+        elif kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
             error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
-            s.conn.send(dumps({"id": rid, "status": error.http_status, "error": error.body()}))
-        elif kind is Kind.EXECUTE_THEN_ERROR:
-            error = BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
-            self._serve(
-                s, text, replace=dumps({"id": rid, "status": error.http_status, "error": error.body()})
-            )
+            if kind is Kind.EXECUTE_THEN_ERROR:
+                self._serve(s, text, replace=_error_reply(rid, error))
+            else:
+                s.conn.send(_error_reply(rid, error))
         elif kind is Kind.EXECUTE_THEN_HANG:
             self._serve(s, text, reply=False)
         elif kind in (Kind.CLOSE, Kind.EXECUTE_THEN_CLOSE):
@@ -340,9 +329,7 @@ class WsApi:
             s.conn.abort()
         elif kind is Kind.RATE_LIMIT:
             error = self.service.limiter.violation(s.conn.ip, now)
-            s.conn.send(
-                dumps({"id": rid, "status": error.http_status, "error": self._error_body(error, now, s.div)})
-            )
+            s.conn.send(_error_reply(rid, error, self._error_body(error, now, s.div)))
         elif kind is Kind.BAN:
             self.service.limiter.ban(s.conn.ip, max(1, int(action.seconds)), now)
             self._serve(s, text)
@@ -356,7 +343,7 @@ class WsApi:
             raise _Reply(err.invalid_json(), None) from None
         if not isinstance(msg, dict):
             raise _Reply(err.invalid_json(), None)
-        if "id" not in msg or not _valid_id(msg["id"]):
+        if "id" not in msg or not valid_request_id(msg["id"]):
             raise _Reply(_invalid_id(), None)
         rid = msg["id"]
         raw_params = msg.get("params")
@@ -474,25 +461,7 @@ class WsApi:
         cfg = limiter.cfg
         out: list[dict[str, Any]] = []
         if account_id is not None:
-            n10s, n1d = limiter.order_counts(account_id, now)
-            out.append(
-                {
-                    "rateLimitType": "ORDERS",
-                    "interval": "SECOND",
-                    "intervalNum": 10,
-                    "limit": cfg.orders_per_10s,
-                    "count": n10s,
-                }
-            )
-            out.append(
-                {
-                    "rateLimitType": "ORDERS",
-                    "interval": "DAY",
-                    "intervalNum": 1,
-                    "limit": cfg.orders_per_day,
-                    "count": n1d,
-                }
-            )
+            out.extend(limiter.order_limits_used(account_id, now))
         out.append(
             {
                 "rateLimitType": "REQUEST_WEIGHT",
@@ -578,18 +547,18 @@ class WsApi:
         s.next_sub_id += 1
         prefix = f'{{"subscriptionId":{sid},"event":'
 
+        def raw(payload: dict[str, Any]) -> None:
+            s.emit(prefix + dumps(payload) + "}")
+
         def sink(event: Event) -> None:
             payload = render_user_event(event, s.div)
             if payload is not None:
-                s.emit(prefix + dumps(payload) + "}")
+                raw(payload)
 
         def terminate() -> None:
             sub = s.subs.get(sid)
             if sub is not None:
                 self._end(s, sub, self.service.now_us())
-
-        def raw(payload: dict[str, Any]) -> None:
-            s.emit(prefix + dumps(payload) + "}")
 
         controls = UserControls(terminate=terminate, disconnect=s.conn.abort, stall=s.conn.stall, raw=raw)
         s.subs[sid] = _Subscription(

@@ -35,6 +35,7 @@ from mock_exchange.clock import Clock, VirtualClock
 from mock_exchange.config import MockConfig, load_config
 from mock_exchange.engine import NewOrder, OrderType, Side, TimeInForce
 from mock_exchange.server import MockExchangeServer
+from tests.support.waiting import eventually
 
 SAFETY = 10.0  # seconds: a hang guard, never a synchronisation device
 API_KEY = "e2e-trader-key"
@@ -269,14 +270,15 @@ async def until(
     condition: Callable[[], bool], bus: EventBus | None = None, *, what: str = "condition"
 ) -> None:
     """Wait until ``condition()`` holds, re-checking after every published event (or, with no
-    bus, on every loop iteration); ``SAFETY`` bounds the wait."""
+    bus, on every loop iteration: ``tests.support.waiting.eventually``); ``SAFETY`` bounds
+    the wait."""
+    if bus is None:
+        await eventually(condition, what, SAFETY)
+        return
 
     async def check() -> None:
         while not condition():
-            if bus is not None:
-                await bus.wait_for(ConnectorEvent)
-            else:
-                await asyncio.sleep(0)
+            await bus.wait_for(ConnectorEvent)
 
     try:
         await asyncio.wait_for(check(), SAFETY)

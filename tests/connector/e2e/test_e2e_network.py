@@ -24,7 +24,7 @@ from connector.binance import (
 from connector.binance.binance_constants import REQUEST_WEIGHT
 from connector.core.errors import ConfigurationError
 from mock_exchange.clock import VirtualClock, WallClock
-from tests.connector.e2e.support import SAFETY, Harness
+from tests.connector.e2e.support import SAFETY, Harness, until
 
 ACCOUNT = "/api/v3/account"
 
@@ -62,16 +62,11 @@ async def test_check_network_raises_cancel_exception(harness: Harness) -> None:
     release = asyncio.Event()
     harness.faults.hold("GET", "/api/v3/ping", release, execute_first=False)
     task = asyncio.create_task(exchange.check_network())
-    await asyncio.wait_for(_until_requested(harness, "/api/v3/ping"), SAFETY)
+    await until(lambda: any(c.path == "/api/v3/ping" for c in harness.faults.calls), what="the ping")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     release.set()
-
-
-async def _until_requested(harness: Harness, path: str, count: int = 1) -> None:
-    while sum(1 for c in harness.faults.calls if c.path == path) < count:
-        await asyncio.sleep(0)
 
 
 async def test_invalid_timestamp_resyncs_and_retries_once(harness: Harness) -> None:

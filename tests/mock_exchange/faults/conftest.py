@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,3 +52,32 @@ async def limit_order(client: RestClient, price: str = "59000", cid: str | None 
     if cid:
         params["newClientOrderId"] = cid
     return await client.signed("POST", "/api/v3/order", **params)
+
+
+def signed(params: dict[str, Any]) -> dict[str, Any]:
+    """WS API params plus the trader's HMAC signature."""
+    payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    return {**params, "signature": hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()}
+
+
+def ws_limit_order(clock: VirtualClock, cid: str) -> dict[str, Any]:
+    """Signed ``order.place`` params: the trader's limit buy of ``limit_order``."""
+    return signed(
+        {
+            "apiKey": KEY,
+            "timestamp": clock.now_us() // 1000,
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.01",
+            "price": "59000",
+            "newClientOrderId": cid,
+        }
+    )
+
+
+async def recv(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert msg.type is aiohttp.WSMsgType.TEXT, msg
+    return json.loads(msg.data)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -12,18 +10,12 @@ import aiohttp
 
 from mock_exchange.clock import VirtualClock
 from mock_exchange.server import MockExchangeServer
-from tests.mock_exchange.faults.conftest import KEY, SECRET
+from tests.mock_exchange.faults.conftest import KEY, recv, signed, ws_limit_order
 from tests.support.waiting import eventually
 
 
 def buy(server: MockExchangeServer, qty: str = "0.01") -> None:
     server.control.place_order("trader", "BTCUSDT", "BUY", "MARKET", quantity=qty)
-
-
-async def recv(ws: aiohttp.ClientWebSocketResponse) -> Any:
-    msg = await asyncio.wait_for(ws.receive(), 5)
-    assert msg.type is aiohttp.WSMsgType.TEXT, msg
-    return json.loads(msg.data)
 
 
 async def barrier(ws: aiohttp.ClientWebSocketResponse, rid: int) -> list[Any]:
@@ -99,11 +91,6 @@ async def test_disconnect_streams(server: MockExchangeServer, session: aiohttp.C
     assert server.control.disconnect("stream") == 1
     msg = await asyncio.wait_for(ws.receive(), 5)
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
-
-
-def signed(params: dict[str, Any]) -> dict[str, Any]:
-    payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
-    return {**params, "signature": hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()}
 
 
 async def subscribe_user(
@@ -194,19 +181,7 @@ async def test_ws_api_request_faults(
             "code": -1007,
         }
     )
-    params = signed(
-        {
-            "apiKey": KEY,
-            "timestamp": clock.now_us() // 1000,
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "quantity": "0.01",
-            "price": "59000",
-            "newClientOrderId": "ws-unknown",
-        }
-    )
+    params = ws_limit_order(clock, "ws-unknown")
     await ws.send_str(json.dumps({"id": "a", "method": "order.place", "params": params}))
     reply = await recv(ws)
     assert (reply["id"], reply["status"], reply["error"]["code"]) == ("a", 503, -1007)

@@ -14,8 +14,7 @@ from mock_exchange.clock import VirtualClock
 from mock_exchange.control import ControlError
 from mock_exchange.faults import Fault, FaultSpecError, Kind
 from mock_exchange.server import MockExchangeServer
-from tests.mock_exchange.faults.conftest import limit_order
-from tests.mock_exchange.faults.test_message_faults import signed
+from tests.mock_exchange.faults.conftest import KEY, limit_order, recv, signed, ws_limit_order
 from tests.support.rest_client import RestClient
 from tests.support.waiting import eventually
 
@@ -97,21 +96,9 @@ async def test_ws_api_respond_is_the_result_with_the_given_status(
             "body": {"orderId": -1},
         }
     )
-    params = signed(
-        {
-            "apiKey": "fault-key",
-            "timestamp": clock.now_us() // 1000,
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "quantity": "0.01",
-            "price": "59000",
-            "newClientOrderId": "ws-canned",
-        }
-    )
+    params = ws_limit_order(clock, "ws-canned")
     await ws.send_str(json.dumps({"id": "a", "method": "order.place", "params": params}))
-    reply = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+    reply = await recv(ws)
     assert reply == {"id": "a", "status": 200, "result": {"orderId": -1}}
     assert server.control.orders("trader", "BTCUSDT") == []  # nothing executed
 
@@ -129,11 +116,11 @@ async def test_ws_api_respond_is_the_result_with_the_given_status(
             {
                 "id": "b",
                 "method": "userDataStream.subscribe.signature",
-                "params": signed({"apiKey": "fault-key", "timestamp": clock.now_us() // 1000}),
+                "params": signed({"apiKey": KEY, "timestamp": clock.now_us() // 1000}),
             }
         )
     )
-    reply = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+    reply = await recv(ws)
     assert reply == {"id": "b", "status": 400, "result": {"subscriptionId": "x"}}
     await eventually(lambda: all(f["fired"] == 1 for f in server.control.faults()), "both faults to fire")
     await ws.close()

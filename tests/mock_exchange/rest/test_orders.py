@@ -27,21 +27,39 @@ RESULT_KEYS = [
 ]
 
 
+#: A GTC limit BUY of 0.01 BTC at 59000: below the book's best ask, so it rests.
+RESTING_BUY = {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01", "price": "59000"}
+
+
 async def order(client: RestClient, **params: Any) -> Any:
     params.setdefault("symbol", "BTCUSDT")
     return await client.signed("POST", "/api/v3/order", **params)
 
 
-async def test_limit_defaults_to_full_and_rests(client: RestClient, clock: VirtualClock) -> None:
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        newClientOrderId="my-1",
+async def resting_buy(client: RestClient, **params: Any) -> Any:
+    """``RESTING_BUY``, with ``params`` added or overriding."""
+    return await order(client, **{**RESTING_BUY, **params})
+
+
+async def order_test(client: RestClient, **params: Any) -> Any:
+    """``order/test`` with ``RESTING_BUY``, ``params`` added or overriding."""
+    return await client.signed("POST", "/api/v3/order/test", symbol="BTCUSDT", **{**RESTING_BUY, **params})
+
+
+async def cancel_replace(client: RestClient, mode: str, order_id: int) -> Any:
+    """Cancel ``order_id`` and place ``RESTING_BUY`` at 59100 instead."""
+    return await client.signed(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        symbol="BTCUSDT",
+        cancelReplaceMode=mode,
+        cancelOrderId=order_id,
+        **{**RESTING_BUY, "price": "59100"},
     )
+
+
+async def test_limit_defaults_to_full_and_rests(client: RestClient, clock: VirtualClock) -> None:
+    r = await resting_buy(client, newClientOrderId="my-1")
     assert r.status == 200
     assert list(r.body) == [*RESULT_KEYS, "fills"]
     assert r.body["status"] == "NEW" and r.body["fills"] == []
@@ -68,36 +86,11 @@ async def test_resp_types(client: RestClient) -> None:
     r = await order(client, side="SELL", type="LIMIT_MAKER", quantity="0.01", price="61000")
     assert list(r.body) == ["symbol", "orderId", "orderListId", "clientOrderId", "transactTime"]
     assert len(r.body["clientOrderId"]) == 22 and r.body["clientOrderId"].isalnum()
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        newOrderRespType="RESULT",
-    )
+    r = await resting_buy(client, newOrderRespType="RESULT")
     assert list(r.body) == RESULT_KEYS
-    r = await order(
-        client,
-        side="BUY",
-        type="STOP_LOSS_LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        stopPrice="59500",
-        newOrderRespType="RESULT",
-    )
+    r = await resting_buy(client, type="STOP_LOSS_LIMIT", stopPrice="59500", newOrderRespType="RESULT")
     assert r.body["stopPrice"] == "59500.00000000" and r.body["workingTime"] == -1
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        newOrderRespType="SOME",
-    )
+    r = await resting_buy(client, newOrderRespType="SOME")
     assert (r.code, r.msg) == (-1130, "Data sent for parameter 'newOrderRespType' is not valid.")
 
 
@@ -166,17 +159,7 @@ async def test_rejected_orders_change_nothing(client: RestClient) -> None:
 
 
 async def test_query_by_id_and_client_id(client: RestClient) -> None:
-    placed = (
-        await order(
-            client,
-            side="BUY",
-            type="LIMIT",
-            timeInForce="GTC",
-            quantity="0.01",
-            price="59000",
-            newClientOrderId="q-1",
-        )
-    ).body
+    placed = (await resting_buy(client, newClientOrderId="q-1")).body
     by_id = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", orderId=placed["orderId"])
     by_cid = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="q-1")
     assert by_id.body == by_cid.body
@@ -197,15 +180,7 @@ async def test_query_by_id_and_client_id(client: RestClient) -> None:
 
 
 async def test_cancel_by_client_id_reports_both_ids(client: RestClient) -> None:
-    await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        newClientOrderId="c-1",
-    )
+    await resting_buy(client, newClientOrderId="c-1")
     r = await client.signed(
         "DELETE", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="c-1", newClientOrderId="cancel-c-1"
     )
@@ -229,11 +204,7 @@ async def test_cancel_by_client_id_reports_both_ids(client: RestClient) -> None:
 async def test_open_orders_all_orders_and_cancel_all(client: RestClient) -> None:
     ids = []
     for price in ("59000", "59001"):
-        ids.append(
-            (
-                await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price=price)
-            ).body["orderId"]
-        )
+        ids.append((await resting_buy(client, price=price)).body["orderId"])
     r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
     assert [o["orderId"] for o in r.body] == ids
     assert r.header("X-MBX-USED-WEIGHT-1M")
@@ -250,90 +221,27 @@ async def test_open_orders_all_orders_and_cancel_all(client: RestClient) -> None
 
 
 async def test_cancel_replace(client: RestClient) -> None:
-    placed = (
-        await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="59000")
-    ).body
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/cancelReplace",
-        symbol="BTCUSDT",
-        cancelReplaceMode="STOP_ON_FAILURE",
-        cancelOrderId=placed["orderId"],
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59100",
-    )
+    placed = (await resting_buy(client)).body
+    r = await cancel_replace(client, "STOP_ON_FAILURE", placed["orderId"])
     assert r.status == 200
     assert (r.body["cancelResult"], r.body["newOrderResult"]) == ("SUCCESS", "SUCCESS")
     assert r.body["cancelResponse"]["status"] == "CANCELED"
     assert r.body["newOrderResponse"]["price"] == "59100.00000000"
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/cancelReplace",
-        symbol="BTCUSDT",
-        cancelReplaceMode="STOP_ON_FAILURE",
-        cancelOrderId=placed["orderId"],
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59100",
-    )
+    r = await cancel_replace(client, "STOP_ON_FAILURE", placed["orderId"])
     assert (r.status, r.code, r.msg) == (400, -2022, "Order cancel-replace failed.")
     assert r.body["data"]["newOrderResult"] == "NOT_ATTEMPTED"
     assert r.body["data"]["cancelResponse"] == {"code": -2011, "msg": "Unknown order sent."}
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/cancelReplace",
-        symbol="BTCUSDT",
-        cancelReplaceMode="ALLOW_FAILURE",
-        cancelOrderId=placed["orderId"],
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59100",
-    )
+    r = await cancel_replace(client, "ALLOW_FAILURE", placed["orderId"])
     assert (r.status, r.code) == (409, -2021)
     assert r.body["data"]["newOrderResult"] == "SUCCESS"
 
 
 async def test_order_test_endpoint(client: RestClient) -> None:
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/test",
-        symbol="BTCUSDT",
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-    )
+    r = await order_test(client)
     assert (r.status, r.body) == (200, {})
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/test",
-        symbol="BTCUSDT",
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="59000",
-        computeCommissionRates="true",
-    )
+    r = await order_test(client, computeCommissionRates="true")
     assert r.body["standardCommissionForOrder"] == {"maker": "0.00100000", "taker": "0.00100000"}
-    r = await client.signed(
-        "POST",
-        "/api/v3/order/test",
-        symbol="BTCUSDT",
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.00001",
-        price="59000",
-    )
+    r = await order_test(client, quantity="0.00001")
     assert r.code == -1013
     r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
     assert r.body == []

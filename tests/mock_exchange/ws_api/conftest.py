@@ -33,6 +33,15 @@ ED_API_KEY = "ws-trader-ed25519-key"
 MM_KEY = "ws-mm-key"
 MM_SECRET = "ws-mm-secret"
 START_US = 1_780_000_000_000_000
+#: The trader's usual order: a limit buy below the seeded book's best ask.
+LIMIT_BUY = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "quantity": "0.01000",
+    "price": "59000.00",
+}
 
 
 @dataclass

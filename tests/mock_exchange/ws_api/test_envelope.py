@@ -15,6 +15,14 @@ from mock_exchange.server import MockExchangeServer
 from .conftest import Connect, Rest, WsApiClient, handshake
 
 WEIGHT_LIMIT = 6000
+SMALL_BUY = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "quantity": "0.001",
+    "price": "50000",
+}
 
 
 def weight(count: int) -> dict[str, Any]:
@@ -167,15 +175,7 @@ async def test_return_rate_limits_per_connection(connect: Connect) -> None:
 
 
 async def test_orders_limits_on_order_placement(ws: WsApiClient) -> None:
-    order = {
-        "symbol": "BTCUSDT",
-        "side": "BUY",
-        "type": "LIMIT",
-        "timeInForce": "GTC",
-        "quantity": "0.001",
-        "price": "50000",
-    }
-    reply = await ws.call("order.place", ws.signed(order))
+    reply = await ws.call("order.place", ws.signed(SMALL_BUY))
     assert reply["status"] == 200
     assert reply["rateLimits"] == [
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50, "count": 1},
@@ -183,7 +183,7 @@ async def test_orders_limits_on_order_placement(ws: WsApiClient) -> None:
         weight(2),  # a successful placement costs no weight
     ]
     # A refused placement costs its weight and still reports the order counts.
-    reply = await ws.call("order.place", ws.signed({**order, "quantity": "100"}))
+    reply = await ws.call("order.place", ws.signed({**SMALL_BUY, "quantity": "100"}))
     assert reply["error"]["code"] == -2010
     assert [r["count"] for r in reply["rateLimits"]] == [2, 2, 3]
     # Queries report request weight only.
@@ -261,18 +261,10 @@ async def test_too_many_orders(
     config.rate_limits.orders_per_10s = 1
     async with MockExchangeServer(config, clock=clock) as server:
         ws = WsApiClient(await session.ws_connect(server.ws_api_url), clock)
-        order = {
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "quantity": "0.001",
-            "price": "50000",
-        }
-        assert (await ws.call("order.place", ws.signed(order)))["status"] == 200
+        assert (await ws.call("order.place", ws.signed(SMALL_BUY)))["status"] == 200
         now_ms = clock.now_us() // 1000
         window_end_ms = (clock.now_us() // 10_000_000 + 1) * 10_000
-        reply = await ws.call("order.place", ws.signed(order))
+        reply = await ws.call("order.place", ws.signed(SMALL_BUY))
         assert reply["status"] == 429
         assert reply["error"] == {
             "code": -1015,

@@ -9,16 +9,7 @@ import pytest
 
 from mock_exchange.clock import VirtualClock
 
-from .conftest import API_KEY, Connect, Rest, WsApiClient, hmac_sign, ws_payload
-
-LIMIT_BUY = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "timeInForce": "GTC",
-    "quantity": "0.01000",
-    "price": "59000.00",
-}
+from .conftest import API_KEY, LIMIT_BUY, Connect, Rest, WsApiClient, hmac_sign, ws_payload
 
 
 @pytest.fixture

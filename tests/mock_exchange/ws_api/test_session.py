@@ -6,16 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mock_exchange.clock import VirtualClock
 
-from .conftest import API_KEY, ED_API_KEY, MM_KEY, MM_SECRET, Connect, Ed25519Key, WsApiClient
-
-LIMIT_BUY = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "timeInForce": "GTC",
-    "quantity": "0.01000",
-    "price": "59000.00",
-}
+from .conftest import API_KEY, ED_API_KEY, LIMIT_BUY, MM_KEY, MM_SECRET, Connect, Ed25519Key, WsApiClient
 
 
 def info(
