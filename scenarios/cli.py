@@ -48,7 +48,11 @@ async def run_all(files: list[Path], keyword: str | None, quiet: bool) -> tuple[
             continue
         if scenario.xfail:
             continue  # harness self-tests; pytest runs them
-        result = await run_scenario(scenario)
+        try:
+            result = await run_scenario(scenario)
+        except ScenarioError as e:  # found on starting: an option only the driver can judge
+            invalid.append(str(e))
+            continue
         results.append(result)
         if not quiet:
             mark = "." if result.passed else "F"

@@ -92,6 +92,21 @@ def test_an_invalid_file_is_reported_with_its_line(
     assert "INVALID" in out and "bad.scenario.yaml" in out and "'type' must be LIMIT" in out
 
 
+def test_a_problem_found_only_when_running_is_reported_as_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    """Connector options are the driver's to judge, so a bad one shows up when the run
+    starts; the CLI still reports it like any invalid file, and runs the others."""
+    bad = "name: bad option\nsetup:\n  connector: {colour: blue}\nsteps:\n  - advance: 1\n"
+    write(tmp_path, "bad_option", bad)
+    write(tmp_path, "good", PASSING)
+    assert main(["run", str(tmp_path), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out and "bad_option.scenario.yaml" in out
+    assert "unknown connector option 'colour'" in out
+    assert "1 passed, 0 failed" in out
+
+
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:
     assert main(["run", "/nonexistent/scenarios"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
