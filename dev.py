@@ -42,7 +42,7 @@ def ensure_venv() -> None:
     print("dev.py: installing the project and its test tools into .venv", file=sys.stderr)
     pip = [_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test,lint,clients]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test,lint,clients,bench]"], check=True)
     STAMP.write_text(digest)
 
 
