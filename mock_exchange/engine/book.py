@@ -144,10 +144,6 @@ class Book:
         """Top ``limit`` levels per side as (price, quantity), best first."""
         return self.bids.top(limit), self.asks.top(limit)
 
-    def level_qty(self, side: Side, price: int) -> int:
-        level = self.side(side).levels.get(price)
-        return level.total if level else 0
-
     def _check(self) -> None:
         """Assert every structural invariant of the book."""
         for book, side in ((self.bids, Side.BUY), (self.asks, Side.SELL)):
