@@ -36,6 +36,8 @@ from .types import (
 # base64 output with its two symbols mapped onto letters: alphanumeric like Binance's ids.
 _B64_TO_ALNUM = bytes.maketrans(b"+/", b"kQ")
 DAY_US = 86_400_000_000
+#: Generated client ids drawn per batch (even: two ids per 33 random bytes).
+_CLIENT_ID_BATCH = 256
 
 
 def _missing(not_found: type[EngineError]) -> EngineError:
@@ -61,6 +63,8 @@ class Exchange:
         self.engines: dict[str, MatchingEngine] = {}
         self.keys: dict[str, ApiKey] = {}
         self._rng = random.Random(seed)
+        #: Generated client order ids not handed out yet, next one last (see ``new_client_id``).
+        self._client_id_pool: list[str] = []
         self._execution_ids = itertools.count(1)
         self._next_account_id = 1
 
@@ -122,10 +126,18 @@ class Exchange:
         return eng
 
     def new_client_id(self) -> str:
-        """A Binance-style generated client order id: 22 alphanumerics, seeded."""
-        # ``b2a_base64(..., newline=False)`` is exactly what ``base64.b64encode`` returns.
-        raw = b2a_base64(self._rng.getrandbits(136).to_bytes(17, "big"), newline=False)
-        return raw[:22].translate(_B64_TO_ALNUM).decode()
+        """A Binance-style generated client order id: 22 alphanumerics, seeded.
+
+        Ids are drawn in batches: one ``randbytes`` call, one base64 encoding (33 bytes
+        make 44 characters, no padding), cut into 22-character ids. The sequence depends
+        only on the seed.
+        """
+        pool = self._client_id_pool
+        if not pool:
+            raw = b2a_base64(self._rng.randbytes(33 * _CLIENT_ID_BATCH // 2), newline=False)
+            text = raw.translate(_B64_TO_ALNUM).decode()
+            pool.extend(text[i : i + 22] for i in range(len(text) - 22, -1, -22))
+        return pool.pop()
 
     # ------------------------------------------------------------------ commands
 

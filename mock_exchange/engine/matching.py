@@ -311,22 +311,19 @@ class MatchingEngine:
                 lock_asset, lock = cfg.quote_asset, price * qty // SCALE
             else:
                 lock_asset, lock = cfg.base_asset, qty
-        # The last check, which may refuse: ``Ledger.lock`` written out.
+        # The last check, which may refuse: ``Ledger.lock`` written out. The touch is
+        # recorded below, once we know whether this is the passive fast path.
         ledger = self.ledger
-        bal = ledger.accounts[account_id].balances.get(lock_asset)
+        balances = ledger.accounts[account_id].balances
+        bal = balances.get(lock_asset)
         if bal is None:
-            bal = ledger.accounts[account_id].balances[lock_asset] = [0, 0]
-        ledger._touched[(account_id, lock_asset)] = bal
+            bal = balances[lock_asset] = [0, 0]
         if bal[0] < lock:
             raise rejected(E.INSUFFICIENT_BALANCE)
         bal[0] -= lock
         bal[1] += lock
 
-        # ---- accepted: from here on, state changes. (``_begin(now)``, written out.)
-        self._now = now
-        self._events = events = []
-        self._agg_key = (0, -1)
-        self._last_taker_report = None
+        # ---- accepted: from here on, state changes.
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
         tif = cmd.time_in_force or GTC
@@ -361,26 +358,58 @@ class MatchingEngine:
         else:
             acct_open[order_id] = order
         fills: list[Fill] = []
+        if not is_algo:
+            order.is_working = True
+            order.working_time = now
+        if not is_market and not is_algo and tif is GTC:
+            # The commonest order of all: a GTC limit order that rests at once. Decided
+            # with ``_crosses`` written out; when it rests, the whole command (``_rest``
+            # and ``_finish``) is written out here: exactly one level and one balance
+            # changed, and nothing traded, so no stop can trigger.
+            if side is BUY:
+                keys = self.book.asks.keys  # negated ask prices, best last
+                rests = not keys or -keys[-1] > price
+                book_side = self.book.bids
+            else:
+                keys = self.book.bids.keys  # bid prices, best last
+                rests = not keys or keys[-1] < price
+                book_side = self.book.asks
+            if rests:
+                level = book_side.levels.get(price)
+                if level is None:
+                    level = book_side.new_level(price)
+                level.orders[order_id] = order
+                total = level.total = level.total + order.orig_qty
+                uid = self.update_id = self.update_id + 1
+                change = [(price, total)]
+                events: list[Event] = [
+                    ExecutionReport(order, ET_NEW, NEW, now, 0, 0, True, now, next(self._exec_ids)),
+                    DepthUpdate(self.symbol, uid, uid, now, change, [])
+                    if side is BUY
+                    else DepthUpdate(self.symbol, uid, uid, now, [], change),
+                ]
+                if account_id != FEE_ACCOUNT_ID:  # never reported (see ``_finish``)
+                    ledger.accounts[account_id].update_time = now
+                    events.append(AccountPosition(account_id, now, [(lock_asset, bal[0], bal[1])]))
+                return order, fills, events
+        ledger._touched[(account_id, lock_asset)] = bal
+        self._now = now  # ``_begin(now)``, written out
+        self._events = events = []
+        self._agg_key = (0, -1)
+        self._last_taker_report = None
         if is_algo:
             self.stops[order_id] = order
             self.algo_count[account_id] = self.algo_count.get(account_id, 0) + 1
             self._report(order, ET_NEW)
             return order, fills, self._finish()
-        order.is_working = True
-        order.working_time = now
         # ``_report(order, NEW)`` written out: nothing has executed yet, and a working
         # order's report says "working" unless it is market-like.
         events.append(
             ExecutionReport(order, ET_NEW, NEW, now, 0, 0, not is_market, now, next(self._exec_ids))
         )
-        if not is_market and tif is GTC and not self._crosses(side, price):
-            # The commonest order of all: a GTC limit order that rests at once (the first
-            # branch of ``_execute``). Nothing traded, so no stop can trigger.
-            self._rest(order)
-        else:
-            self._execute(order, fills)
-            if self.stops:
-                self._run_triggers()
+        self._execute(order, fills)
+        if self.stops:
+            self._run_triggers()
         return order, fills, self._finish()
 
     def cancel(
@@ -399,13 +428,72 @@ class MatchingEngine:
                 raise CancelRejected(-2011, E.CANCEL_RESTRICTED)
             if restriction is CancelRestriction.ONLY_PARTIALLY_FILLED and status is not PARTIALLY_FILLED:
                 raise CancelRejected(-2011, E.CANCEL_RESTRICTED)
-        self._begin(now)
-        self._take_off(order)
+        if not order.is_working or order.type in MARKET_LIKE_TYPES:
+            # A conditional order still waiting for its trigger.
+            self._begin(now)
+            self._take_off(order)
+            order.status = CANCELED
+            order.update_time = now
+            self._close(order)
+            self._report(order, ET_CANCELED, cancel_client_order_id=cancel_client_order_id)
+            return self._finish()
+        # A working limit order, so on the book (an invariant between commands). The
+        # whole command is written out: ``_take_off``, ``_close``, ``_report`` and
+        # ``_finish`` for exactly one level and at most one balance.
+        price = order.price
+        order_id = order.order_id
+        account_id = order.account_id
+        is_buy = order.side is BUY
+        book_side = self.book.bids if is_buy else self.book.asks
+        level = book_side.levels[price]
+        orders = level.orders
+        del orders[order_id]
+        total = level.total = level.total - (order.orig_qty - order.executed_qty - order.prevented_qty)
+        if not orders:
+            book_side.drop_level(price)
         order.status = CANCELED
         order.update_time = now
-        self._close(order)
-        self._report(order, ET_CANCELED, cancel_client_order_id=cancel_client_order_id)
-        return self._finish()
+        acct_open = self.open_by_account.get(account_id)
+        if acct_open is not None:
+            acct_open.pop(order_id, None)
+        uid = self.update_id = self.update_id + 1
+        change = [(price, total)]
+        events: list[Event] = [
+            ExecutionReport(
+                order,
+                ET_CANCELED,
+                CANCELED,
+                now,
+                order.executed_qty,
+                order.cumulative_quote,
+                False,
+                order.working_time,
+                next(self._exec_ids),
+                0,
+                0,
+                0,
+                0,
+                None,
+                -1,
+                False,
+                cancel_client_order_id,
+            ),
+            DepthUpdate(self.symbol, uid, uid, now, change, [])
+            if is_buy
+            else DepthUpdate(self.symbol, uid, uid, now, [], change),
+        ]
+        locked = order.locked
+        if locked:
+            account = self.ledger.accounts[account_id]
+            bal = account.balances[order.lock_asset]
+            assert bal[1] >= locked, (account_id, order.lock_asset, bal, locked)
+            bal[1] -= locked
+            bal[0] += locked
+            order.locked = 0
+            if account_id != FEE_ACCOUNT_ID:
+                account.update_time = now
+                events.append(AccountPosition(account_id, now, [(order.lock_asset, bal[0], bal[1])]))
+        return events
 
     def expire(self, order: Order, now: int) -> list[Event]:
         """The exchange expires an open order (maintenance, delisting...)."""

@@ -11,6 +11,7 @@ from mock_exchange.engine import (
     CancelRestriction,
     DepthUpdate,
     EngineError,
+    ExecutionReport,
     ExecutionType,
     ExpiryReason,
     OrderNotFound,
@@ -226,6 +227,33 @@ def test_cancel_reports_cancel_id_and_releases_funds(world: World) -> None:
     with pytest.raises(CancelRejected) as e:
         world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order_id=r.order.order_id)
     assert (e.value.code, e.value.msg) == (-2011, "Unknown order sent.")
+
+
+def test_cancel_of_partly_filled_order_reports_every_change(world: World) -> None:
+    # Two bids share a level; the first is partly filled, then cancelled. The cancel's
+    # events: its report, one depth change (the level keeps the other order), and the
+    # account's released balance, with the next update id of the symbol's sequence.
+    a = world.limit("alice", "BUY", "2", "50000")
+    world.limit("bob", "BUY", "1", "50000")
+    sold = world.market("carol", "SELL", qty="0.5")
+    [last_depth] = [e for e in sold.events if isinstance(e, DepthUpdate)]
+    world.clock[0] += 1_000
+    c = world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order_id=a.order.order_id)
+    rep, depth, position = c.events
+    assert isinstance(rep, ExecutionReport)
+    assert (rep.execution_type, rep.status, rep.executed_qty, rep.time) == (
+        ExecutionType.CANCELED,
+        OrderStatus.CANCELED,
+        u("0.5"),
+        world.clock[0],
+    )
+    assert rep.cumulative_quote == u("25000") and not rep.is_working
+    uid = last_depth.last_update_id + 1
+    assert depth == DepthUpdate("BTCUSDT", uid, uid, world.clock[0], [(u("50000"), u("1"))], [])
+    assert position == AccountPosition(
+        world.acct("alice"), world.clock[0], [("USDT", u("10000000") - u("25000"), 0)]
+    )
+    assert world.ex.account(world.acct("alice")).update_time == world.clock[0]
 
 
 def test_cancel_restrictions(world: World) -> None:
