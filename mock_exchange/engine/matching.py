@@ -469,14 +469,7 @@ class MatchingEngine:
                 False,
                 order.working_time,
                 next(self._exec_ids),
-                0,
-                0,
-                0,
-                0,
-                None,
-                -1,
-                False,
-                cancel_client_order_id,
+                cancel_client_order_id=cancel_client_order_id,
             ),
             DepthUpdate(self.symbol, uid, uid, now, change, [])
             if is_buy
