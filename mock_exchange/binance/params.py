@@ -46,7 +46,8 @@ def parse_form(raw: str) -> list[tuple[str, str]]:
 
 def check_time_span(start_us: int | None, end_us: int | None, hours: int) -> None:
     """``-1127`` if both ``startTime`` and ``endTime`` are given and over ``hours`` apart."""
-    if start_us is not None and end_us is not None and end_us - start_us > hours * 3_600_000_000:
+    # Compared in whole milliseconds: an end time in ms stands for the end of its millisecond.
+    if start_us is not None and end_us is not None and end_us // 1000 - start_us // 1000 > hours * 3_600_000:
         raise err.lookup_interval_too_big(hours)
 
 
@@ -223,6 +224,14 @@ class Params:
         if n is None:
             return None
         return n if n >= 10**14 else n * 1000
+
+    def end_time_us(self, name: str = "endTime") -> int | None:
+        """An inclusive end time, returned in µs: a value in ms covers its whole millisecond
+        (a trade at 12.345678 s is "at" 12345 ms, so ``endTime=12345`` includes it)."""
+        n = self.long(name)
+        if n is None:
+            return None
+        return n if n >= 10**14 else n * 1000 + 999
 
     def recv_window_us(self) -> int:
         """``recvWindow``: default 5000 ms, at most 60000, up to three decimals."""

@@ -100,6 +100,27 @@ def _next_month(start_us: int) -> int:
     return int(dt.datetime(y, m, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
+#: Weekly klines open on Monday 00:00; the epoch fell on a Thursday, four days later.
+_WEEK_PHASE_US = 4 * 86_400_000_000
+
+
+def kline_window(interval: str, t: int, offset_us: int = 0) -> tuple[int, int]:
+    """(open time, close time) in µs of the ``interval`` kline that contains time ``t``.
+
+    ``offset_us`` is the request's ``timeZone``: intervals are cut in that zone. The close
+    time is the last microsecond of the interval (Binance's ``open + interval - 1 ms`` in
+    milliseconds). Weeks start on Monday and months on the 1st, like Binance's.
+    """
+    local = t + offset_us
+    step = KLINE_INTERVALS_US[interval]
+    if not step:  # 1M: calendar months
+        start = _month_start(local)
+        return start - offset_us, _next_month(start) - offset_us - 1
+    phase = _WEEK_PHASE_US if interval == "1w" else 0
+    start = (local - phase) // step * step + phase - offset_us
+    return start, start + step - 1
+
+
 class MarketData:
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -205,20 +226,22 @@ class MarketData:
         now: int,
         offset_us: int = 0,
     ) -> list[Kline]:
-        """Klines with trades, oldest first. Empty intervals are skipped when nothing traded."""
-        step = KLINE_INTERVALS_US[interval]
-        lo, hi = self._range(start_time, end_time)
-        trades = self.trades[lo:hi]
+        """Klines with trades, oldest first. Empty intervals are skipped when nothing traded.
+
+        Klines are identified by their open time: ``start_time``/``end_time`` (inclusive)
+        select the klines whose open time lies between them, and each selected kline
+        covers its whole interval, whatever the bounds.
+        """
+        lo = 0 if start_time is None else bisect.bisect_left(self._times, start_time)
+        if end_time is None:
+            hi = len(self._times)
+        else:
+            hi = bisect.bisect_right(self._times, kline_window(interval, end_time, offset_us)[1])
         out: list[Kline] = []
         current: Kline | None = None
-        for t in trades:
-            if step:
-                open_time = (t.time + offset_us) // step * step - offset_us
-                close_time = open_time + step - 1
-            else:
-                open_time = _month_start(t.time)
-                close_time = _next_month(open_time) - 1
-            if current is None or current.open_time != open_time:
+        for t in self.trades[lo:hi]:
+            if current is None or t.time > current.close_time:
+                open_time, close_time = kline_window(interval, t.time, offset_us)
                 current = Kline(
                     open_time,
                     close_time,
@@ -245,6 +268,10 @@ class MarketData:
             if not t.is_buyer_maker:  # the taker bought
                 current.taker_buy_volume += t.qty
                 current.taker_buy_quote_volume += t.quote_qty
+        if out and start_time is not None and out[0].open_time < start_time:
+            # The kline containing ``start_time`` opened before it: not selected. (Its
+            # trades before ``start_time`` were never read, so it is partial anyway.)
+            del out[0]
         if start_time is None:
             return out[-limit:]
         return out[:limit]

@@ -48,7 +48,7 @@ def my_trades(req: Request) -> Any:
     p = req.params
     order_id = p.long("orderId")
     start = p.time_us("startTime")
-    end = p.time_us("endTime")
+    end = p.end_time_us()
     from_id = p.long("fromId")
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()

@@ -37,10 +37,45 @@ def symbol_list(req: Request) -> list[MatchingEngine] | None:
     return [req.exchange.engine(name) for name in many]
 
 
+#: What ``symbolStatus`` may ask for (Binance documents these three, on every endpoint).
+_STATUS_FILTERS = {s.value: s for s in (SymbolStatus.TRADING, SymbolStatus.HALT, SymbolStatus.BREAK)}
+
+
+def wanted_status(req: Request) -> SymbolStatus | None:
+    """The ``symbolStatus`` parameter, if sent (``-1122`` if it is not one of the three)."""
+    raw = req.params.optional("symbolStatus")
+    if raw is None:
+        return None
+    status = _STATUS_FILTERS.get(raw)
+    if status is None:
+        raise err.invalid_symbol_status()
+    return status
+
+
 def check_symbol_status(req: Request, engines: list[MatchingEngine]) -> None:
-    wanted = req.params.enum("symbolStatus", SymbolStatus, err.invalid_symbol_status())
+    wanted = wanted_status(req)
     if wanted is not None and any(e.cfg.status is not wanted for e in engines):
         raise err.symbol_status_mismatch()
+
+
+def ticker_engines(req: Request) -> tuple[list[MatchingEngine], bool]:
+    """The symbols a ticker endpoint reports on, and whether it answers with one object.
+
+    ``symbolStatus``: a single ``symbol`` with another status is an error (``-1220``);
+    from ``symbols`` or from all symbols, the others are left out.
+    """
+    engines = symbol_list(req)
+    wanted = wanted_status(req)
+    single = req.params.peek("symbol") is not None
+    if engines is None:
+        engines = list(req.exchange.engines.values())
+    if wanted is not None:
+        if single:
+            if engines[0].cfg.status is not wanted:
+                raise err.symbol_status_mismatch()
+        else:
+            engines = [e for e in engines if e.cfg.status is wanted]
+    return engines, single
 
 
 def ping(req: Request) -> Any:
@@ -58,7 +93,7 @@ def exchange_info(req: Request) -> Any:
     one = p.peek("symbol")
     many = p.peek("symbols")
     perms_raw = p.optional("permissions")
-    status = p.enum("symbolStatus", SymbolStatus, err.invalid_symbol_status())
+    status = wanted_status(req)
     show_sets = p.boolean("showPermissionSets", True)
     if (one is not None or many is not None) and (perms_raw is not None or status is not None):
         raise err.bad_combination()
@@ -129,7 +164,7 @@ def agg_trades(req: Request) -> Any:
     p = req.params
     from_id = p.long("fromId")
     start = p.time_us("startTime")
-    end = p.time_us("endTime")
+    end = p.end_time_us()
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
     check_time_span(start, end, 1)
@@ -144,7 +179,7 @@ def klines(req: Request) -> Any:
     if interval not in KLINE_INTERVALS_US:
         raise err.bad_interval()
     start = p.time_us("startTime")
-    end = p.time_us("endTime")
+    end = p.end_time_us()
     tz = p.optional("timeZone")
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
@@ -181,13 +216,9 @@ def _many_weight(one: int, many: int) -> Any:
 
 
 def ticker_price(req: Request) -> Any:
-    engines = symbol_list(req)
+    engines, single = ticker_engines(req)
     req.done()
-    single = req.params.peek("symbol") is not None
-    rows = [
-        {"symbol": e.symbol, "price": F.fmt(e.data.last_price)}
-        for e in (engines if engines is not None else req.exchange.engines.values())
-    ]
+    rows = [{"symbol": e.symbol, "price": F.fmt(e.data.last_price)} for e in engines]
     return rows[0] if single else rows
 
 
@@ -203,11 +234,10 @@ def _best(eng: MatchingEngine) -> tuple[int, int, int, int]:
 
 
 def book_ticker(req: Request) -> Any:
-    engines = symbol_list(req)
+    engines, single = ticker_engines(req)
     req.done()
-    single = req.params.peek("symbol") is not None
     rows = []
-    for e in engines if engines is not None else req.exchange.engines.values():
+    for e in engines:
         bid, bid_qty, ask, ask_qty = _best(e)
         rows.append(
             {
@@ -232,15 +262,14 @@ def ticker_24h_weight(p: Params) -> int:
 
 
 def ticker_24h(req: Request) -> Any:
-    engines = symbol_list(req)
+    engines, single = ticker_engines(req)
     kind = req.params.optional("type") or "FULL"
     if kind not in ("FULL", "MINI"):
         raise err.invalid_ticker_type()
     req.done()
-    single = req.params.peek("symbol") is not None
     rows = [
         F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), kind == "FULL", req.div)
-        for e in (engines if engines is not None else req.exchange.engines.values())
+        for e in engines
     ]
     return rows[0] if single else rows
 

@@ -207,7 +207,7 @@ def all_orders(req: Request) -> Any:
     p = req.params
     order_id = p.long("orderId")
     start = p.time_us("startTime")
-    end = p.time_us("endTime")
+    end = p.end_time_us()
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
     check_time_span(start, end, 24)

@@ -34,7 +34,7 @@ from aiohttp import web
 
 from mock_exchange.clock import call_later
 from mock_exchange.engine import DepthUpdate, Event, MatchingEngine, Trade
-from mock_exchange.engine.market_data import KLINE_INTERVALS_US
+from mock_exchange.engine.market_data import KLINE_INTERVALS_US, kline_window
 from mock_exchange.faults.messages import MessageOutlet
 from mock_exchange.faults.plan import Surface
 
@@ -691,14 +691,12 @@ class StreamHub:
             eng = self._engine(spec.symbol)
             if eng is None:
                 continue
-            step = KLINE_INTERVALS_US[spec.interval] or 30 * 86_400_000_000
-            off = spec.tz_offset_us
-            start = (now + off) // step * step - off
+            start, _ = kline_window(spec.interval, now, spec.tz_offset_us)
             previous = self.kline_open.get(name)
             self.kline_open[name] = start
             if previous is not None and previous != start:
-                self._push_kline(name, spec, eng, previous, step, closed=True, now=now)
-            self._push_kline(name, spec, eng, start, step, closed=False, now=now)
+                self._push_kline(name, spec, eng, previous, closed=True, now=now)
+            self._push_kline(name, spec, eng, start, closed=False, now=now)
 
     def _push_kline(
         self,
@@ -706,15 +704,16 @@ class StreamHub:
         spec: StreamSpec,
         eng: MatchingEngine,
         start: int,
-        step: int,
         *,
         closed: bool,
         now: int,
     ) -> None:
+        """The kline that opens at ``start`` (its trades so far; its open price if none)."""
+        close = kline_window(spec.interval, start, spec.tz_offset_us)[1]
         rows = eng.data.klines(
             spec.interval,
             start_time=start,
-            end_time=start + step - 1,
+            end_time=start,
             limit=1,
             now=now,
             offset_us=spec.tz_offset_us,
@@ -729,7 +728,7 @@ class StreamHub:
                 "s": spec.symbol,
                 "k": {
                     "t": start // div,
-                    "T": (start + step - 1) // div,
+                    "T": close // div,
                     "s": spec.symbol,
                     "i": spec.interval,
                     "f": k.first_trade_id if k else -1,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from mock_exchange.clock import VirtualClock
+from mock_exchange.engine import SymbolStatus
+from mock_exchange.server import MockExchangeServer
 from tests.support.rest_client import RestClient
 
 DEC = re.compile(r"^-?[0-9]+\.[0-9]{8}$")
@@ -171,6 +174,86 @@ async def test_klines_avg_price_and_tickers(client: RestClient, clock: VirtualCl
     assert (r.code, r.msg) == (-1139, "Invalid ticker type.")
     r = await client.public("GET", "/api/v3/ticker/24hr", symbol="BTCUSDT", symbols='["BTCUSDT"]')
     assert r.code == -1128
+
+
+async def test_time_bounds_are_inclusive_to_the_millisecond(client: RestClient, clock: VirtualClock) -> None:
+    # The exchange keeps microseconds; a trade half a millisecond into ms T is "at" T.
+    await clock.advance(0.0005)
+    order = await buy_market(client, "0.1")
+    t = order["transactTime"]
+    assert clock.now_us() == t * 1000 + 500
+    for bounds in ({"endTime": t}, {"startTime": t, "endTime": t}):
+        r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", **bounds)
+        assert [a["T"] for a in r.body] == [t], bounds
+        r = await client.signed("GET", "/api/v3/myTrades", symbol="BTCUSDT", **bounds)
+        assert [x["time"] for x in r.body] == [t], bounds
+        r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", **bounds)
+        assert [o["orderId"] for o in r.body] == [order["orderId"]], bounds
+    # Exactly one hour apart is allowed (the limit is "more than 1 hour").
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=t - 3_600_000, endTime=t)
+    assert r.status == 200 and len(r.body) == 1
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=t - 3_600_001, endTime=t)
+    assert (r.code, r.msg) == (-1127, "More than 1 hours between startTime and endTime.")
+
+
+async def test_klines_are_selected_by_open_time_and_always_whole(
+    client: RestClient, clock: VirtualClock
+) -> None:
+    # The clock starts at 20:26:40 UTC: both trades fall in the 20:26 minute.
+    await buy_market(client, "0.1")
+    first = clock.now_us() // 1000
+    await clock.advance(10)
+    await buy_market(client, "0.2")
+    minute = first - first % 60_000
+
+    async def klines(**bounds: int) -> list[list]:
+        r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1m", **bounds)
+        assert r.status == 200, r.body
+        return r.body
+
+    whole = await klines()
+    assert [(k[0], k[5], k[8]) for k in whole] == [(minute, "0.30000000", 3)]  # 0.2 walks two levels
+    # Any bounds that select this kline return all of it, not the trades inside the bounds.
+    assert await klines(startTime=minute, endTime=minute) == whole
+    assert await klines(endTime=first) == whole
+    assert await klines(startTime=minute - 30_000, endTime=first) == whole
+    # A kline that opened before startTime is not selected.
+    assert await klines(startTime=first + 5_000) == []
+    assert await klines(startTime=minute + 1) == []
+
+
+async def test_weekly_klines_open_on_monday(client: RestClient, clock: VirtualClock) -> None:
+    await buy_market(client, "0.1")
+    r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1w")
+    [row] = r.body
+    opened = dt.datetime.fromtimestamp(row[0] / 1000, tz=dt.UTC)
+    assert (opened.weekday(), opened.hour, opened.minute) == (0, 0, 0)
+    assert row[0] <= clock.now_us() // 1000 <= row[6] == row[0] + 7 * 86_400_000 - 1
+    r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1w", timeZone="8")
+    [row] = r.body
+    opened = dt.datetime.fromtimestamp(row[0] / 1000, tz=dt.timezone(dt.timedelta(hours=8)))
+    assert (opened.weekday(), opened.hour) == (0, 0)
+
+
+async def test_tickers_filter_by_symbol_status(client: RestClient, server: MockExchangeServer) -> None:
+    server.service.exchange.engine("ETHBTC").cfg.status = SymbolStatus.HALT
+    for path in ("/api/v3/ticker/price", "/api/v3/ticker/bookTicker", "/api/v3/ticker/24hr"):
+        r = await client.public("GET", path, symbolStatus="TRADING")
+        assert [x["symbol"] for x in r.body] == ["BTCUSDT", "ETHUSDT"], path
+        r = await client.public("GET", path, symbols='["ETHBTC","BTCUSDT"]', symbolStatus="HALT")
+        assert [x["symbol"] for x in r.body] == ["ETHBTC"], path
+        r = await client.public("GET", path, symbol="BTCUSDT", symbolStatus="TRADING")
+        assert r.body["symbol"] == "BTCUSDT", path
+        r = await client.public("GET", path, symbol="ETHBTC", symbolStatus="TRADING")
+        assert (r.status, r.code, r.msg) == (
+            400,
+            -1220,
+            "The symbol's status does not match the requested symbolStatus.",
+        ), path
+        r = await client.public("GET", path, symbolStatus="END_OF_DAY")
+        assert (r.code, r.msg) == (-1122, "Invalid symbolStatus."), path
+    r = await client.public("GET", "/api/v3/exchangeInfo", symbolStatus="HALT")
+    assert [x["symbol"] for x in r.body["symbols"]] == ["ETHBTC"]
 
 
 async def test_unknown_path_and_method(client: RestClient) -> None:
