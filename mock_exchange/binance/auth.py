@@ -114,9 +114,10 @@ def lookup_key(exchange: Exchange, key: str | None) -> ApiKey:
 
 def check_timestamp(params: Params, now_us: int) -> None:
     """Binance's timing security: ``-1021`` outside ``recvWindow`` or 1 s ahead."""
-    ts = params.time_us("timestamp")
-    if ts is None:
+    if not params.raw("timestamp"):  # absent or empty: both are "mandatory" (-1102)
         raise err.mandatory("timestamp")
+    ts = params.time_us("timestamp")
+    assert ts is not None
     recv_window = params.recv_window_us()
     if ts < MIN_TIMESTAMP_US:
         raise err.outside_recv_window()

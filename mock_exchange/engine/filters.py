@@ -188,6 +188,7 @@ class SymbolConfig:
         STPMode.EXPIRE_MAKER,
         STPMode.EXPIRE_BOTH,
         STPMode.DECREMENT,
+        STPMode.TRANSFER,
     )
     permission_sets: list[list[str]] = field(default_factory=lambda: [["SPOT"]])
     filters: list[Filter] = field(default_factory=list)
@@ -235,7 +236,7 @@ def symbol_from_config(d: Mapping[str, Any]) -> SymbolConfig:
             STPMode(m)
             for m in d.get(
                 "allowedSelfTradePreventionModes",
-                ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT"],
+                ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT", "TRANSFER"],
             )
         )
     except ValueError as e:

@@ -29,7 +29,9 @@ Update ids
 Self-trade prevention
     The taker's mode decides (Binance's rule). EXPIRE_* expire the remaining quantity of
     the affected order(s) with status EXPIRED_IN_MATCH; DECREMENT reduces both by the
-    prevented quantity and expires whichever reaches zero.
+    prevented quantity and expires whichever reaches zero. TRANSFER is DECREMENT here:
+    it differs only between accounts of one trade group, which the mock does not model
+    (self-trades are same-account only).
 
 Determinism
     No randomness and no clock reads here; ids are sequential per symbol, and iteration is
@@ -975,7 +977,8 @@ class MatchingEngine:
         self.next_prevented_match_id += 1
         maker_avail = maker.available
         matchable = min(taker_avail, maker_avail)
-        if mode is STPMode.DECREMENT:
+        decrement = mode is STPMode.DECREMENT or mode is STPMode.TRANSFER
+        if decrement:
             taker_cut = maker_cut = matchable
         else:
             taker_cut = taker_avail if mode in (STPMode.EXPIRE_TAKER, STPMode.EXPIRE_BOTH) else 0
@@ -991,7 +994,7 @@ class MatchingEngine:
             if o is maker:
                 level.total -= cut
                 self._touch(maker.side, price)
-            if o.available == 0 or (o is taker and mode is not STPMode.DECREMENT):
+            if o.available == 0 or (o is taker and not decrement):
                 o.status = EXPIRED_IN_MATCH
                 if o is maker:
                     del level.orders[maker.order_id]

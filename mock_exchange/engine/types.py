@@ -80,6 +80,9 @@ class STPMode(StrEnum):
     EXPIRE_MAKER = "EXPIRE_MAKER"
     EXPIRE_BOTH = "EXPIRE_BOTH"
     DECREMENT = "DECREMENT"
+    #: Between accounts of one trade group it also moves the prevented quantity's funds;
+    #: the mock has no trade groups, and within one account it is DECREMENT.
+    TRANSFER = "TRANSFER"
 
 
 class ExpiryReason(StrEnum):

@@ -85,13 +85,17 @@ def default_resp_type(otype: OrderType) -> RespType:
     return RespType.FULL if otype in (OrderType.MARKET, OrderType.LIMIT) else RespType.ACK
 
 
-def render_placed(result: PlaceResult, resp: RespType | None, now_us: int, div: int) -> Any:
+def render_placed(result: PlaceResult, resp: RespType | None, div: int) -> Any:
+    """The order response; ``transactTime`` is when the engine placed the order (its
+    ``time``, which is also its ``workingTime`` and its fills' time), not when the request
+    arrived."""
     resp = resp or default_resp_type(result.order.type)
+    order = result.order
     if resp is RespType.ACK:
-        return F.order_ack(result.order, now_us, div)
+        return F.order_ack(order, order.time, div)
     if resp is RespType.RESULT:
-        return F.order_result(result.order, now_us, div)
-    return F.order_full(result.order, result.fills, now_us, div)
+        return F.order_result(order, order.time, div)
+    return F.order_full(order, result.fills, order.time, div)
 
 
 def execute_new_order(req: Request, cmd: NewOrder) -> PlaceResult:
@@ -116,7 +120,7 @@ def place_order(req: Request) -> Any:
     assert req.api_key is not None
     require_trading(req.api_key)
     result = execute_new_order(req, cmd)
-    return render_placed(result, resp, req.now_us, req.div)
+    return render_placed(result, resp, req.div)
 
 
 def test_weight(p: Params) -> int:
@@ -256,11 +260,14 @@ def cancel_replace(req: Request) -> Any:
 
     new_response: Any = None
     new_result = "NOT_ATTEMPTED"
-    if cancel_ok or mode is CancelReplaceMode.ALLOW_FAILURE:
+    if not cancel_ok and mode is CancelReplaceMode.STOP_ON_FAILURE:
+        # The new order is not attempted, but it counts towards the order limits anyway.
+        req.service.limiter.count_order(account_id, req.now_us)
+    else:
         try:
             placed = execute_new_order(req, cmd)
             new_result = "SUCCESS"
-            new_response = render_placed(placed, resp, req.now_us, req.div)
+            new_response = render_placed(placed, resp, req.div)
         except BinanceError as e:
             new_result = "FAILURE"
             new_response = e.body()

@@ -369,6 +369,8 @@ def test_take_profit_market_sell_triggers_and_fills(world: World) -> None:
         ("EXPIRE_MAKER", OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH),
         ("EXPIRE_BOTH", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH),
         ("DECREMENT", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH),
+        # Within one account TRANSFER is DECREMENT (Binance's STP FAQ).
+        ("TRANSFER", OrderStatus.EXPIRED_IN_MATCH, OrderStatus.EXPIRED_IN_MATCH),
     ],
 )
 def test_self_trade_prevention(
@@ -390,9 +392,10 @@ def test_self_trade_prevention(
     world.ex._check()
 
 
-def test_stp_decrement_partial(world: World) -> None:
+@pytest.mark.parametrize("mode", ["DECREMENT", "TRANSFER"])
+def test_stp_decrement_partial(world: World, mode: str) -> None:
     own = world.limit("alice", "SELL", "0.3", "50000")
-    r = world.limit("alice", "BUY", "1", "50000", stp="DECREMENT")
+    r = world.limit("alice", "BUY", "1", "50000", stp=mode)
     assert own.order.status is OrderStatus.EXPIRED_IN_MATCH and own.order.prevented_qty == u("0.3")
     assert r.order.status is OrderStatus.NEW and r.order.prevented_qty == u("0.3")
     assert r.order.available == u("0.7")

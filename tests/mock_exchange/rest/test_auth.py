@@ -148,8 +148,12 @@ async def test_timestamp_window(client: RestClient, clock: VirtualClock) -> None
     assert r.status == 200
     r = await client.signed("GET", "/api/v3/account", timestamp=now * 1000)  # microseconds
     assert r.status == 200
-    r = await client.raw("GET", "/api/v3/account", query="signature=ab")
-    assert r.msg == "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+    for query in ("signature=ab", "timestamp=&signature=ab"):  # absent or empty
+        r = await client.raw("GET", "/api/v3/account", query=query)
+        assert (r.code, r.msg) == (
+            -1102,
+            "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+        ), query
 
 
 async def test_public_endpoints_ignore_the_key_and_auth_params(client: RestClient) -> None:

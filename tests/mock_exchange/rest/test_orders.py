@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from mock_exchange.clock import VirtualClock
+from mock_exchange.config import load_config
+from mock_exchange.server import MockExchangeServer
+from tests.mock_exchange.rest.conftest import API_KEY, API_SECRET
 from tests.support.rest_client import RestClient
 
 RESULT_KEYS = [
@@ -236,6 +241,42 @@ async def test_cancel_replace(client: RestClient) -> None:
     assert r.body["data"]["newOrderResult"] == "SUCCESS"
 
 
+async def test_cancel_replace_counts_an_order_even_when_not_attempted(client: RestClient) -> None:
+    placed = await resting_buy(client)
+    day = int(placed.header("X-MBX-ORDER-COUNT-1D") or 0)
+    r = await cancel_replace(client, "STOP_ON_FAILURE", 999_999)
+    assert (r.code, r.body["data"]["newOrderResult"]) == (-2022, "NOT_ATTEMPTED")
+    r = await client.signed("GET", "/api/v3/rateLimit/order")
+    assert [x["count"] for x in r.body if x["interval"] == "DAY"] == [day + 1]
+
+
+class TickingClock(VirtualClock):
+    """Virtual time that moves a millisecond every time it is read."""
+
+    def now_us(self) -> int:
+        self._now += 1000
+        return super().now_us()
+
+
+async def test_transact_time_is_when_the_engine_placed_the_order() -> None:
+    # Time passes between a request's arrival and the engine's work on it; transactTime
+    # is the engine's, the same instant as the order's workingTime and its fills.
+    config = load_config()
+    trader = config.account("trader")
+    trader.api_key, trader.api_secret = API_KEY, API_SECRET
+    clock = TickingClock(start_us=1_780_000_000_000_000)
+    async with MockExchangeServer(config, clock=clock) as server, aiohttp.ClientSession() as session:
+        client = RestClient(session, server.rest_url, API_KEY, API_SECRET, lambda: clock.now_us() // 1000)
+        r = await resting_buy(client, newOrderRespType="RESULT")
+        assert r.body["transactTime"] == r.body["workingTime"]
+        q = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", orderId=r.body["orderId"])
+        assert q.body["time"] == r.body["transactTime"]
+        r = await order(client, side="BUY", type="MARKET", quantity="0.01")
+        assert len(r.body["fills"]) == 1
+        t = await client.signed("GET", "/api/v3/myTrades", symbol="BTCUSDT", orderId=r.body["orderId"])
+        assert [x["time"] for x in t.body] == [r.body["transactTime"]] == [r.body["workingTime"]]
+
+
 async def test_order_test_endpoint(client: RestClient) -> None:
     r = await order_test(client)
     assert (r.status, r.body) == (200, {})
@@ -270,3 +311,15 @@ async def test_stp_over_rest(client: RestClient) -> None:
         selfTradePreventionMode="TRANSFER_ALL",
     )
     assert r.code == -1130
+    info = await client.public("GET", "/api/v3/exchangeInfo", symbol="BTCUSDT")
+    assert "TRANSFER" in info.body["symbols"][0]["allowedSelfTradePreventionModes"]
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="60001",
+        selfTradePreventionMode="TRANSFER",
+    )
+    assert r.body["status"] == "EXPIRED_IN_MATCH" and r.body["selfTradePreventionMode"] == "TRANSFER"
