@@ -276,6 +276,9 @@ def build_exchange(cfg: MockConfig, exchange: Exchange) -> None:
             exchange.add_api_key(acct.account_id, a.ed25519_api_key, a.ed25519_public_key, KeyType.ED25519)
     for book in cfg.books:
         seed_book(exchange, book)
+        # A listed symbol has always traded before: until it trades here, its last price
+        # (tickers, avgPrice, market-order notional checks, stop triggers) is the mid.
+        exchange.engine(book.symbol).data.assume_last_price(book.mid)
 
 
 def seed_book(

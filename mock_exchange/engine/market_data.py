@@ -148,6 +148,13 @@ class MarketData:
             bucket[1] += trade.quote_qty
         self._avg_cache = (-1, -1, 0)
 
+    def assume_last_price(self, price: int) -> None:
+        """Take ``price`` as the last price while nothing has traded (a listed symbol's
+        history from before the exchange opened); ignored once there are trades."""
+        if not self.trades:
+            self.last_price = price
+            self._avg_cache = (-1, -1, 0)
+
     # ------------------------------------------------------------------ queries
 
     def avg_price(self, mins: int, now: int) -> int:

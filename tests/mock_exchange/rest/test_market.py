@@ -256,6 +256,32 @@ async def test_tickers_filter_by_symbol_status(client: RestClient, server: MockE
     assert [x["symbol"] for x in r.body["symbols"]] == ["ETHBTC"]
 
 
+async def test_before_any_trade_the_last_price_is_the_books_mid(client: RestClient) -> None:
+    # A listed symbol has always traded: on a fresh exchange the configured mid stands in.
+    r = await client.public("GET", "/api/v3/ticker/price", symbol="BTCUSDT")
+    assert r.body["price"] == "60000.00000000"
+    r = await client.public("GET", "/api/v3/avgPrice", symbol="BTCUSDT")
+    assert r.body["price"] == "60000.00000000"
+    # So a market order's notional is judged (0.00001 BTC is 0.60 USDT < minNotional 5)...
+    r = await client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.00001"
+    )
+    assert (r.code, r.msg) == (-1013, "Filter failure: NOTIONAL")
+    # ...and a BUY stop at or below the market would trigger at once.
+    r = await client.signed(
+        "POST",
+        "/api/v3/order",
+        symbol="BTCUSDT",
+        side="BUY",
+        type="STOP_LOSS",
+        quantity="0.01",
+        stopPrice="59990",
+    )
+    assert (r.code, r.msg) == (-2010, "Order would trigger immediately.")
+    r = await client.public("GET", "/api/v3/trades", symbol="BTCUSDT")
+    assert r.body == []
+
+
 async def test_unknown_path_and_method(client: RestClient) -> None:
     r = await client.public("GET", "/api/v3/nothing")
     assert r.status == 404

@@ -93,8 +93,8 @@ async def test_resp_types(client: RestClient) -> None:
     assert len(r.body["clientOrderId"]) == 22 and r.body["clientOrderId"].isalnum()
     r = await resting_buy(client, newOrderRespType="RESULT")
     assert list(r.body) == RESULT_KEYS
-    r = await resting_buy(client, type="STOP_LOSS_LIMIT", stopPrice="59500", newOrderRespType="RESULT")
-    assert r.body["stopPrice"] == "59500.00000000" and r.body["workingTime"] == -1
+    r = await resting_buy(client, type="STOP_LOSS_LIMIT", stopPrice="60500", newOrderRespType="RESULT")
+    assert r.body["stopPrice"] == "60500.00000000" and r.body["workingTime"] == -1
     r = await resting_buy(client, newOrderRespType="SOME")
     assert (r.code, r.msg) == (-1130, "Data sent for parameter 'newOrderRespType' is not valid.")
 
