@@ -425,11 +425,11 @@ def symbol_info(cfg: SymbolConfig, show_permission_sets: bool = True) -> Json:
         "isMarginTradingAllowed": False,
         "filters": filters,
         "permissions": [],
+        # ``showPermissionSets=false`` keeps the field but leaves it empty.
+        "permissionSets": cfg.permission_sets if show_permission_sets else [],
         "defaultSelfTradePreventionMode": cfg.default_stp_mode.value,
         "allowedSelfTradePreventionModes": [m.value for m in cfg.allowed_stp_modes],
     }
-    if show_permission_sets:
-        out["permissionSets"] = cfg.permission_sets
     return out
 
 

@@ -404,11 +404,9 @@ class MatchingEngine:
             self.algo_count[account_id] = self.algo_count.get(account_id, 0) + 1
             self._report(order, ET_NEW)
             return order, fills, self._finish()
-        # ``_report(order, NEW)`` written out: nothing has executed yet, and a working
-        # order's report says "working" unless it is market-like.
-        events.append(
-            ExecutionReport(order, ET_NEW, NEW, now, 0, 0, not is_market, now, next(self._exec_ids))
-        )
+        # ``_report(order, NEW)`` written out: nothing has executed yet, and the order is
+        # working (``w``), market orders included (Binance's market-order FAQ sample).
+        events.append(ExecutionReport(order, ET_NEW, NEW, now, 0, 0, True, now, next(self._exec_ids)))
         self._execute(order, fills)
         if self.stops:
             self._run_triggers()
@@ -562,9 +560,7 @@ class MatchingEngine:
             self._now,
             order.executed_qty,
             order.cumulative_quote,
-            order.is_working
-            and (status is NEW or status is PARTIALLY_FILLED)
-            and order.type not in MARKET_LIKE_TYPES,
+            order.is_working and (status is NEW or status is PARTIALLY_FILLED),
             order.working_time,
             next(self._exec_ids),
             0,
@@ -955,7 +951,11 @@ class MatchingEngine:
             now,
             taker.executed_qty,
             taker.cumulative_quote,
-            taker_status is PARTIALLY_FILLED and taker.type not in MARKET_LIKE_TYPES,
+            # ``w``: a GTC limit taker rests on the book once it stops matching; IOC, FOK
+            # and market-like takers never do (Binance's market-order FAQ sample).
+            taker_status is PARTIALLY_FILLED
+            and taker.time_in_force is GTC
+            and taker.type not in MARKET_LIKE_TYPES,
             taker.working_time,
             next(exec_ids),
             qty,
@@ -1010,7 +1010,9 @@ class MatchingEngine:
                 now,
                 o.executed_qty,
                 o.cumulative_quote,
-                o.status in _OPEN and o.type not in MARKET_LIKE_TYPES,
+                o.status in _OPEN
+                and o.type not in MARKET_LIKE_TYPES
+                and (o is maker or o.time_in_force is GTC),  # on the book (see ``_trade``)
                 o.working_time,
                 next(self._exec_ids),
                 prevention=Prevention(

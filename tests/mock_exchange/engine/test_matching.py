@@ -18,6 +18,7 @@ from mock_exchange.engine import (
     OrderRejected,
     OrderStatus,
     OrderType,
+    PlaceResult,
     Side,
     TimeInForce,
     Trade,
@@ -254,6 +255,24 @@ def test_cancel_of_partly_filled_order_reports_every_change(world: World) -> Non
         world.acct("alice"), world.clock[0], [("USDT", u("10000000") - u("25000"), 0)]
     )
     assert world.ex.account(world.acct("alice")).update_time == world.clock[0]
+
+
+def test_working_flag_says_whether_the_order_is_on_the_book(world: World) -> None:
+    # Binance's market-order FAQ sample: NEW says working, the taker's fills do not.
+    for price in ("50000", "50001", "50002"):
+        world.limit("bob", "SELL", "0.2", price)
+
+    def flags(r: PlaceResult) -> list[tuple[str, bool]]:
+        return [(e.execution_type.value, e.is_working) for e in reports(r.events, r.order.order_id)]
+
+    m = world.market("alice", "BUY", qty="0.3")
+    assert flags(m) == [("NEW", True), ("TRADE", False), ("TRADE", False)]
+    ioc = world.limit("alice", "BUY", "0.3", "50001", tif="IOC")  # 0.1 left at 50001
+    assert flags(ioc) == [("NEW", True), ("TRADE", False), ("EXPIRED", False)]
+    # A GTC taker rests once it stops matching: its partial fill already says so.
+    gtc = world.limit("alice", "BUY", "0.3", "50002")
+    assert flags(gtc) == [("NEW", True), ("TRADE", True)]
+    assert gtc.order.status is OrderStatus.PARTIALLY_FILLED
 
 
 def test_cancel_restrictions(world: World) -> None:

@@ -78,7 +78,10 @@ async def test_exchange_info_filters_and_errors(client: RestClient) -> None:
     r = await client.public("GET", "/api/v3/exchangeInfo", symbol="ETHBTC", permissions="SPOT")
     assert r.code == -1128
     r = await client.public("GET", "/api/v3/exchangeInfo", showPermissionSets="false")
-    assert "permissionSets" not in r.body["symbols"][0]
+    # The field stays, empty ("controls whether the content ... is populated").
+    assert r.body["symbols"][0]["permissionSets"] == []
+    keys = list(r.body["symbols"][0])
+    assert keys[keys.index("permissions") + 1] == "permissionSets"
 
 
 @pytest.mark.parametrize(
