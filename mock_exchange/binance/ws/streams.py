@@ -157,6 +157,8 @@ class StreamHub:
         self.depth: dict[tuple[str, bool], DepthBuffer] = {}
         self.book_tops: dict[str, tuple[int, int, int, int]] = {}
         self.kline_open: dict[str, int] = {}
+        #: Per symbol, what ``!miniTicker@arr`` last sent (it sends only changed tickers).
+        self.mini_arr_sent: dict[str, tuple[int, ...]] = {}
         self._fmt_cache: dict[int, str] = {}
         self._delayed: set[asyncio.Task[None]] = set()
         self._market_active = asyncio.Event()
@@ -301,6 +303,11 @@ class StreamHub:
             if not subs:
                 del self.subs[name]
                 self.specs.pop(name, None)
+                # Per-stream state starts afresh for the next subscriber: no stale
+                # "closed" kline from an earlier subscription, a full first ticker array.
+                self.kline_open.pop(name, None)
+                if name == ALL_MINI:
+                    self.mini_arr_sent.clear()
                 if not self.subs:
                     self._market_active.clear()
                 if target.kind == "depth" and not any(
@@ -593,7 +600,8 @@ class StreamHub:
             eng = self._engine(spec.symbol)
             if eng is None:
                 continue
-            self.flush_symbol(spec.symbol)
+            # No flush of the diff streams' buffers here: that would change their cadence
+            # (a 100 ms partial book would make ``@depth`` a 100 ms stream).
             last, bids, asks = eng.snapshot(spec.levels)
             payload = {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
             self._publish(name, functools.partial(_constant, payload))
@@ -627,7 +635,11 @@ class StreamHub:
                     "q": F.fmt(t.quote_volume),
                 }
 
-            minis.append(mini)
+            if ALL_MINI in self.subs:
+                state = (t.last, t.open, t.high, t.low, t.volume, t.quote_volume)
+                if self.mini_arr_sent.get(symbol) != state:
+                    self.mini_arr_sent[symbol] = state
+                    minis.append(mini)
             if want_mini:
                 self._publish(low + "@miniTicker", mini)
             if want_full:

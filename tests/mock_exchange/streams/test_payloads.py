@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from mock_exchange.clock import VirtualClock
-from mock_exchange.engine import NewOrder, OrderType, Side
+from mock_exchange.engine import NewOrder, OrderType, Side, TimeInForce
 from mock_exchange.engine.units import parse_units
 from mock_exchange.server import MockExchangeServer
 from tests.mock_exchange.streams.conftest import StreamClient
@@ -129,6 +129,61 @@ async def test_tickers_klines_and_avg_price(
         if d["k"]["x"]
     ]
     assert closed and closed[0]["t"] == kline["t"] and closed[0]["n"] == 1
+
+
+async def test_mini_ticker_array_sends_only_changed_tickers(
+    connect: Any, server: MockExchangeServer, clock: VirtualClock
+) -> None:
+    c: StreamClient = await connect("/ws/!miniTicker@arr")
+    await clock.advance(1)
+    [first] = await c.sync()
+    assert [x["s"] for x in first] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+    buy(server, "0.1")
+    await clock.advance(1)
+    [changed] = await c.sync()
+    assert [x["s"] for x in changed] == ["BTCUSDT"] and changed[0]["v"] == "0.10000000"
+    await clock.advance(3)
+    assert await c.sync() == []  # nothing changed: nothing sent
+
+
+async def test_a_new_kline_subscriber_gets_no_stale_closed_kline(
+    connect: Any, server: MockExchangeServer, clock: VirtualClock
+) -> None:
+    c: StreamClient = await connect("/ws/btcusdt@kline_1m")
+    await clock.advance(2)
+    assert await c.sync()
+    await c.ws.close()
+    await clock.advance(300)  # several minutes later, another client subscribes
+    c = await connect("/ws/btcusdt@kline_1m")
+    await clock.advance(2)
+    klines = [m["k"] for m in await c.sync()]
+    now_ms = clock.now_us() // 1000
+    assert klines and all(not k["x"] and k["t"] <= now_ms <= k["T"] for k in klines)
+
+
+async def test_diff_depth_keeps_its_cadence_beside_fast_partial_books(
+    connect: Any, server: MockExchangeServer, clock: VirtualClock
+) -> None:
+    slow: StreamClient = await connect("/ws/btcusdt@depth")
+    fast: StreamClient = await connect("/ws/btcusdt@depth5@100ms")
+    acct = server.service.exchange.account_by_name("trader").account_id
+    for i in range(30):  # a book change every 100 ms for 3 s
+        server.service.place_order(
+            NewOrder(
+                acct,
+                "BTCUSDT",
+                Side.BUY,
+                OrderType.LIMIT,
+                quantity=parse_units("0.01"),
+                price=parse_units(str(59_000 + i)),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
+        await clock.advance(0.1)
+    diffs = await slow.sync()
+    assert len(await fast.sync()) == 30
+    assert [m["E"] - diffs[0]["E"] for m in diffs] == [0, 1000, 2000]
+    assert all(b["U"] == a["u"] + 1 for a, b in zip(diffs, diffs[1:], strict=False))
 
 
 async def test_legacy_listen_key_stream(
