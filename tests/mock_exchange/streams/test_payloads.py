@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import aiohttp
@@ -183,7 +184,7 @@ async def test_diff_depth_keeps_its_cadence_beside_fast_partial_books(
     diffs = await slow.sync()
     assert len(await fast.sync()) == 30
     assert [m["E"] - diffs[0]["E"] for m in diffs] == [0, 1000, 2000]
-    assert all(b["U"] == a["u"] + 1 for a, b in zip(diffs, diffs[1:], strict=False))
+    assert all(b["U"] == a["u"] + 1 for a, b in pairwise(diffs))
 
 
 async def test_legacy_listen_key_stream(
