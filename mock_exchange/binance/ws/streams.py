@@ -34,7 +34,8 @@ from aiohttp import web
 
 from mock_exchange.clock import call_later
 from mock_exchange.engine import DepthUpdate, Event, MatchingEngine, Trade
-from mock_exchange.engine.market_data import KLINE_INTERVALS_US, kline_window
+from mock_exchange.engine.market_data import KLINE_INTERVALS_US, Ticker24h, kline_window
+from mock_exchange.engine.units import SCALE
 from mock_exchange.faults.messages import MessageOutlet
 from mock_exchange.faults.plan import Surface
 
@@ -52,12 +53,18 @@ _KLINE = "|".join(re.escape(i) for i in KLINE_INTERVALS_US)
 STREAM_RE = re.compile(
     rf"^(?P<symbol>{_SYMBOL})@(?:"
     rf"(?P<trade>trade)|(?P<agg>aggTrade)|(?P<book>bookTicker)|(?P<ticker>ticker)"
-    rf"|(?P<mini>miniTicker)|(?P<avg>avgPrice)"
+    rf"|(?P<mini>miniTicker)|(?P<avg>avgPrice)|ticker_(?P<window>1h|4h|1d)"
+    rf"|(?P<ref>referencePrice)|(?P<block>blockTrade)"
     rf"|(?P<depth>depth)(?P<levels>5|10|20)?(?:@(?P<speed>100ms|1000ms))?"
     rf"|kline_(?P<interval>{_KLINE})(?P<tz>@[+-]\d{{1,2}}:\d{{2}})?"
     rf")$"
 )
 ALL_MINI = "!miniTicker@arr"
+#: ``!ticker_<window>@arr``: every symbol's rolling-window ticker that changed.
+ALL_WINDOW_RE = re.compile(r"^!ticker_(?P<window>1h|4h|1d)@arr$")
+#: Rolling-window ticker windows (``<symbol>@ticker_<window>``), in microseconds.
+TICKER_WINDOWS_US = {"1h": 3_600_000_000, "4h": 14_400_000_000, "1d": 86_400_000_000}
+MINUTE_US = 60_000_000
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
 
@@ -65,7 +72,9 @@ CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPER
 class StreamSpec:
     name: str
     symbol: str  # upper case, as the engine knows it
-    kind: str  # trade | aggTrade | bookTicker | ticker | miniTicker | avgPrice | depth | partial | kline
+    # trade | aggTrade | bookTicker | ticker | miniTicker | avgPrice | depth | partial | kline
+    # | windowTicker | referencePrice | blockTrade | allMini | allWindowTicker
+    kind: str
     fast: bool = False
     levels: int = 0
     interval: str = ""
@@ -76,10 +85,20 @@ def parse_stream(name: str) -> StreamSpec | None:
     """A stream name, or None if it is not one (names are lower case, as Binance's are)."""
     if name == ALL_MINI:
         return StreamSpec(name, "", "allMini")
+    arr = ALL_WINDOW_RE.match(name)
+    if arr is not None:
+        return StreamSpec(name, "", "allWindowTicker", interval=arr.group("window"))
     m = STREAM_RE.match(name)
     if m is None:
         return None
     symbol = m.group("symbol").upper()
+    if m.group("window"):
+        return StreamSpec(name, symbol, "windowTicker", interval=m.group("window"))
+    if m.group("ref"):
+        return StreamSpec(name, symbol, "referencePrice")
+    if m.group("block"):
+        # Accepted, never sent: the mock has no block trades.
+        return StreamSpec(name, symbol, "blockTrade")
     for kind in ("trade", "agg", "book", "ticker", "mini", "avg"):
         if m.group(kind):
             return StreamSpec(
@@ -157,8 +176,8 @@ class StreamHub:
         self.depth: dict[tuple[str, bool], DepthBuffer] = {}
         self.book_tops: dict[str, tuple[int, int, int, int]] = {}
         self.kline_open: dict[str, int] = {}
-        #: Per symbol, what ``!miniTicker@arr`` last sent (it sends only changed tickers).
-        self.mini_arr_sent: dict[str, tuple[int, ...]] = {}
+        #: Array stream -> symbol -> what it last sent for it (arrays send only changes).
+        self.arr_sent: dict[str, dict[str, tuple[int, ...]]] = {}
         self._fmt_cache: dict[int, str] = {}
         self._delayed: set[asyncio.Task[None]] = set()
         self._market_active = asyncio.Event()
@@ -306,8 +325,7 @@ class StreamHub:
                 # Per-stream state starts afresh for the next subscriber: no stale
                 # "closed" kline from an earlier subscription, a full first ticker array.
                 self.kline_open.pop(name, None)
-                if name == ALL_MINI:
-                    self.mini_arr_sent.clear()
+                self.arr_sent.pop(name, None)
                 if not self.subs:
                     self._market_active.clear()
                 if target.kind == "depth" and not any(
@@ -635,11 +653,8 @@ class StreamHub:
                     "q": F.fmt(t.quote_volume),
                 }
 
-            if ALL_MINI in self.subs:
-                state = (t.last, t.open, t.high, t.low, t.volume, t.quote_volume)
-                if self.mini_arr_sent.get(symbol) != state:
-                    self.mini_arr_sent[symbol] = state
-                    minis.append(mini)
+            if ALL_MINI in self.subs and self._changed(ALL_MINI, symbol, t):
+                minis.append(mini)
             if want_mini:
                 self._publish(low + "@miniTicker", mini)
             if want_full:
@@ -694,6 +709,49 @@ class StreamHub:
                 self._publish(low + "@avgPrice", avg)
         if minis and ALL_MINI in self.subs:
             self._publish(ALL_MINI, lambda div: [m(div) for m in minis])
+        self._push_window_tickers(now)
+        self._push_reference_prices(now)
+
+    def _changed(self, array: str, symbol: str, t: Ticker24h) -> bool:
+        """Whether ``symbol``'s ticker ``t`` differs from what ``array`` last sent (and
+        remember it as sent)."""
+        state = (t.last, t.open, t.high, t.low, t.volume, t.quote_volume, t.count)
+        sent = self.arr_sent.setdefault(array, {})
+        if sent.get(symbol) == state:
+            return False
+        sent[symbol] = state
+        return True
+
+    def _push_window_tickers(self, now: int) -> None:
+        """``<symbol>@ticker_<window>`` and ``!ticker_<window>@arr``: statistics from the
+        minute ``window`` ago (the open time starts on a minute) up to now."""
+        for window, span in TICKER_WINDOWS_US.items():
+            array = f"!ticker_{window}@arr"
+            want_array = array in self.subs
+            rows: list[Callable[[int], dict[str, Any]]] = []
+            for symbol, eng in self.service.exchange.engines.items():
+                name = f"{symbol.lower()}@ticker_{window}"
+                want_one = name in self.subs
+                if not (want_one or want_array):
+                    continue
+                open_time = (now - span) // MINUTE_US * MINUTE_US
+                t = eng.data.ticker(now, now - open_time)
+                build = functools.partial(_window_ticker, window, symbol, t, now)
+                if want_one:
+                    self._publish(name, build)
+                if want_array and self._changed(array, symbol, t):
+                    rows.append(build)
+            if rows:
+                self._publish(array, functools.partial(_array, rows))
+
+    def _push_reference_prices(self, now: int) -> None:
+        """``<symbol>@referencePrice``: the mock models no reference prices, and Binance
+        sends ``"r": null`` for a symbol without one."""
+        for symbol in self.service.exchange.engines:
+            name = f"{symbol.lower()}@referencePrice"
+            if name in self.subs:
+                payload = {"e": "referencePrice", "s": symbol, "r": None, "t": now}
+                self._publish(name, functools.partial(_timestamped, payload, "t"))
 
     def _push_klines(self, one_second: bool) -> None:
         now = self.service.now_us()
@@ -787,6 +845,39 @@ class StreamHub:
         keys.expire_due(self.service.now_us())
         if not keys.by_key:
             self._keys_active.clear()
+
+
+def _window_ticker(window: str, symbol: str, t: Ticker24h, now: int, div: int) -> dict[str, Any]:
+    """A rolling-window ticker payload (``1hTicker``, ``4hTicker``, ``1dTicker``)."""
+    change = t.last - t.open
+    return {
+        "e": f"{window}Ticker",
+        "E": now // div,
+        "s": symbol,
+        "p": F.fmt(change),
+        "P": F.percent(change, t.open),
+        "o": F.fmt(t.open),
+        "h": F.fmt(t.high),
+        "l": F.fmt(t.low),
+        "c": F.fmt(t.last),
+        "w": F.fmt(t.quote_volume * SCALE // t.volume if t.volume else 0),
+        "v": F.fmt(t.volume),
+        "q": F.fmt(t.quote_volume),
+        "O": t.open_time // div,
+        "C": now // div,
+        "F": t.first_id,
+        "L": t.last_id,
+        "n": t.count,
+    }
+
+
+def _array(builds: list[Callable[[int], dict[str, Any]]], div: int) -> list[dict[str, Any]]:
+    return [build(div) for build in builds]
+
+
+def _timestamped(payload: dict[str, Any], key: str, div: int) -> dict[str, Any]:
+    """``payload`` with its µs time at ``key`` in the subscriber's time unit."""
+    return {**payload, key: payload[key] // div}
 
 
 def _constant(payload: Any, div: int) -> Any:

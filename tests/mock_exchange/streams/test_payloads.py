@@ -187,6 +187,44 @@ async def test_diff_depth_keeps_its_cadence_beside_fast_partial_books(
     assert all(b["U"] == a["u"] + 1 for a, b in pairwise(diffs))
 
 
+async def test_rolling_window_tickers(
+    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    c: StreamClient = await connect(
+        "/stream?streams=btcusdt@ticker_1h/!ticker_4h@arr/btcusdt@referencePrice/btcusdt@blockTrade"
+    )
+    buy(server, "0.1")
+    await clock.advance(1)
+    by_stream: dict[str, list[Any]] = {}
+    for m in await c.sync():
+        by_stream.setdefault(m["stream"], []).append(m["data"])
+    [hour] = by_stream["btcusdt@ticker_1h"]
+    now_ms = clock.now_us() // 1000
+    assert hour["e"] == "1hTicker" and hour["s"] == "BTCUSDT" and hour["C"] == now_ms == hour["E"]
+    # The window opens on a minute, up to 59,999 ms wider than the window.
+    assert hour["O"] % 60_000 == 0 and 3_600_000 <= now_ms - hour["O"] < 3_660_000
+    rest_ticker = await rest(session, server, "/api/v3/ticker/24hr?symbol=BTCUSDT")
+    assert (hour["c"], hour["v"], hour["q"], hour["n"], hour["F"], hour["L"]) == (
+        rest_ticker["lastPrice"],
+        rest_ticker["volume"],
+        rest_ticker["quoteVolume"],
+        1,
+        rest_ticker["firstId"],
+        rest_ticker["lastId"],
+    )
+    [four] = by_stream["!ticker_4h@arr"]
+    assert [x["s"] for x in four] == ["BTCUSDT", "ETHUSDT", "ETHBTC"] and four[0]["e"] == "4hTicker"
+    assert by_stream["btcusdt@referencePrice"] == [
+        {"e": "referencePrice", "s": "BTCUSDT", "r": None, "t": now_ms}
+    ]
+    assert "btcusdt@blockTrade" not in by_stream  # no block trades on the mock
+    await clock.advance(1)
+    later = [m["stream"] for m in await c.sync()]
+    assert "!ticker_4h@arr" not in later and "btcusdt@ticker_1h" in later  # arrays: changes only
+    r = await c.request("SUBSCRIBE", ["btcusdt@ticker_2h"])
+    assert r["error"]["code"] == 2
+
+
 async def test_legacy_listen_key_stream(
     connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
 ) -> None:
