@@ -290,36 +290,24 @@ async def test_order_test_endpoint(client: RestClient) -> None:
 
 async def test_stp_over_rest(client: RestClient) -> None:
     await order(client, side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.01", price="60001")
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="60001",
-        selfTradePreventionMode="EXPIRE_TAKER",
-    )
+
+    async def buy_against_own_sell(mode: str) -> Any:
+        return await order(
+            client,
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            quantity="0.01",
+            price="60001",
+            selfTradePreventionMode=mode,
+        )
+
+    r = await buy_against_own_sell("EXPIRE_TAKER")
     assert r.body["status"] == "EXPIRED_IN_MATCH"
     assert r.body["preventedMatchId"] == 1 and r.body["preventedQuantity"] == "0.01000000"
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="60001",
-        selfTradePreventionMode="TRANSFER_ALL",
-    )
+    r = await buy_against_own_sell("TRANSFER_ALL")
     assert r.code == -1130
     info = await client.public("GET", "/api/v3/exchangeInfo", symbol="BTCUSDT")
     assert "TRANSFER" in info.body["symbols"][0]["allowedSelfTradePreventionModes"]
-    r = await order(
-        client,
-        side="BUY",
-        type="LIMIT",
-        timeInForce="GTC",
-        quantity="0.01",
-        price="60001",
-        selfTradePreventionMode="TRANSFER",
-    )
+    r = await buy_against_own_sell("TRANSFER")
     assert r.body["status"] == "EXPIRED_IN_MATCH" and r.body["selfTradePreventionMode"] == "TRANSFER"

@@ -21,6 +21,14 @@ def buy(server: MockExchangeServer, qty: str) -> Any:
     )
 
 
+def by_stream(msgs: list[Any]) -> dict[str, list[Any]]:
+    """Combined-stream messages grouped by stream name: the ``data`` of each, in order."""
+    out: dict[str, list[Any]] = {}
+    for m in msgs:
+        out.setdefault(m["stream"], []).append(m["data"])
+    return out
+
+
 async def rest(session: aiohttp.ClientSession, server: MockExchangeServer, path: str) -> Any:
     async with session.get(server.rest_url + path) as r:
         return await r.json()
@@ -96,18 +104,15 @@ async def test_tickers_klines_and_avg_price(
     )
     buy(server, "0.1")
     await clock.advance(2)
-    msgs = await c.sync()
-    by_stream: dict[str, list[Any]] = {}
-    for m in msgs:
-        by_stream.setdefault(m["stream"], []).append(m["data"])
-    ticker = by_stream["btcusdt@ticker"][-1]
+    streams = by_stream(await c.sync())
+    ticker = streams["btcusdt@ticker"][-1]
     rest_ticker = await rest(session, server, "/api/v3/ticker/24hr?symbol=BTCUSDT")
     assert ticker["e"] == "24hrTicker" and ticker["c"] == rest_ticker["lastPrice"] == "60005.00000000"
     assert ticker["v"] == rest_ticker["volume"] and ticker["n"] == rest_ticker["count"] == 1
-    mini = by_stream["btcusdt@miniTicker"][-1]
+    mini = streams["btcusdt@miniTicker"][-1]
     assert set(mini) == {"e", "E", "s", "c", "o", "h", "l", "v", "q"}
-    assert [x["s"] for x in by_stream["!miniTicker@arr"][-1]] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
-    kline = by_stream["btcusdt@kline_1m"][-1]["k"]
+    assert [x["s"] for x in streams["!miniTicker@arr"][-1]] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+    kline = streams["btcusdt@kline_1m"][-1]["k"]
     rest_kline = (await rest(session, server, "/api/v3/klines?symbol=BTCUSDT&interval=1m"))[-1]
     assert (kline["t"], kline["o"], kline["c"], kline["v"], kline["n"], kline["x"]) == (
         rest_kline[0],
@@ -117,7 +122,7 @@ async def test_tickers_klines_and_avg_price(
         rest_kline[8],
         False,
     )
-    avg = by_stream["btcusdt@avgPrice"][-1]
+    avg = streams["btcusdt@avgPrice"][-1]
     assert (
         avg["e"] == "avgPrice"
         and avg["w"] == (await rest(session, server, "/api/v3/avgPrice?symbol=BTCUSDT"))["price"]
@@ -195,10 +200,8 @@ async def test_rolling_window_tickers(
     )
     buy(server, "0.1")
     await clock.advance(1)
-    by_stream: dict[str, list[Any]] = {}
-    for m in await c.sync():
-        by_stream.setdefault(m["stream"], []).append(m["data"])
-    [hour] = by_stream["btcusdt@ticker_1h"]
+    streams = by_stream(await c.sync())
+    [hour] = streams["btcusdt@ticker_1h"]
     now_ms = clock.now_us() // 1000
     assert hour["e"] == "1hTicker" and hour["s"] == "BTCUSDT" and hour["C"] == now_ms == hour["E"]
     # The window opens on a minute, up to 59,999 ms wider than the window.
@@ -212,12 +215,12 @@ async def test_rolling_window_tickers(
         rest_ticker["firstId"],
         rest_ticker["lastId"],
     )
-    [four] = by_stream["!ticker_4h@arr"]
+    [four] = streams["!ticker_4h@arr"]
     assert [x["s"] for x in four] == ["BTCUSDT", "ETHUSDT", "ETHBTC"] and four[0]["e"] == "4hTicker"
-    assert by_stream["btcusdt@referencePrice"] == [
+    assert streams["btcusdt@referencePrice"] == [
         {"e": "referencePrice", "s": "BTCUSDT", "r": None, "t": now_ms}
     ]
-    assert "btcusdt@blockTrade" not in by_stream  # no block trades on the mock
+    assert "btcusdt@blockTrade" not in streams  # no block trades on the mock
     await clock.advance(1)
     later = [m["stream"] for m in await c.sync()]
     assert "!ticker_4h@arr" not in later and "btcusdt@ticker_1h" in later  # arrays: changes only
