@@ -46,6 +46,16 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+def _from_caller(arg: str, here: Path) -> str:
+    """``arg`` as an absolute path if it names a file or folder relative to ``here``
+    (keeping a pytest ``::node`` suffix); any other argument unchanged."""
+    if arg.startswith("-") or here == ROOT:
+        return arg
+    path, sep, node = arg.partition("::")
+    candidate = here / path
+    return f"{candidate.resolve()}{sep}{node}" if candidate.exists() else arg
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
@@ -53,12 +63,15 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     ensure_venv()
     py = _python()
-    if task == "serve":
-        cmd = [py, "-m", "mock_exchange", "serve", *rest]
-    elif task == "scenarios":
-        cmd = [py, "-m", "scenarios", "run", *rest]
-    elif task == "test":
-        cmd = [py, "-m", "pytest", *rest]
+    here = Path.cwd()
+    if task == "serve":  # paths (--config FILE) are the caller's: run where they are
+        return subprocess.run([py, "-m", "mock_exchange", "serve", *rest], cwd=here).returncode
+    if task == "scenarios":  # likewise PATH and --junit FILE
+        return subprocess.run([py, "-m", "scenarios", "run", *rest], cwd=here).returncode
+    if task == "test":
+        # pytest runs from the repository (its configuration is there); a path the caller
+        # gave relative to where they are is made absolute first.
+        cmd = [py, "-m", "pytest", *(_from_caller(arg, here) for arg in rest)]
     elif task == "lint":
         ruff = subprocess.run(
             [py, "-m", "ruff", "check", "connector", "mock_exchange", "scenarios", "tests", "bench"],

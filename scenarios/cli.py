@@ -35,23 +35,26 @@ def find(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-async def run_all(files: list[Path], keyword: str | None, quiet: bool) -> tuple[list[Result], list[str]]:
+async def run_all(
+    files: list[Path], keyword: str | None, quiet: bool
+) -> tuple[list[Result], list[tuple[Path, str]]]:
+    """Run ``files``: the results, and the invalid files with what is wrong with each."""
     results: list[Result] = []
-    invalid: list[str] = []
+    invalid: list[tuple[Path, str]] = []
     for f in files:
         if keyword and keyword not in str(f):
             continue
         try:
             scenario = load_scenario(f)
         except ScenarioError as e:
-            invalid.append(str(e))
+            invalid.append((f, str(e)))
             continue
         if scenario.xfail:
             continue  # harness self-tests; pytest runs them
         try:
             result = await run_scenario(scenario)
         except ScenarioError as e:  # found on starting: an option only the driver can judge
-            invalid.append(str(e))
+            invalid.append((f, str(e)))
             continue
         results.append(result)
         if not quiet:
@@ -90,16 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scenarios: no such file or folder: {e}", file=sys.stderr)
         return 2
     results, invalid = asyncio.run(run_all(files, args.keyword, args.quiet))
-    for problem in invalid:
+    for _, problem in invalid:
         print(f"INVALID: {problem}")
     failed = [r for r in results if not r.passed]
     for r in failed:
         print()
         print(format_result(r))
     print()
-    print(table(results) if results else "no scenarios ran")
+    print(table(results, len(invalid)) if results or invalid else "no scenarios ran")
     if args.junit:
-        junit_xml(results, args.junit)
+        junit_xml(results, args.junit, invalid)
         print(f"JUnit XML written to {args.junit}")
     return 0 if results and not failed and not invalid else 1
 

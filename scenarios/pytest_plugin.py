@@ -1,6 +1,8 @@
 """pytest collects every ``*.scenario.yaml`` as one test (Tavern's shape).
 
-Enabled from ``tests/conftest.py``. Validation happens when the test runs, so a broken
+Registered as a pytest plugin (the ``pytest11`` entry point in ``pyproject.toml``), so
+any pytest run where this package is installed collects scenario files, also outside this
+repository. Validation happens when the test runs, so a broken
 file is one failing test whose message names the file, step, field and line, not a
 collection error that hides the rest of the suite. A file with ``xfail: validate`` must
 fail validation (it tests the validator); ``xfail: run`` must fail when run.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def _label(result: Result) -> str:
     return f"{Path(result.scenario.path).parent.name}/{result.scenario.id}"
 
 
-def table(results: list[Result]) -> str:
+def table(results: list[Result], invalid: int = 0) -> str:
+    """One row per result and a summary line (``invalid``: files that could not run)."""
     width = max([len(_label(r)) for r in results] + [8])
     rows = [
         f"{'scenario':<{width}}  result  time    what went wrong",
@@ -93,19 +95,37 @@ def table(results: list[Result]) -> str:
             why = r.error.strip().splitlines()[-1]
         rows.append(f"{_label(r):<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
     passed = sum(r.passed for r in results)
-    rows.append(f"\n{passed} passed, {len(results) - passed} failed")
+    summary = f"{passed} passed, {len(results) - passed} failed"
+    rows.append(f"\n{summary}, {invalid} invalid" if invalid else f"\n{summary}")
     return "\n".join(rows)
 
 
-def junit_xml(results: list[Result], path: str | Path, suite_name: str = "scenarios") -> None:
+def junit_xml(
+    results: list[Result],
+    path: str | Path,
+    invalid: Sequence[tuple[Path, str]] = (),
+    suite_name: str = "scenarios",
+) -> None:
+    """JUnit XML: a failed expectation is a failure; a crash, or a file that is not a valid
+    scenario (``invalid``: path and problem), is an error."""
     suite = ET.Element(
         "testsuite",
         name=suite_name,
-        tests=str(len(results)),
+        tests=str(len(results) + len(invalid)),
         failures=str(sum(1 for r in results if r.failures and not r.error)),
-        errors=str(sum(1 for r in results if r.error)),
+        errors=str(sum(1 for r in results if r.error) + len(invalid)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
+    for file, problem in invalid:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"scenarios.{file.parent.name}",
+            name=file.name.removesuffix(".scenario.yaml"),
+            time="0.000",
+            file=str(file),
+        )
+        ET.SubElement(case, "error", message="invalid scenario file").text = problem
     for r in results:
         group = Path(r.scenario.path).parent.name
         case = ET.SubElement(

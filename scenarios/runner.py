@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -172,6 +173,8 @@ class Run:
         self.aliases: dict[str, str] = {}  # order alias -> client order id
         self.exchange_aliases: dict[str, tuple[str, str, int]] = {}  # alias -> (account, symbol, order id)
         self.fault_names: dict[str, int] = {}
+        #: The connector's trading pairs (``setup.connector.trading_pairs``), once started.
+        self.trading_pairs: list[str] = []
         self.errors: dict[str, str] = {}  # order alias -> local rejection reason
         self._quiet = 0
         self.result = Result(scenario, passed=False)
@@ -223,17 +226,23 @@ class Run:
             await self._slice(end, idle_to_end=True)
 
     async def until(
-        self, condition: Callable[[], bool], timeout: float, step: Step | None, what: str
+        self,
+        condition: Callable[[], bool],
+        timeout: float,
+        step: Step | None,
+        what: str,
+        observed: Callable[[], str] | None = None,
     ) -> None:
+        """Move virtual time until ``condition`` holds; on timeout the step fails, saying
+        what it waited for and (``observed``) what there was instead."""
         end = self.clock.now_us() + int(timeout * 1_000_000)
         self._quiet = 0
         while not condition():
             if self.clock.now_us() >= end:
-                raise (
-                    StepFailed(step, f"timed out after {timeout:g} s (virtual) waiting for {what}")
-                    if step
-                    else TimeoutError(what)
-                )
+                message = f"timed out after {timeout:g} s (virtual) waiting for {what}"
+                if observed is not None:
+                    message += f"; {observed()}"
+                raise StepFailed(step, message) if step else TimeoutError(what)
             await self._slice(end)
 
     async def _await(self, call: Coroutine[Any, Any, T], timeout: float, step: Step, what: str) -> T:
@@ -275,6 +284,7 @@ class Run:
         # The harness's own options; the rest are the driver's.
         options = dict(self.s.setup.get("connector") or {})
         pairs = options.pop("trading_pairs", ["BTC-USDT"])
+        self.trading_pairs = list(pairs)
         wait_ready = options.pop("wait_ready", True)
         validate = getattr(self.driver, "validate_options", None)
         if validate is not None and (problem := validate(options)):
@@ -466,7 +476,8 @@ class Run:
                     a["symbol"], a["account"], a["mid"], int(a["levels"]), a["spacing"], a["quantity"]
                 )
             elif kind == "check":
-                failures = self.check(a, f"{step.where} check", ("steps", step.index - 1, "check"))
+                # The step's own "step N (check)" heads the report: name only the field here.
+                failures = self.check(a, "check", ("steps", step.index - 1, "check"))
                 if failures:
                     raise StepFailed(step, "; ".join(f"{f.where}: {f.message}" for f in failures))
         except ControlError as e:
@@ -498,6 +509,7 @@ class Run:
         timeout = float(a.get("timeout", DEFAULT_WAIT_S))  # float ok: seconds
         d = self.driver
         cond: Callable[[], bool]
+        observed: Callable[[], str] = lambda: f"connector status: {d.status()}"  # noqa: E731
         if until == "ready":
             cond, what = self._ready, "the connector to be ready"
         elif until == "book_synced":
@@ -511,6 +523,10 @@ class Run:
             def cond() -> bool:
                 view = d.order(cid)
                 return view is not None and view.state == a["state"]
+
+            def observed() -> str:
+                view = d.order(cid)
+                return "the connector does not track it" if view is None else f"it is {view.state}"
 
             what = f"order {a['order']} to be {a['state']}"
         elif until == "event":
@@ -528,6 +544,10 @@ class Run:
                 )
 
             what = f"{count} {a['event']} event(s)" + (f" for order {a['order']}" if event_cid else "")
+
+            def observed() -> str:
+                seen = [e.name for e in d.events if event_cid is None or e.client_order_id == event_cid]
+                return f"events seen: {', '.join(seen[-12:]) or 'none'}"
         elif until == "balance":
             asset = a["asset"]
 
@@ -538,9 +558,17 @@ class Run:
                 )
 
             what = f"{asset} balance {a.get('total', '?')} total / {a.get('available', '?')} available"
+
+            def observed() -> str:
+                total, available = d.balances().get(asset, (Decimal(0), Decimal(0)))
+                return f"it is {total} total / {available} available"
         else:  # no_open_orders
             cond, what = (lambda: not d.open_orders()), "no open orders"
-        await self.until(cond, timeout, step, what)
+
+            def observed() -> str:
+                return f"open: {', '.join(d.open_orders())}"
+
+        await self.until(cond, timeout, step, what, observed)
 
     # ------------------------------------------------------------------ expectations
 
@@ -643,8 +671,25 @@ class Run:
                     "balances",
                     asset,
                 )
+
+        def ask(get: Callable[[], Any], sub: str, *sub_path: Any) -> Any:
+            """A control query for a name the scenario gave; an unknown name is a failure
+            at its line (never a traceback)."""
+            try:
+                return get()
+            except ControlError as e:
+                fail(sub, str(e), *sub_path)
+                return None
+
         for account, assets in (expect.get("exchange_balances") or {}).items():
-            actual = control.balances(account)
+            actual = ask(
+                partial(control.balances, account),
+                f"exchange_balances.{account}",
+                "exchange_balances",
+                account,
+            )
+            if actual is None:
+                continue
             for asset, want in assets.items():
                 row = actual.get(asset, {"free": "0", "locked": "0"})
                 for key in ("free", "locked"):
@@ -670,7 +715,15 @@ class Run:
                     )
         for account, want in (expect.get("exchange_orders") or {}).items():
             for symbol, spec in want.items():
-                rows = control.orders(account, symbol)
+                rows = ask(
+                    partial(control.orders, account, symbol),
+                    f"exchange_orders.{account}.{symbol}",
+                    "exchange_orders",
+                    account,
+                    symbol,
+                )
+                if rows is None:
+                    continue
                 open_rows = [r for r in rows if r["status"] in ("NEW", "PARTIALLY_FILLED")]
                 if isinstance(spec, dict):
                     if "open" in spec and len(open_rows) != spec["open"]:
@@ -694,8 +747,16 @@ class Run:
         if isinstance(pairs, str):
             pairs = [pairs]
         for pair in pairs:
-            symbol = pair.replace("-", "")
-            ex = control.book(symbol, 20)
+            if pair not in self.trading_pairs:
+                fail("book_matches_exchange", self._not_a_pair(pair), "book_matches_exchange")
+                continue
+            ex = ask(
+                partial(control.book, pair.replace("-", ""), 20),
+                "book_matches_exchange",
+                "book_matches_exchange",
+            )
+            if ex is None:
+                continue
             want_b = [(_dec(p), _dec(q)) for p, q in ex["bids"]]
             want_a = [(_dec(p), _dec(q)) for p, q in ex["asks"]]
             got_b, got_a = d.book(pair, 20)
@@ -759,10 +820,19 @@ class Run:
         self._check_metadata(expect, fail)
         return out
 
+    def _not_a_pair(self, pair: str) -> str:
+        return (
+            f"{pair!r} is not one of the connector's trading pairs "
+            f"({', '.join(self.trading_pairs)}; set them in setup.connector.trading_pairs)"
+        )
+
     def _check_metadata(self, expect: dict[str, Any], fail: Callable[..., None]) -> None:
         """Market data, trading rules, status parts and connector (non-order) events."""
         d = self.driver
         for pair, want in (expect.get("market") or {}).items():
+            if pair not in self.trading_pairs:
+                fail(f"market.{pair}", self._not_a_pair(pair), "market", pair)
+                continue
             view = d.market(pair)
             for key, value in want.items():
                 if key == "price_for_volume":

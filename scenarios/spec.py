@@ -377,11 +377,16 @@ def _check_step(c: _Checker, step: Step) -> None:
         and "timeout" in args
         and not _is_positive_number(args["timeout"])
     ):
-        c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
+        c.fail(
+            where,
+            f"'timeout' must be a positive number of seconds, got {args['timeout']!r}",
+            *path,
+            "timeout",
+        )
     if step.kind == "cancel" and "expect_error" in args and not isinstance(args["expect_error"], bool):
         c.fail(where, "'expect_error' must be true or false", *path, "expect_error")
     if step.kind in ("advance", "stall") and not _is_positive_number(args.get("seconds")):
-        c.fail(where, "'seconds' must be a positive number", *path, "seconds")
+        c.fail(where, f"'seconds' must be a positive number, got {args['seconds']!r}", *path, "seconds")
     if step.kind == "restart_connector" and "while_down" in args:
         inner = args["while_down"]
         if not isinstance(inner, list):
@@ -440,7 +445,8 @@ def _check_step(c: _Checker, step: Step) -> None:
         if until == "order_state" and ("order" not in args or args.get("state") not in ORDER_STATES):
             c.fail(
                 where,
-                f"waiting for an order state needs 'order' and a 'state' in {sorted(ORDER_STATES)}",
+                f"waiting for an order state needs 'order' and a 'state' in {sorted(ORDER_STATES)}"
+                + (f", got state {args['state']!r}" if "state" in args else ""),
                 *path,
             )
         if until == "event" and args.get("event") not in EVENT_NAMES:
@@ -448,7 +454,12 @@ def _check_step(c: _Checker, step: Step) -> None:
         if until == "balance" and "asset" not in args:
             c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
         if "timeout" in args and not _is_positive_number(args["timeout"]):
-            c.fail(where, "'timeout' must be a positive number of seconds", *path, "timeout")
+            c.fail(
+                where,
+                f"'timeout' must be a positive number of seconds, got {args['timeout']!r}",
+                *path,
+                "timeout",
+            )
 
 
 def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
@@ -623,6 +634,29 @@ def _check_connector_events(c: _Checker, events: Any, name: str, where: str, *pa
                 c.fail(where, f"{name}[{i}].{key}: expected a scalar, got {value!r}", *at, key)
 
 
+def _check_names(c: _Checker, steps: list[Step]) -> None:
+    """Each order name is given once: ``order`` of a buy/sell (the connector's orders) and
+    ``as`` of an exchange_order (orders placed on the exchange) each name one order."""
+    first: dict[tuple[str, str], int] = {}
+    for step in steps:
+        top = ("steps", step.index - 1, step.kind)
+        nested = step.args.get("while_down_steps", [])
+        for s, path in [(step, top), *((w, (*top, "while_down", j)) for j, w in enumerate(nested))]:
+            key = "order" if s.kind in ("buy", "sell") else "as" if s.kind == "exchange_order" else None
+            if key is None or key not in s.args:
+                continue
+            name = s.args[key]
+            earlier = first.get((key, name))
+            first[(key, name)] = step.index
+            if earlier is not None:
+                c.fail(
+                    step.where,
+                    f"{key}: {name!r} already names the order of step {earlier}; "
+                    "give each order its own name",
+                    *path,
+                )
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ``ScenarioError`` on the first problem."""
     p = str(path)
@@ -680,6 +714,7 @@ def load_scenario(path: str | Path) -> Scenario:
         step = Step(i + 1, kind, args if args is not None else {}, lines.of("steps", i))
         _check_step(c, step)
         steps.append(step)
+    _check_names(c, steps)
     expect = doc.get("expect") or {}
     _check_expect(c, expect, "expect", "expect")
     tags = doc.get("tags") or []

@@ -104,7 +104,21 @@ def test_a_problem_found_only_when_running_is_reported_as_invalid(
     out = capsys.readouterr().out
     assert "INVALID" in out and "bad_option.scenario.yaml" in out
     assert "unknown connector option 'colour'" in out
-    assert "1 passed, 0 failed" in out
+    assert "1 passed, 0 failed, 1 invalid" in out
+
+
+def test_junit_counts_an_invalid_file_as_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    write(tmp_path / "suite", "bad", "name: bad\nsteps:\n  - buy: {order: o1, pair: BTC-USDT, type: LIMT}\n")
+    write(tmp_path / "suite", "good", PASSING)
+    report = tmp_path / "report.xml"
+    assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 1
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "0", "1")
+    [bad] = [case for case in suite if case.get("name") == "bad"]
+    [error] = list(bad)
+    assert error.tag == "error" and "'type' must be LIMIT" in (error.text or "")
 
 
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:

@@ -102,8 +102,12 @@ async def test_mismatches_name_the_expectation_and_line(tmp_path: Path) -> None:
         "buy 0.5: expected price 60005, got 60010.00000000",
         11,
     )
-    # ETH-USDT is not one of the connector's pairs: no book, so nothing is known.
-    assert got["expect.market.ETH-USDT.best_bid"] == ("expected 1, got None", 12)
+    # ETH-USDT is not one of the connector's pairs: said so, at its line.
+    assert got["expect.market.ETH-USDT"] == (
+        "'ETH-USDT' is not one of the connector's trading pairs (BTC-USDT; set them in "
+        "setup.connector.trading_pairs)",
+        12,
+    )
     assert got["expect.trading_rules.BTC-USDT.min_order_size"][1] == 14
     assert "the connector's rule has no field 'tick'" in got["expect.trading_rules.BTC-USDT.tick"][0]
     assert got["expect.trading_rules.BNB-USDT"] == ("the connector has no trading rule for it", 15)
@@ -149,6 +153,67 @@ async def test_steps_fail_with_a_clear_message(tmp_path: Path) -> None:
     [failure] = result.failures
     assert (failure.where, failure.line) == ("step 2 (check_network)", 4)
     assert failure.message == "check_network: expected CONNECTED, got NOT_CONNECTED"
+
+
+async def test_unknown_names_in_expectations_fail_at_their_line(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, unknown names
+        steps:
+          - advance: 0.1
+        expect:
+          exchange_balances: {trdaer: {BTC: {free: "1"}}}
+          exchange_orders: {trader: {BTCUSDX: {open: 0}}}
+          book_matches_exchange: [BTC-USDT, ETH-USDT]
+        """,
+    )
+    assert failures(result) == {  # failures, not a crash: the run went through
+        "expect.exchange_balances.trdaer": (
+            "account: no account named 'trdaer' (accounts: trader, market-maker)",
+            5,
+        ),
+        "expect.exchange_orders.trader.BTCUSDX": (
+            "symbol: unknown symbol 'BTCUSDX' (symbols: BTCUSDT, ETHUSDT, ETHBTC)",
+            6,
+        ),
+        "expect.book_matches_exchange": (
+            "'ETH-USDT' is not one of the connector's trading pairs (BTC-USDT; set them in "
+            "setup.connector.trading_pairs)",
+            7,
+        ),
+    }
+    # The same in a check step: one step failure naming each field once.
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, unknown names in a check
+        steps:
+          - check: {exchange_balances: {trdaer: {BTC: {free: "1"}}}}
+        """,
+    )
+    [failure] = result.failures
+    assert (failure.where, failure.line) == ("step 1 (check)", 3)
+    assert failure.message == (
+        "check.exchange_balances.trdaer: account: no account named 'trdaer' (accounts: trader, market-maker)"
+    )
+
+
+async def test_a_wait_that_times_out_says_what_it_saw(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, wait timeout
+        steps:
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+          - wait: {order: o1, state: FILLED, timeout: 2}
+        """,
+    )
+    [failure] = result.failures
+    assert (failure.where, failure.message) == (
+        "step 2 (wait)",
+        "timed out after 2 s (virtual) waiting for order o1 to be FILLED; it is OPEN",
+    )
 
 
 async def test_setup_faults_are_armed_before_the_connector_starts(tmp_path: Path) -> None:

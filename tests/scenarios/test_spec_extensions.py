@@ -378,6 +378,41 @@ def test_a_valid_file_using_every_extension_loads(tmp_path: Path) -> None:
             "connections[0]: 'min' (3) is above 'max' (2)",
             4,
         ),
+        (
+            """
+            name: x
+            steps:
+              - buy: {order: o1, pair: BTC-USDT, type: MARKET, amount: "0.01"}
+              - advance: 1
+              - sell: {order: o1, pair: BTC-USDT, type: MARKET, amount: "0.01"}
+            """,
+            "step 3 (sell)",
+            "order: 'o1' already names the order of step 1; give each order its own name",
+            5,
+        ),
+        (
+            """
+            name: x
+            steps:
+              - exchange_order: {account: market-maker, symbol: BTCUSDT, side: SELL, as: mm}
+              - restart_connector:
+                  while_down:
+                    - exchange_order: {account: market-maker, symbol: BTCUSDT, side: BUY, as: mm}
+            """,
+            "step 2 (restart_connector)",
+            "as: 'mm' already names the order of step 1",
+            6,  # the nested step itself
+        ),
+        (
+            """
+            name: x
+            steps:
+              - wait: {order: o1, state: FILED}
+            """,
+            "step 1 (wait)",
+            "got state 'FILED'",
+            3,
+        ),
     ],
 )
 def test_errors_name_file_place_field_and_line(
