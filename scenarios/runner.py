@@ -145,8 +145,20 @@ def build_config(scenario: Scenario) -> Any:
         entry["balances"] = {asset: str(v) for asset, v in assets.items()}
     books = dict(setup.get("books") or {})
     clear = setup.get("clear_books") or []
+    symbols = [s["symbol"] for s in raw["symbols"]]
     if clear is True:
-        clear = [s["symbol"] for s in raw["symbols"]]
+        clear = symbols
+    for key, names in (("books", list(books)), ("clear_books", clear)):
+        for symbol in names:
+            if symbol not in symbols:  # said here, in the file's terms, not the merged config's
+                raise ScenarioError(
+                    scenario.path,
+                    f"setup.{key}",
+                    f"unknown symbol {symbol!r} (symbols: {', '.join(symbols)})",
+                    scenario.lines.of("setup", key, symbol)
+                    if key == "books"
+                    else scenario.lines.of("setup", key),
+                )
     raw["books"] = [b for b in raw.get("books", []) if b["symbol"] not in books and b["symbol"] not in clear]
     for symbol, book in books.items():
         raw["books"].append(
@@ -340,7 +352,8 @@ class Run:
                 except LocalRejection as e:
                     self.errors[alias] = e.reason
                     if "expect_error" not in a:
-                        raise StepFailed(step, f"the connector refused the order: {e.reason}: {e}") from None
+                        detail = str(e) if str(e).startswith(e.reason) else f"{e.reason}: {e}"
+                        raise StepFailed(step, f"the connector refused the order: {detail}") from None
                     if a["expect_error"] not in (e.reason, True):
                         raise StepFailed(
                             step, f"expected local rejection {a['expect_error']!r}, got {e.reason!r}: {e}"

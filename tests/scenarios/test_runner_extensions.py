@@ -6,9 +6,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from scenarios.driver import ObservedEvent
 from scenarios.runner import Result, _event_matches, _frame_method, run_scenario
-from scenarios.spec import load_scenario
+from scenarios.spec import ScenarioError, load_scenario
 
 
 async def run(tmp_path: Path, text: str) -> Result:
@@ -197,6 +199,32 @@ async def test_unknown_names_in_expectations_fail_at_their_line(tmp_path: Path) 
     assert failure.message == (
         "check.exchange_balances.trdaer: account: no account named 'trdaer' (accounts: trader, market-maker)"
     )
+
+
+async def test_setup_names_unknown_symbols_in_the_files_terms(tmp_path: Path) -> None:
+    path = tmp_path / "case.scenario.yaml"
+    path.write_text(
+        "name: x\nsetup:\n  books:\n    BTCUSDX: {account: market-maker, mid: '1', levels: 1,"
+        " spacing: '0.1', quantity: '1'}\nsteps: [clear_faults]\n"
+    )
+    with pytest.raises(ScenarioError) as e:
+        await run_scenario(load_scenario(path))
+    assert (e.value.where, e.value.line) == ("setup.books", 4)
+    assert e.value.message == "unknown symbol 'BTCUSDX' (symbols: BTCUSDT, ETHUSDT, ETHBTC)"
+
+
+async def test_a_local_rejection_names_its_reason_once(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, refused order
+        steps:
+          - buy: {order: o1, pair: BTC-USDX, type: LIMIT, amount: "1", price: "1"}
+        """,
+    )
+    [failure] = result.failures
+    assert failure.message.startswith("the connector refused the order: UNKNOWN_TRADING_PAIR [BTC-USDX]")
+    assert failure.message.count("UNKNOWN_TRADING_PAIR") == 1
 
 
 async def test_a_wait_that_times_out_says_what_it_saw(tmp_path: Path) -> None:
