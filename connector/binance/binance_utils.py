@@ -7,8 +7,10 @@
   ``NOTIONAL``/``MIN_NOTIONAL`` become one ``TradingRule``. Binance disables a bound by
   setting it to 0; a ``TradingRule`` says "unbounded" with ``None`` (maxima) or 0 (minima and
   increments), so zeros are translated, never copied.
-* ``parse_exchange_info``: every valid symbol, skipping (and reporting) any that cannot be
-  parsed instead of failing the whole refresh (template test 8).
+* ``parse_exchange_info``: a rule for every valid symbol, skipping (and reporting) any that
+  cannot be parsed instead of failing the whole refresh (template test 8); and the name of
+  every symbol, valid or not, because a symbol that stops trading (``BREAK``, ``HALT``,
+  ``CANCEL_ONLY``...) still has open orders to cancel, executions to report and a book.
 * ``ClientOrderIdFactory``: ids matching ``^[a-zA-Z0-9-_]{1,36}$`` with a broker prefix.
 """
 
@@ -118,9 +120,12 @@ class SymbolInfo:
 
 @dataclass(slots=True)
 class ExchangeInfo:
-    """The parsed ``exchangeInfo``: valid symbols, their rules, and what was skipped."""
+    """The parsed ``exchangeInfo``: every symbol's names, the valid symbols' rules, and
+    what was skipped."""
 
+    #: Every symbol, whatever its status (for names: cancels, executions, streams).
     symbols: dict[str, SymbolInfo] = field(default_factory=dict)  # by trading pair
+    #: Only the symbols new orders may go to (``is_exchange_information_valid``).
     rules: dict[str, TradingRule] = field(default_factory=dict)  # by trading pair
     #: Symbols that are valid but could not be parsed: symbol → reason.
     errors: dict[str, str] = field(default_factory=dict)
@@ -128,8 +133,9 @@ class ExchangeInfo:
 
 
 def parse_exchange_info(payload: Mapping[str, Any]) -> ExchangeInfo:
-    """Parse ``GET /api/v3/exchangeInfo``. Invalid symbols are left out; a malformed valid
-    symbol is reported in ``errors`` and skipped, so one bad entry never hides the rest."""
+    """Parse ``GET /api/v3/exchangeInfo``. Every symbol's names are kept; only valid symbols
+    get a rule. A malformed valid symbol is reported in ``errors`` and skipped, so one bad
+    entry never hides the rest."""
     info = ExchangeInfo()
     server_time = payload.get("serverTime")
     if isinstance(server_time, int):
@@ -138,7 +144,14 @@ def parse_exchange_info(payload: Mapping[str, Any]) -> ExchangeInfo:
     if not isinstance(raw_symbols, list):
         raise ValueError(f"exchangeInfo has no symbol list: {str(payload)[:200]}")
     for raw in raw_symbols:
-        if not isinstance(raw, Mapping) or not is_exchange_information_valid(raw):
+        if not isinstance(raw, Mapping):
+            continue
+        if not is_exchange_information_valid(raw):
+            names = raw.get("symbol"), raw.get("baseAsset"), raw.get("quoteAsset")
+            if all(isinstance(n, str) and n for n in names):
+                symbol, base, quote = (str(n) for n in names)
+                pair = trading_pair_of(base, quote)
+                info.symbols[pair] = SymbolInfo(symbol, pair, base, quote)
             continue
         name = str(raw.get("symbol", "?"))
         try:
@@ -190,10 +203,12 @@ class SymbolMapper:
         self.symbol_by_pair: dict[str, str] = {}
 
     def update(self, symbols: Iterable[SymbolInfo]) -> None:
-        entries = list(symbols)
-        self.pair_by_symbol.clear()
-        self.symbol_by_pair.clear()
-        for entry in entries:
+        """Add or refresh these names. Names are never forgotten: a symbol that leaves
+        ``exchangeInfo`` (delisted) may still have orders and executions to name."""
+        for entry in symbols:
+            old_pair = self.pair_by_symbol.get(entry.symbol)
+            if old_pair is not None and old_pair != entry.trading_pair:
+                self.symbol_by_pair.pop(old_pair, None)
             self.pair_by_symbol[entry.symbol] = entry.trading_pair
             self.symbol_by_pair[entry.trading_pair] = entry.symbol
 
@@ -223,7 +238,7 @@ class ClientOrderIdFactory:
 
     def __init__(self, prefix: str = CONSTANTS.DEFAULT_CLIENT_ORDER_ID_PREFIX) -> None:
         if len(prefix) > CONSTANTS.MAX_CLIENT_ORDER_ID_PREFIX_LENGTH or (
-            prefix and not CONSTANTS.CLIENT_ORDER_ID_RE.match(prefix)
+            prefix and not CONSTANTS.CLIENT_ORDER_ID_RE.fullmatch(prefix)
         ):
             raise ValueError(
                 f"client order id prefix {prefix!r} must match [a-zA-Z0-9-_] and be at most "
@@ -248,4 +263,4 @@ class ClientOrderIdFactory:
 
 def validate_client_order_id(client_order_id: str) -> bool:
     """True if Binance accepts ``client_order_id`` as a ``newClientOrderId``."""
-    return bool(CONSTANTS.CLIENT_ORDER_ID_RE.match(client_order_id))
+    return bool(CONSTANTS.CLIENT_ORDER_ID_RE.fullmatch(client_order_id))

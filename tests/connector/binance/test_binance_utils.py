@@ -190,7 +190,23 @@ def test_long_asset_names_are_shortened_never_the_nonce() -> None:
     assert len(client_id) <= 36 and validate_client_order_id(client_id)
 
 
-@pytest.mark.parametrize("prefix", ["has space", "x" * 17, "é"])
+@pytest.mark.parametrize(
+    ("client_order_id", "valid"),
+    [
+        ("my-order_1", True),
+        ("x" * 36, True),
+        ("x" * 37, False),
+        ("abc\n", False),
+        ("a.b", False),
+        ("", False),
+    ],
+)
+def test_client_order_id_must_match_binance_whole(client_order_id: str, valid: bool) -> None:
+    # "$" alone would accept a trailing newline; Binance refuses it with -1100.
+    assert validate_client_order_id(client_order_id) is valid
+
+
+@pytest.mark.parametrize("prefix", ["has space", "x" * 17, "é", "x\n"])
 def test_bad_prefixes_are_refused(prefix: str) -> None:
     with pytest.raises(ValueError):
         ClientOrderIdFactory(prefix)

@@ -9,8 +9,25 @@ from typing import Any
 
 import pytest
 
-from connector.binance import NotReady, OrderType, ReconciliationCompleted
-from tests.connector.e2e.support import BTC, ETH, ETHBTC, SAFETY, Harness, harness_for, make_config, until
+from connector.binance import (
+    BuyOrderCreated,
+    NotReady,
+    OrderCancelled,
+    OrderState,
+    OrderType,
+    ReconciliationCompleted,
+)
+from mock_exchange.engine import SymbolStatus
+from tests.connector.e2e.support import (
+    BTC,
+    ETH,
+    ETHBTC,
+    SAFETY,
+    Harness,
+    harness_for,
+    make_config,
+    until,
+)
 
 D = Decimal
 
@@ -49,6 +66,39 @@ async def test_invalid_trading_pairs_are_not_listed(extra_harness: Harness) -> N
     pairs = await exchange.all_trading_pairs()
     assert "LTC-USDT" not in pairs and "XRP-USDT" not in pairs
     assert BTC in pairs
+
+
+async def test_a_symbol_that_stops_trading_still_cancels_reports_and_streams(harness: Harness) -> None:
+    """A symbol leaving TRADING (CANCEL_ONLY, BREAK...) gets no new orders, but its open
+    orders can still be cancelled, its executions still arrive, and its book still syncs."""
+    exchange, log = await harness.started()
+    resting = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    other = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("58900"))
+    await log.wait_for(BuyOrderCreated, resting)
+    await log.wait_for(BuyOrderCreated, other)
+    btc = harness.server.service.exchange.engine("BTCUSDT").cfg
+    btc.status = SymbolStatus.CANCEL_ONLY
+    await exchange.update_trading_rules()
+    assert BTC not in exchange.trading_rules and BTC not in await exchange.all_trading_pairs()
+    result = await exchange.cancel(BTC, resting)
+    assert result.success and result.state is OrderState.CANCELED
+    # Cancelled by the exchange or another session: the execution report is understood.
+    harness.cancel_on_exchange(other)
+    await log.wait_for(OrderCancelled, other)
+    btc.status = SymbolStatus.BREAK
+    await exchange.update_trading_rules()
+    before = harness.market_connections()
+    harness.close_market_streams()  # the new connection subscribes every pair's streams
+
+    def resubscribed() -> bool:
+        fresh = [sc for sc in harness.market_connections() if all(sc is not old for old in before)]
+        return any(fresh) and any("btcusdt@depth@100ms" in sc.streams for sc in fresh)
+
+    await until(resubscribed, what="a new market connection with BTCUSDT's depth stream")
+    await until(
+        lambda: exchange.is_order_book_synced(BTC) and exchange.is_order_book_synced(ETH),
+        what="both books synced again",
+    )
 
 
 async def test_all_trading_pairs_does_not_raise(harness: Harness) -> None:
