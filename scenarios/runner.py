@@ -148,17 +148,15 @@ def build_config(scenario: Scenario) -> Any:
     symbols = [s["symbol"] for s in raw["symbols"]]
     if clear is True:
         clear = symbols
-    for key, names in (("books", list(books)), ("clear_books", clear)):
-        for symbol in names:
-            if symbol not in symbols:  # said here, in the file's terms, not the merged config's
-                raise ScenarioError(
-                    scenario.path,
-                    f"setup.{key}",
-                    f"unknown symbol {symbol!r} (symbols: {', '.join(symbols)})",
-                    scenario.lines.of("setup", key, symbol)
-                    if key == "books"
-                    else scenario.lines.of("setup", key),
-                )
+    for symbol in books:
+        if symbol not in symbols:  # said here, in the file's terms, not the merged config's
+            raise ScenarioError(
+                scenario.path,
+                "setup.books",
+                f"unknown symbol {symbol!r} (symbols: {', '.join(symbols)})",
+                scenario.lines.of("setup", "books", symbol),
+            )
+    # clear_books may name default books whose symbols setup.config replaced: no check.
     raw["books"] = [b for b in raw.get("books", []) if b["symbol"] not in books and b["symbol"] not in clear]
     for symbol, book in books.items():
         raw["books"].append(
