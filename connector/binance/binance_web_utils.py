@@ -220,6 +220,9 @@ def carry_over(old: RateLimiter, new: RateLimiter, now: float) -> None:
         new.on_banned(None, now, until=old.blocked_until)
     elif old.blocked_until > now:
         new.on_rate_limited(old.blocked_until - now, now)
+    orders_blocked = old.kind_blocked_until(RateLimitKind.ORDERS)
+    if orders_blocked > now:
+        new.on_rate_limited(orders_blocked - now, now, kind=RateLimitKind.ORDERS)
 
 
 Params = Mapping[str, ParamValue]
@@ -444,8 +447,17 @@ class BinanceRestClient:
             self.throttler.on_banned(wait + BAN_MARGIN_S)
             logger.error("IP banned by Binance (%s); every request waits until the ban ends", error)
         elif status == 429:
-            self.throttler.on_rate_limited(retry_after)
-            logger.warning("rate limited by Binance (%s); backing off %s s", error, retry_after)
+            # -1015 is the account's order count: only new orders wait. Cancels and queries
+            # (request weight, counted per IP) go on. Any other 429 holds every request.
+            orders_only = isinstance(payload, dict) and payload.get("code") == -1015
+            kind = RateLimitKind.ORDERS if orders_only else None
+            self.throttler.on_rate_limited(retry_after, kind=kind)
+            logger.warning(
+                "rate limited by Binance (%s); %s back off %s s",
+                error,
+                "new orders" if orders_only else "all requests",
+                retry_after,
+            )
         raise error
 
 

@@ -28,7 +28,9 @@ Model
   never lowers a counter: our own requests still in flight are not in the server's number.
   ``on_rate_limited`` (429) and ``on_banned`` (418) block every request until the given time,
   including those already booked and waiting: they are re-booked, in their original order,
-  after the block.
+  after the block. A 429 about one kind of limit (Binance's ``-1015``: too many new orders,
+  counted per account) blocks only the requests that count in pools of that kind; cancels
+  and queries go on.
 
 Complexity: ``acquire`` does O(pools) work per window it has to skip, and every skipped window
 was filled by earlier bookings, so the cost is amortised O(pools); expiry pops old windows
@@ -213,6 +215,8 @@ class RateLimiter:
         self._default_retry_after_s = default_retry_after_s
         self._default_ban_s = default_ban_s
         self._blocked_until = -math.inf
+        #: Blocks that hold only requests counting in pools of one kind (``on_rate_limited``).
+        self._kind_blocked: dict[RateLimitKind, float] = {}
         self._banned_until = -math.inf
         self._tickets = itertools.count(1)
         # Booked but not yet sent, in call order: re-booked after a 429/418.
@@ -270,6 +274,10 @@ class RateLimiter:
         """No request may be sent before this time (``-inf`` when not blocked)."""
         return self._blocked_until
 
+    def kind_blocked_until(self, kind: RateLimitKind) -> float:
+        """No request counting in a pool of ``kind`` may be sent before this time."""
+        return self._kind_blocked.get(kind, -math.inf)
+
     def is_banned(self, now: float) -> bool:
         return now < self._banned_until
 
@@ -305,9 +313,16 @@ class RateLimiter:
             requested_at=now,
             ready_at=now,
         )
-        self._book(reservation, max(now if start is None else start, self._blocked_until), now)
+        self._book(reservation, max(now if start is None else start, self._held_until(costs)), now)
         self._waiting[reservation.ticket] = reservation
         return reservation
+
+    def _held_until(self, costs: Iterable[tuple[str, int]]) -> float:
+        """The end of every block that holds a request with these costs."""
+        held = self._blocked_until
+        for limit_id, _ in costs:
+            held = max(held, self._kind_blocked.get(self._pools[limit_id].limit.kind, -math.inf))
+        return held
 
     def mark_sent(self, reservation: Reservation) -> None:
         """The request is going out now: its booking is final."""
@@ -347,11 +362,15 @@ class RateLimiter:
                     pool.prune(index)
                     pool.raise_to(index, units)
 
-    def on_rate_limited(self, retry_after_s: float | None, now: float) -> None:
+    def on_rate_limited(
+        self, retry_after_s: float | None, now: float, *, kind: RateLimitKind | None = None
+    ) -> None:
         """HTTP 429: send nothing (queued requests included) for ``retry_after_s`` seconds
-        (``default_retry_after_s`` if the server gave no ``Retry-After``)."""
+        (``default_retry_after_s`` if the server gave no ``Retry-After``). With ``kind``,
+        only requests that count in a pool of that kind wait (a 429 for too many orders
+        says nothing about request weight)."""
         delay = self._default_retry_after_s if retry_after_s is None else retry_after_s
-        self._block(now + max(0.0, delay), now)
+        self._block(now + max(0.0, delay), now, kind)
 
     def on_banned(self, retry_after_s: float | None, now: float, *, until: float | None = None) -> None:
         """HTTP 418: the IP is banned. Send nothing, queued requests included, until
@@ -398,17 +417,27 @@ class RateLimiter:
             pool.remove(index, units)
         reservation._bookings = []
 
-    def _block(self, until: float, now: float) -> None:
-        if until <= self._blocked_until:
-            return
-        self._blocked_until = until
+    def _block(self, until: float, now: float, kind: RateLimitKind | None = None) -> None:
+        if kind is None:
+            if until <= self._blocked_until:
+                return
+            self._blocked_until = until
+        else:
+            if until <= self._kind_blocked.get(kind, -math.inf):
+                return
+            self._kind_blocked[kind] = until
         # Re-book everything still waiting whose slot falls inside the block, in call order.
         # Unbook them all first, so that an earlier caller never sees a later one's old slot.
-        moved = [r for r in self._waiting.values() if r.ready_at < until]
+        moved = [
+            r
+            for r in self._waiting.values()
+            if r.ready_at < until
+            and (kind is None or any(self._pools[lid].limit.kind is kind for lid, _ in r.weights))
+        ]
         for reservation in moved:
             self._unbook(reservation)
         for reservation in moved:
-            self._book(reservation, until, now)
+            self._book(reservation, max(until, self._held_until(reservation.weights)), now)
 
     def _forget_sent(self, now: float) -> None:
         # Callers of the bare sans-I/O API may never call mark_sent: drop reservations whose
@@ -463,8 +492,8 @@ class AsyncThrottler:
     def update_from_headers(self, headers: Mapping[str, str]) -> None:
         self.limiter.update_from_headers(headers, self._clock())
 
-    def on_rate_limited(self, retry_after_s: float | None) -> None:
-        self.limiter.on_rate_limited(retry_after_s, self._clock())
+    def on_rate_limited(self, retry_after_s: float | None, *, kind: RateLimitKind | None = None) -> None:
+        self.limiter.on_rate_limited(retry_after_s, self._clock(), kind=kind)
 
     def on_banned(self, retry_after_s: float | None, *, until: float | None = None) -> None:
         self.limiter.on_banned(retry_after_s, self._clock(), until=until)

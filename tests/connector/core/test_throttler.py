@@ -4,6 +4,7 @@ server headers, 429/418, configuration errors."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -212,6 +213,24 @@ def test_429_blocks_new_requests_and_rebooks_queued_ones_in_order() -> None:
     late = rl.reserve({"REQUEST_WEIGHT": 4}, 3.0)
     assert late.ready_at == 120.0  # the queued ones keep their place
     assert rl.reserve({"RAW_REQUESTS": 1}, 3.0).ready_at == 92.0
+
+
+def test_an_order_count_429_holds_only_new_orders() -> None:
+    """Binance's -1015 (too many new orders) is about the account's order count: cancels
+    and queries, which count only request weight, go on."""
+    rl = limiter()
+    queued_order = rl.acquire("POST", "/api/v3/order", 0.0)
+    queued_query = rl.acquire("GET", "/api/v3/order", 0.0)
+    rl.on_rate_limited(50.0, 1.0, kind=RateLimitKind.ORDERS)
+    assert rl.blocked_until == -math.inf and rl.kind_blocked_until(RateLimitKind.ORDERS) == 51.0
+    assert queued_order.ready_at == 51.0  # re-booked after the block
+    assert queued_query.ready_at == 0.0  # untouched
+    assert rl.acquire("DELETE", "/api/v3/order", 2.0).ready_at == 2.0
+    assert rl.acquire("POST", "/api/v3/order", 2.0).ready_at == 51.0
+    # A general 429 still holds everything, the order block included.
+    rl.on_rate_limited(10.0, 3.0)
+    assert rl.acquire("DELETE", "/api/v3/order", 4.0).ready_at == 13.0
+    assert rl.acquire("POST", "/api/v3/order", 4.0).ready_at >= 51.0
 
 
 def test_429_without_retry_after_uses_the_default() -> None:

@@ -8,6 +8,7 @@ advanced", never by measuring elapsed time."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,9 +16,12 @@ from aiohttp import web
 
 from connector.binance import (
     BinanceEndpoints,
+    BuyOrderCreated,
     InvalidTimestamp,
     IPBanned,
     NetworkStatus,
+    OrderFailed,
+    OrderType,
     RateLimited,
     RequestTimeout,
 )
@@ -27,6 +31,7 @@ from mock_exchange.clock import VirtualClock, WallClock
 from tests.connector.e2e.support import SAFETY, Harness, until
 
 ACCOUNT = "/api/v3/account"
+ORDER = "/api/v3/order"
 
 
 async def vstarted(harness: Harness, vclock: VirtualClock, **overrides: Any) -> Any:
@@ -137,6 +142,36 @@ async def test_429_blocks_every_request_until_retry_after(vharness: Harness, vcl
     assert not task.done()
     await vclock.advance(1.0)
     assert await asyncio.wait_for(task, SAFETY) is NetworkStatus.CONNECTED
+
+
+async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vclock: VirtualClock) -> None:
+    """-1015 (too many new orders, per account) is no reason to stop cancelling or asking:
+    only new orders wait out its Retry-After."""
+    exchange, log = await vstarted(vharness, vclock)
+    resting = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, resting)
+    vharness.faults.fail(
+        "POST",
+        ORDER,
+        status=429,
+        headers={"Retry-After": "100"},
+        body={"code": -1015, "msg": "Too many new orders; current limit is 50 orders per 10 SECOND."},
+    )
+    refused = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("58000"))
+    await log.wait_for(OrderFailed, refused)
+    posts = lambda: sum(1 for c in vharness.faults.calls if c.method == "POST" and c.path == ORDER)  # noqa: E731
+    sent = posts()
+    # With the clock standing still, a cancel and a query go through at once...
+    result = await asyncio.wait_for(exchange.cancel("BTC-USDT", resting), SAFETY)
+    assert result.success
+    await asyncio.wait_for(exchange.update_balances(), SAFETY)
+    # ...while a new order waits for the order block to end.
+    later = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await settle()
+    assert posts() == sent
+    await vclock.advance(100.0)
+    await log.wait_for(BuyOrderCreated, later)
+    assert posts() == sent + 1
 
 
 async def test_418_ban_stops_all_requests_until_it_ends(vharness: Harness, vclock: VirtualClock) -> None:
