@@ -121,6 +121,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -293,7 +294,8 @@ class BinanceExchange:
     ``order_status_poll_interval_s`` (the safety poll; ``None`` disables it),
     ``fills_wait_timeout_s`` (how long a terminal status waits for missing fills before it is
     resolved with ``fills_complete=False``), ``lost_order_count_limit`` and
-    ``lost_order_min_age_s`` (when not-found answers make an order lost),
+    ``lost_order_min_age_s`` (when not-found answers make an order lost: this long after the
+    create request last went out; by default 15 s or the recvWindow, whichever is longer),
     ``resolved_order_ttl_s`` (how long ``get_order`` still finds a resolved order),
     ``stream_backoff``/``rest_backoff``/``reconcile_backoff``, ``heartbeat_s`` (WebSocket
     pings), ``market_stall_check_s`` (the silent-stream watchdog; ``None`` disables it),
@@ -318,7 +320,7 @@ class BinanceExchange:
         order_status_poll_interval_s: float | None = 300.0,
         fills_wait_timeout_s: float = 30.0,
         lost_order_count_limit: int = 2,
-        lost_order_min_age_s: float = 15.0,
+        lost_order_min_age_s: float | None = None,
         resolved_order_ttl_s: float = 120.0,
         stream_backoff: Backoff | None = None,
         rest_backoff: Backoff | None = None,
@@ -353,7 +355,11 @@ class BinanceExchange:
             self.events,
             clock=clock,
             lost_order_count_limit=lost_order_count_limit,
-            lost_order_min_age_s=lost_order_min_age_s,
+            # By default, past the time the exchange may still execute a create: its
+            # timestamp + recvWindow.
+            lost_order_min_age_s=(
+                max(15.0, recv_window_ms / 1000) if lost_order_min_age_s is None else lost_order_min_age_s
+            ),
             cached_order_ttl_s=resolved_order_ttl_s,
         )
         self.time_synchronizer = TimeSynchronizer(clock=clock)
@@ -1131,7 +1137,13 @@ class BinanceExchange:
     async def _place_order(self, order: InFlightOrder, params: Mapping[str, ParamValue]) -> None:
         client_id = order.client_order_id
         try:
-            data = await self.rest.request("POST", CONSTANTS.ORDER_PATH, params, signed=True)
+            data = await self.rest.request(
+                "POST",
+                CONSTANTS.ORDER_PATH,
+                params,
+                signed=True,
+                on_send=functools.partial(self.order_tracker.process_create_sent, client_id),
+            )
         except asyncio.CancelledError:
             self.order_tracker.process_order_failure(
                 client_id, TransportError("the connector stopped while the create request was in flight")

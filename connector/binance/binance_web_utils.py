@@ -299,20 +299,23 @@ class BinanceRestClient:
         *,
         signed: bool = False,
         timeout_s: float | None = None,
+        on_send: Callable[[], None] | None = None,
     ) -> Any:
         """Send one request and return the decoded JSON answer, or raise a typed error.
 
         A signed request rejected with -1021 is retried exactly once, after a clock resync.
+        ``on_send`` is called each time the request actually goes out (after any wait for
+        the rate limiter).
         """
         method = method.upper()
         try:
-            return await self._request_once(method, path, params, signed, timeout_s)
+            return await self._request_once(method, path, params, signed, timeout_s, on_send)
         except InvalidTimestamp:
             if not signed:
                 raise
             logger.info("%s %s: timestamp rejected (-1021); resyncing the clock and retrying", method, path)
             await self.ensure_time_synced(force=True)
-            return await self._request_once(method, path, params, signed, timeout_s)
+            return await self._request_once(method, path, params, signed, timeout_s, on_send)
 
     async def _request_once(
         self,
@@ -321,6 +324,7 @@ class BinanceRestClient:
         params: Params | None,
         signed: bool,
         timeout_s: float | None,
+        on_send: Callable[[], None] | None = None,
     ) -> Any:
         info = RequestInfo(method, path)
         params = dict(params or {})
@@ -343,6 +347,8 @@ class BinanceRestClient:
             if timeout_s is None:
                 is_order = path in (CONSTANTS.ORDER_PATH, CONSTANTS.OPEN_ORDERS_PATH) and method != "GET"
                 timeout_s = self.order_timeout_s if is_order else self.timeout_s
+            if on_send is not None:
+                on_send()
             return await self._send(method, path, text, headers, timeout_s, info)
 
     def window_guard_s(self) -> float:

@@ -358,6 +358,12 @@ class ClientOrderTracker:
             return False
         return self._apply_local(order, lambda: order.fail(error) is UpdateResult.APPLIED)
 
+    def process_create_sent(self, client_order_id: str) -> None:
+        """The create request of ``client_order_id`` is going out now (again, on a retry)."""
+        order = self._active.get(client_order_id)
+        if order is not None:
+            order.sent_timestamp = self._clock()
+
     def process_order_not_found(
         self,
         client_order_id: str,
@@ -379,7 +385,10 @@ class ClientOrderTracker:
         self._not_found_counts[client_order_id] = count
         if count < self.lost_order_count_limit:
             return False
-        if self._clock() - order.creation_timestamp < self.lost_order_min_age_s:
+        # Age counts from when the create last went out, not from when it was asked for
+        # (it may have waited for the rate limiter), if the connector said when.
+        sent = order.creation_timestamp if order.sent_timestamp is None else order.sent_timestamp
+        if self._clock() - sent < self.lost_order_min_age_s:
             return False
         error = OrderLost(
             f"order {client_order_id} not found on the exchange {count} times in a row",

@@ -329,7 +329,10 @@ class InFlightOrder:
 
     Read the attributes freely; change the order only through ``ClientOrderTracker`` (see
     the module docstring). Times: ``creation_timestamp`` is local seconds (when the create was
-    attempted); ``last_update_timestamp`` is exchange milliseconds.
+    attempted); ``sent_timestamp`` local seconds when the create request last went out
+    (``None`` until the connector says so: it may wait for the rate limiter first);
+    ``last_update_timestamp`` is
+    exchange milliseconds.
     """
 
     def __init__(
@@ -356,6 +359,7 @@ class InFlightOrder:
         self.amount = amount
         self.price = price
         self.creation_timestamp = float(creation_timestamp)  # float ok: seconds
+        self.sent_timestamp: float | None = None
         self.exchange_order_id = exchange_order_id
 
         self.current_state: OrderState = OrderState.PENDING_CREATE
@@ -680,6 +684,7 @@ class InFlightOrder:
             "amount": str(self.amount),
             "price": _opt_str(self.price),
             "creation_timestamp": self.creation_timestamp,
+            "sent_timestamp": self.sent_timestamp,
             "current_state": str(self.current_state),
             "state_before_cancel": (
                 None if self._state_before_cancel is None else str(self._state_before_cancel)
@@ -711,6 +716,9 @@ class InFlightOrder:
             exchange_order_id=data.get("exchange_order_id"),
         )
         order.current_state = OrderState(data["current_state"])
+        # Saved before this field existed: the create was at least attempted at creation.
+        sent = data.get("sent_timestamp", order.creation_timestamp)
+        order.sent_timestamp = None if sent is None else float(sent)  # float ok: seconds
         before = data.get("state_before_cancel")
         order._state_before_cancel = None if before is None else OrderState(before)
         order.acknowledged = bool(data.get("acknowledged", False))

@@ -471,6 +471,20 @@ def test_evidence_that_the_order_exists_resets_the_not_found_run() -> None:
     assert h.tracker.process_order_not_found("c1", authoritative=True)
 
 
+def test_lost_order_age_counts_from_when_the_create_went_out() -> None:
+    """A create that waited (for the rate limiter) is young when sent, whatever its age."""
+    h = Harness(lost_order_count_limit=1, lost_order_min_age_s=15.0)
+    order = h.place()
+    order.mark_creation_outcome_unknown()
+    h.advance(20)  # queued behind a 429 for 20 s
+    h.tracker.process_create_sent("c1")
+    assert order.sent_timestamp == h.now
+    h.advance(10)
+    assert not h.tracker.process_order_not_found("c1", authoritative=True)  # 10 s after sending
+    h.advance(5)
+    assert h.tracker.process_order_not_found("c1", authoritative=True)
+
+
 def test_lost_order_count_limit_is_configurable() -> None:
     h = Harness(lost_order_count_limit=4, lost_order_min_age_s=0.0)
     h.place()

@@ -423,6 +423,14 @@ async def test_wait_until_done_waits_for_missing_fills() -> None:
 # -- persistence -----------------------------------------------------------------------------------
 
 
+def test_json_saved_before_sent_timestamp_existed_counts_creation_as_sent() -> None:
+    order = make_order("1")
+    data = order.to_json()
+    assert data["sent_timestamp"] is None
+    del data["sent_timestamp"]
+    assert InFlightOrder.from_json(data).sent_timestamp == order.creation_timestamp
+
+
 def test_json_round_trip_keeps_fills_late_fills_and_pending_state() -> None:
     order = make_order("1")
     order.apply_order_update(update(S.OPEN, ts=1))

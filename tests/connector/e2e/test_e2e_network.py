@@ -172,6 +172,9 @@ async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vcloc
     await vclock.advance(100.0)
     await log.wait_for(BuyOrderCreated, later)
     assert posts() == sent + 1
+    # Its lost-order age counts from the send, not from buy().
+    order = exchange.in_flight_orders[later]
+    assert order.sent_timestamp is not None and order.sent_timestamp - order.creation_timestamp >= 100.0
 
 
 async def test_418_ban_stops_all_requests_until_it_ends(vharness: Harness, vclock: VirtualClock) -> None:
