@@ -37,6 +37,7 @@ import aiohttp
 from connector.core.deadline import with_deadline
 from connector.core.errors import (
     ConnectorError,
+    ExchangeError,
     InvalidTimestamp,
     RequestInfo,
     RequestTimeout,
@@ -72,6 +73,18 @@ UserStreamItem: TypeAlias = UserStreamConnected | UserStreamDisconnected | dict[
 _SUBSCRIBE = RequestInfo("WS", CONSTANTS.USER_STREAM_SUBSCRIBE_METHOD)
 
 
+def _retry_after(error: object) -> float | None:
+    """Seconds to wait, from a WebSocket API error's ``data``: ``retryAfter`` (epoch ms)
+    less ``serverTime`` (epoch ms), both the server's."""
+    data = error.get("data") if isinstance(error, dict) else None
+    if not isinstance(data, dict):
+        return None
+    retry, now = data.get("retryAfter"), data.get("serverTime")
+    if not isinstance(retry, int) or not isinstance(now, int):
+        return None
+    return max(0.0, (retry - now) / 1000)
+
+
 class BinanceAPIUserStreamDataSource:
     """Subscribes to the account's user data stream and yields its events."""
 
@@ -87,7 +100,12 @@ class BinanceAPIUserStreamDataSource:
         clock: Callable[[], float] = time.monotonic,
         heartbeat_s: float = 30.0,
         reply_timeout_s: float = 10.0,
+        blocked_for: Callable[[], float] | None = None,
+        on_rate_limited: Callable[[ExchangeError], None] | None = None,
     ) -> None:
+        """``blocked_for`` says how many seconds every request must still wait (an IP ban or
+        a 429 seen anywhere): connecting is a request too. ``on_rate_limited`` is told of a
+        418/429 answer to the subscription, so every other request waits as well."""
         self._session = session
         self._url = ws_api_url
         self._auth = auth
@@ -98,6 +116,8 @@ class BinanceAPIUserStreamDataSource:
         self._heartbeat_s = heartbeat_s
         self._reply_timeout_s = reply_timeout_s
         self._request_ids = itertools.count(1)
+        self._blocked_for = blocked_for
+        self._on_rate_limited = on_rate_limited
         self.connected = False
         self.last_error: str | None = None
         self.connections = 0  # confirmed subscriptions, for observability and tests
@@ -106,6 +126,9 @@ class BinanceAPIUserStreamDataSource:
         pacer = ReconnectPacer(self._backoff, self._clock, self._sleep)
         while True:
             await pacer.wait_for_attempt()
+            if self._blocked_for is not None and (wait := self._blocked_for()) > 0:
+                logger.info("user stream: requests are held for %.1f s (ban or 429); waiting", wait)
+                await self._sleep(wait)
             try:
                 ws = await self._session.ws_connect(
                     self._url,
@@ -185,10 +208,15 @@ class BinanceAPIUserStreamDataSource:
         if status == 200 and isinstance(result, dict) and isinstance(result.get("subscriptionId"), int):
             return int(result["subscriptionId"])
         error = error_from_response(
-            status if isinstance(status, int) else None, reply.get("error"), request=_SUBSCRIBE
+            status if isinstance(status, int) else None,
+            reply.get("error"),
+            request=_SUBSCRIBE,
+            retry_after=_retry_after(reply.get("error")),
         )
         if isinstance(error, InvalidTimestamp):
             await self._resync_time()
+        if error.http_status in (418, 429) and self._on_rate_limited is not None:
+            self._on_rate_limited(error)
         raise error
 
     def _on_text(self, text: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -439,6 +439,8 @@ class BinanceExchange:
                 clock=self._clock,
                 heartbeat_s=self._heartbeat_s,
                 reply_timeout_s=self._request_timeout_s,
+                blocked_for=self.rest.blocked_for,
+                on_rate_limited=self.rest.absorb_rate_limit,
             )
             self._spawn("user-stream", self._user_stream_loop)
             self._spawn("reconciliation", self._reconcile_loop)

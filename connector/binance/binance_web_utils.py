@@ -351,6 +351,36 @@ class BinanceRestClient:
                 on_send()
             return await self._send(method, path, text, headers, timeout_s, info)
 
+    def absorb_rate_limit(self, error: ExchangeError) -> None:
+        """Pace every later request by a 418 or 429 answer, from REST or the WebSocket API.
+
+        A 418 ban holds everything until the ban's end (in server time, which we only
+        estimate, so plus a margin: a request landing early would extend the ban). A 429
+        holds everything for its Retry-After, except -1015 (the account's new-order count),
+        which holds only new orders: cancels and queries count request weight, per IP.
+        """
+        retry_after = error.retry_after
+        if isinstance(error, IPBanned):
+            wait = retry_after if retry_after is not None else DEFAULT_BAN_S
+            if error.banned_until is not None:
+                wait = max(wait, error.banned_until - self.time_synchronizer.time())
+            self.throttler.on_banned(wait + BAN_MARGIN_S)
+            logger.error("IP banned by Binance (%s); every request waits until the ban ends", error)
+        elif error.http_status == 429:
+            orders_only = error.code == -1015
+            self.throttler.on_rate_limited(retry_after, kind=RateLimitKind.ORDERS if orders_only else None)
+            logger.warning(
+                "rate limited by Binance (%s); %s back off %s s",
+                error,
+                "new orders" if orders_only else "all requests",
+                retry_after,
+            )
+
+    def blocked_for(self) -> float:
+        """Seconds until requests of every kind may go out again (0 if they may now)."""
+        limiter = self.throttler.limiter
+        return max(0.0, limiter.blocked_until - self.throttler.now())
+
     def window_guard_s(self) -> float:
         """How wrong our server-time estimate may be: half the last sync's round trip, plus
         a margin, and never less than ``MIN_WINDOW_GUARD_S``."""
@@ -444,26 +474,7 @@ class BinanceRestClient:
             return payload
         retry_after = _retry_after(response_headers)
         error = error_from_response(status, payload, request=info, retry_after=retry_after)
-        if isinstance(error, IPBanned):
-            # The ban's end is in server time, which we only estimate: wait for it plus a
-            # margin, or the first request after it may land early and extend the ban.
-            wait = retry_after if retry_after is not None else DEFAULT_BAN_S
-            if error.banned_until is not None:
-                wait = max(wait, error.banned_until - self.time_synchronizer.time())
-            self.throttler.on_banned(wait + BAN_MARGIN_S)
-            logger.error("IP banned by Binance (%s); every request waits until the ban ends", error)
-        elif status == 429:
-            # -1015 is the account's order count: only new orders wait. Cancels and queries
-            # (request weight, counted per IP) go on. Any other 429 holds every request.
-            orders_only = isinstance(payload, dict) and payload.get("code") == -1015
-            kind = RateLimitKind.ORDERS if orders_only else None
-            self.throttler.on_rate_limited(retry_after, kind=kind)
-            logger.warning(
-                "rate limited by Binance (%s); %s back off %s s",
-                error,
-                "new orders" if orders_only else "all requests",
-                retry_after,
-            )
+        self.absorb_rate_limit(error)
         raise error
 
 

@@ -489,6 +489,10 @@ class AsyncThrottler:
             raise
         self.limiter.mark_sent(reservation)
 
+    def now(self) -> float:
+        """The time on the limiter's clock."""
+        return self._clock()
+
     def update_from_headers(self, headers: Mapping[str, str]) -> None:
         self.limiter.update_from_headers(headers, self._clock())
 

@@ -13,6 +13,7 @@ from connector.binance.binance_api_user_stream_data_source import (
     BinanceAPIUserStreamDataSource,
     UserStreamConnected,
     UserStreamDisconnected,
+    _retry_after,
 )
 from connector.binance.binance_auth import BinanceAuth
 from connector.core.order_book_tracker import Backoff
@@ -136,3 +137,15 @@ async def test_invalid_timestamp_on_subscribe_resyncs_the_clock(harness: Harness
         async with contextlib.aclosing(ds.listen_for_user_stream()) as stream:
             await anext(stream)
     assert resyncs == [1, 1] and "InvalidTimestamp" in (ds.last_error or "")
+
+
+def test_retry_after_from_a_ws_api_error_is_in_server_time() -> None:
+    error = {
+        "code": -1003,
+        "msg": "Way too much request weight used; IP banned until 1659146400000.",
+        "data": {"serverTime": 1659142907531, "retryAfter": 1659146400000},
+    }
+    assert _retry_after(error) == 3492.469
+    assert _retry_after({"code": -1003, "msg": "x"}) is None
+    assert _retry_after({"data": {"retryAfter": "soon", "serverTime": 1}}) is None
+    assert _retry_after({"data": {"retryAfter": 1, "serverTime": 5}}) == 0.0  # never negative
