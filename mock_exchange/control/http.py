@@ -41,11 +41,23 @@ def _wrap(fn: Callable[[Control, web.Request], Awaitable[Any]]) -> Handler:
             result = await fn(control, request)
         except ControlError as e:
             return _ok({"error": str(e)}, 400)
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             return _ok({"error": f"bad request: {e}"}, 400)
         return result if isinstance(result, web.StreamResponse) else _ok(result)
 
     return handler
+
+
+def _number(value: Any, name: str, *, integer: bool = False) -> Any:
+    """``value`` as a float (or an int, with ``integer``), or a 400 naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "an integer" if integer else "a number"
+        raise ControlError(f"{name}: expected {kind}, got {value!r}")
+    if integer:
+        if isinstance(value, float) and not value.is_integer():
+            raise ControlError(f"{name}: expected an integer, got {value!r}")
+        return int(value)
+    return float(value)  # float ok: seconds
 
 
 def _need(body: dict[str, Any], *names: str) -> list[Any]:
@@ -97,7 +109,7 @@ async def disconnect(c: Control, r: web.Request) -> Any:
 async def stall(c: Control, r: web.Request) -> Any:
     body = await _body(r)
     (seconds,) = _need(body, "seconds")
-    return {"stalled": c.stall(float(seconds), body.get("surface", "all"), body.get("stream"))}  # float ok
+    return {"stalled": c.stall(_number(seconds, "seconds"), body.get("surface", "all"), body.get("stream"))}
 
 
 async def terminate(c: Control, r: web.Request) -> Any:
@@ -182,7 +194,9 @@ async def get_book(c: Control, r: web.Request) -> Any:
 async def seed(c: Control, r: web.Request) -> Any:
     b = await _body(r)
     account, mid, levels, spacing, quantity = _need(b, "account", "mid", "levels", "spacing", "quantity")
-    c.seed_book(r.match_info["symbol"], account, mid, int(levels), spacing, quantity)
+    c.seed_book(
+        r.match_info["symbol"], account, mid, _number(levels, "levels", integer=True), spacing, quantity
+    )
     return c.book(r.match_info["symbol"])
 
 
@@ -196,13 +210,13 @@ async def get_clock(c: Control, r: web.Request) -> Any:
 
 async def advance(c: Control, r: web.Request) -> Any:
     (seconds,) = _need(await _body(r), "seconds")
-    await c.advance(float(seconds))  # float ok: seconds
+    await c.advance(_number(seconds, "seconds"))
     return c.clock()
 
 
 async def skew(c: Control, r: web.Request) -> Any:
     (ms,) = _need(await _body(r), "ms")
-    c.skew(int(ms))
+    c.skew(_number(ms, "ms", integer=True))
     return c.clock()
 
 

@@ -116,6 +116,8 @@ class Control:
         """Silence connections for ``seconds`` (sockets stay open)."""
         if seconds <= 0:
             raise ControlError("seconds: must be positive")
+        if surface not in ("stream", "ws_api", "all"):
+            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
         n = 0
         if surface in ("stream", "all") and self.streams is not None:
             n += self.streams.stall_all(seconds, stream)

@@ -72,7 +72,9 @@ class Kind(StrEnum):
     EXECUTE_THEN_CLOSE = "execute_then_close"  # execute, then drop the connection
     RATE_LIMIT = "rate_limit"  # 429 -1003 with Retry-After; repeated ones escalate to a 418 ban
     BAN = "ban"  # ban the client IP now: 418 until `seconds` pass
-    STALE_SNAPSHOT = "stale_snapshot"  # GET /depth answers the book as it was when the fault was added
+    # A depth request (REST GET /api/v3/depth, WS API ``depth``) answers the book as it was
+    # when the fault was added; the fault matches only depth requests.
+    STALE_SNAPSHOT = "stale_snapshot"
     RESPOND = "respond"  # answer with a given `body` and `status` (default 200); nothing executes
     # Messages (market streams, user data).
     DROP = "drop"
@@ -273,6 +275,16 @@ class Fault:
             if value is not None and not isinstance(value, str):
                 raise FaultSpecError(f"{where}.{key}: expected a string, got {value!r}")
             strings[key] = value
+        if kind is Kind.STALE_SNAPSHOT:
+            # It answers depth requests only: the match is narrowed to them.
+            method, path = ("GET", "/api/v3/depth") if surface is Surface.REST else ("depth", None)
+            if strings["method"] not in (None, method) or strings["path"] not in (None, path):
+                where_to = f"{method} {path}" if path else f"the {method!r} method"
+                raise FaultSpecError(
+                    f"{where}: 'stale_snapshot' answers depth requests ({where_to}) only; "
+                    "leave out method and path"
+                )
+            strings["method"], strings["path"] = method, path
         msg = spec.get("msg")
         if msg is not None and not isinstance(msg, str):
             raise FaultSpecError(f"{where}.msg: expected a string")

@@ -268,8 +268,7 @@ def ticker_24h(req: Request) -> Any:
         raise err.invalid_ticker_type()
     req.done()
     rows = [
-        F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), kind == "FULL", req.div)
-        for e in engines
+        F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), kind == "FULL", req.div) for e in engines
     ]
     return rows[0] if single else rows
 

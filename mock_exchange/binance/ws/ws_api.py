@@ -43,6 +43,8 @@ Decisions where Binance's documentation is silent (observed responses where avai
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -51,10 +53,12 @@ from typing import Any
 
 from aiohttp import web
 
+from mock_exchange.clock import call_later
 from mock_exchange.engine import ApiKey, EngineError, Event, KeyType
 from mock_exchange.faults.plan import Kind, Surface
 
 from .. import errors as err
+from .. import formatting as F
 from ..auth import authenticate_ws, lookup_key
 from ..endpoints import Endpoint, all_endpoints
 from ..errors import BinanceError
@@ -128,6 +132,8 @@ class _Session:
     next_sub_id: int = 0
     #: While a request of this connection runs, user events wait here for its reply.
     held: list[str] | None = None
+    #: Replies a ``delay`` fault is holding back (cancelled when the connection closes).
+    delayed: set[asyncio.Task[None]] = field(default_factory=set)
 
     def emit(self, text: str) -> None:
         """Queue a user-data message, after the current reply if a request is running."""
@@ -147,6 +153,11 @@ class _Reply(Exception):
 
 
 SessionHandler = Callable[[_Session, Params, int], Any]
+
+
+def _send_all(conn: WsConnection, texts: list[str]) -> None:
+    for text in texts:
+        conn.send(text)
 
 
 class WsApi:
@@ -225,6 +236,8 @@ class WsApi:
         self.close_all()
 
     def _drop(self, s: _Session) -> None:
+        for task in s.delayed:
+            task.cancel()
         for sub in s.subs.values():
             sub.unsubscribe()
         s.subs.clear()
@@ -304,15 +317,24 @@ class WsApi:
             return
         action, kind, rid = fault.action, fault.action.kind, msg.get("id")
         now = self.service.now_us()
+        # A delay holds this request's answer only: the connection's later requests are
+        # served meanwhile.
         if kind is Kind.DELAY:
-            await self.service.clock.sleep(action.seconds)
-            self._serve(s, text)
+            call_later(self.service.clock, action.seconds, functools.partial(self._serve, s, text), s.delayed)
         elif kind is Kind.EXECUTE_THEN_DELAY:
             answer: list[str] = []
             self._serve(s, text, reply=False, capture=answer)
-            await self.service.clock.sleep(action.seconds)
-            for text_out in answer:
-                s.conn.send(text_out)
+            call_later(
+                self.service.clock, action.seconds, functools.partial(_send_all, s.conn, answer), s.delayed
+            )
+        elif kind is Kind.STALE_SNAPSHOT and fault.captured is not None:
+            last, bids, asks = fault.captured
+            limit = params.get("limit", 100)
+            limit = (
+                min(max(limit, 1), 5000) if isinstance(limit, int) and not isinstance(limit, bool) else 100
+            )
+            result = {"lastUpdateId": last, "bids": F.levels(bids[:limit]), "asks": F.levels(asks[:limit])}
+            s.conn.send(dumps({"id": rid, "status": 200, "result": result}))
         elif kind is Kind.RESPOND:  # a canned answer: the body is the ``result``
             s.conn.send(dumps({"id": rid, "status": action.status, "result": action.body}))
         elif kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):

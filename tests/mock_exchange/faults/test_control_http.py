@@ -119,6 +119,15 @@ async def test_faults_clock_and_traffic(
     assert c["virtual"] is True and c["now_us"] >= before + 3_600_000_000
     status, c = await call(session, server, "POST", "/mock/clock/skew", {"ms": 2500})
     assert c["skew_ms"] == 2500
+    for path, body, error in [  # bad numbers are a 400 naming the field, never a 500
+        ("/mock/clock/advance", {"seconds": "x"}, "seconds: expected a number, got 'x'"),
+        ("/mock/clock/skew", {"ms": "abc"}, "ms: expected an integer, got 'abc'"),
+        ("/mock/clock/skew", {"ms": 1.9}, "ms: expected an integer, got 1.9"),
+        ("/mock/connections/stall", {"seconds": None}, "seconds: expected a number, got None"),
+        ("/mock/connections/stall", {"seconds": 1, "surface": "moon"}, "surface: must be stream"),
+    ]:
+        status, answer = await call(session, server, "POST", path, body)
+        assert status == 400 and answer["error"].startswith(error), (path, body, answer)
     await call(session, server, "POST", "/mock/traffic", {"enabled": True})
     await client.public("GET", "/api/v3/time")
     status, entries = await call(session, server, "GET", "/mock/traffic")

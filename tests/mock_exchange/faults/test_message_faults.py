@@ -200,6 +200,37 @@ async def test_ws_api_request_faults(
     await eventually(lambda: server.service.faults.faults[1].fired == 1, "the hang to fire")
 
 
+async def test_a_ws_api_delay_holds_one_answer_not_the_socket(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await session.ws_connect(server.ws_api_url)
+    server.control.add_fault({"surface": "ws_api", "method": "time", "action": "delay", "seconds": 2})
+    await ws.send_str(json.dumps({"id": "slow", "method": "time"}))
+    await ws.send_str(json.dumps({"id": "fast", "method": "ping"}))
+    assert (await recv(ws))["id"] == "fast"  # answered while "slow" is held
+    await clock.advance(2)
+    slow = await recv(ws)
+    assert (slow["id"], slow["status"]) == ("slow", 200)
+
+
+async def test_stale_snapshot_on_the_ws_api_and_only_for_depth(
+    server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    ws = await session.ws_connect(server.ws_api_url)
+    await ws.send_str(json.dumps({"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": 5}}))
+    before = (await recv(ws))["result"]
+    fault = server.control.add_fault({"surface": "ws_api", "action": "stale_snapshot", "symbol": "BTCUSDT"})
+    buy(server, "0.3")  # the book moves on
+    await ws.send_str(json.dumps({"id": 2, "method": "ticker.price", "params": {"symbol": "BTCUSDT"}}))
+    assert (await recv(ws))["result"]["symbol"] == "BTCUSDT"  # not a depth request: untouched
+    await ws.send_str(json.dumps({"id": 3, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": 5}}))
+    stale = await recv(ws)
+    assert (stale["id"], stale["status"], stale["result"]) == (3, 200, before)
+    await ws.send_str(json.dumps({"id": 4, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": 5}}))
+    assert (await recv(ws))["result"]["lastUpdateId"] > before["lastUpdateId"]
+    assert fault.fired == 1
+
+
 async def test_injected_messages(
     server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
 ) -> None:

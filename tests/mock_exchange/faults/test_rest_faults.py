@@ -99,6 +99,16 @@ async def test_stale_snapshot(server: MockExchangeServer, client: RestClient) ->
     assert fresh["lastUpdateId"] > stale["lastUpdateId"] and fresh["asks"] != before["asks"]
 
 
+async def test_stale_snapshot_leaves_other_requests_alone(
+    server: MockExchangeServer, client: RestClient
+) -> None:
+    server.control.add_fault({"surface": "rest", "symbol": "BTCUSDT", "action": "stale_snapshot"})
+    r = await client.public("GET", "/api/v3/ticker/price", symbol="BTCUSDT")
+    assert set(r.body) == {"symbol", "price"}
+    assert (await limit_order(client)).body["status"] == "NEW"
+    assert "lastUpdateId" in (await client.public("GET", "/api/v3/depth", symbol="BTCUSDT")).body
+
+
 async def test_after_and_account_narrow_a_fault(server: MockExchangeServer, client: RestClient) -> None:
     server.control.add_fault(
         {**ORDER, "account": "trader", "after": 1, "action": "error", "status": 503, "code": -1008}
@@ -142,6 +152,10 @@ def test_fault_specs_are_validated(server: MockExchangeServer) -> None:
         ({"surface": "rest", "action": "error", "times": 0}, "times"),
         ({"surface": "rest", "action": "error", "colour": "red"}, "colour"),
         ({"surface": "rest", "action": "stale_snapshot", "symbol": "NOPE"}, "symbol"),
+        (
+            {"surface": "rest", "method": "POST", "action": "stale_snapshot", "symbol": "BTCUSDT"},
+            "depth requests",
+        ),
     ]:
         with pytest.raises(ControlError, match=field):
             server.control.add_fault(spec)
