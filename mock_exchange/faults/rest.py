@@ -95,7 +95,7 @@ class FaultInterceptor:
             if kind is Kind.EXECUTE_THEN_CLOSE:
                 await proceed()
             return drop_connection(request)
-        now = service.now_us()
+        now = service.wall_us()  # the gateway's clock, as the limiter checks it
         if kind is Kind.RATE_LIMIT:
             return error_response(
                 service.limiter.violation(call.ip, now),

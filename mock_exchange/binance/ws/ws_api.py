@@ -192,7 +192,7 @@ class WsApi:
         """Accept a connection: URL options first, then the 2-weight connection charge."""
         service = self.service
         ip = request.remote or "127.0.0.1"
-        now = service.now_us()
+        now = service.wall_us()  # the gateway's clock, as the limiter checks it
         ws = prepare_response()
         if not ws.can_prepare(request).ok:
             raise web.HTTPBadRequest(text="Expected a WebSocket upgrade")
@@ -316,7 +316,7 @@ class WsApi:
             self._serve(s, text)
             return
         action, kind, rid = fault.action, fault.action.kind, msg.get("id")
-        now = self.service.now_us()
+        now = self.service.wall_us()  # the gateway's clock, as the limiter checks it
         # A delay holds this request's answer only: the connection's later requests are
         # served meanwhile.
         if kind is Kind.DELAY:

@@ -87,6 +87,20 @@ async def test_429_burst_escalates_to_a_418_ban(server: MockExchangeServer, clie
     assert statuses[3][0] == 418
 
 
+async def test_a_ban_lasts_its_seconds_under_a_backwards_skew(
+    server: MockExchangeServer, client: RestClient, clock: VirtualClock
+) -> None:
+    # The exchange clock stepped a minute back: engine times stay monotonic, but the ban is
+    # timed on the clock the gateway checks it against, so it still lasts 2 s.
+    await client.public("GET", "/api/v3/ping")
+    server.control.skew(-60_000)
+    server.control.add_fault({"surface": "rest", "path": "/api/v3/ping", "action": "ban", "seconds": 2})
+    r = await client.public("GET", "/api/v3/ping")
+    assert (r.status, r.header("Retry-After")) == (418, "2")
+    await clock.advance(3)
+    assert (await client.public("GET", "/api/v3/ping")).status == 200
+
+
 async def test_stale_snapshot(server: MockExchangeServer, client: RestClient) -> None:
     before = (await client.public("GET", "/api/v3/depth", symbol="BTCUSDT")).body
     server.control.add_fault(
