@@ -274,6 +274,33 @@ def ticker_24h(symbol: str, t: Ticker24h, best: tuple[int, int, int, int], full:
     }
 
 
+#: The fields of a FULL rolling-window ticker (``GET /api/v3/ticker``), in Binance's order:
+#: the 24 h ticker's without the previous close, the last quantity and the best prices.
+_WINDOW_FULL = (
+    "symbol",
+    "priceChange",
+    "priceChangePercent",
+    "weightedAvgPrice",
+    "openPrice",
+    "highPrice",
+    "lowPrice",
+    "lastPrice",
+    "volume",
+    "quoteVolume",
+    "openTime",
+    "closeTime",
+    "firstId",
+    "lastId",
+    "count",
+)
+
+
+def ticker_window(symbol: str, t: Ticker24h, full: bool, div: int = MS) -> Json:
+    """A rolling-window ticker: ``ticker_24h`` over the window, without the book's fields."""
+    row = ticker_24h(symbol, t, (0, 0, 0, 0), full, div)
+    return {key: row[key] for key in _WINDOW_FULL} if full else row
+
+
 def levels(pairs: list[tuple[int, int]]) -> list[list[str]]:
     return [[fmt(p), fmt(q)] for p, q in pairs]
 

@@ -261,15 +261,57 @@ def ticker_24h_weight(p: Params) -> int:
     return 2 if n <= 20 else 40 if n <= 100 else 80
 
 
-def ticker_24h(req: Request) -> Any:
-    engines, single = ticker_engines(req)
+def _ticker_type(req: Request) -> bool:
+    """``type``: FULL (the default, True) or MINI (False); ``-1139`` otherwise."""
     kind = req.params.optional("type") or "FULL"
     if kind not in ("FULL", "MINI"):
         raise err.invalid_ticker_type()
+    return kind == "FULL"
+
+
+def ticker_24h(req: Request) -> Any:
+    engines, single = ticker_engines(req)
+    full = _ticker_type(req)
     req.done()
-    rows = [
-        F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), kind == "FULL", req.div) for e in engines
-    ]
+    rows = [F.ticker_24h(e.symbol, e.data.ticker(req.now_us), _best(e), full, req.div) for e in engines]
+    return rows[0] if single else rows
+
+
+_WINDOW_UNITS_US = {"m": 60_000_000, "h": HOUR_US, "d": 24 * HOUR_US}
+_WINDOW_MAX = {"m": 59, "h": 23, "d": 7}
+MINUTE_US = 60_000_000
+
+
+def window_size_us(raw: str | None) -> int:
+    """``windowSize``: 1m-59m, 1h-23h or 1d-7d, one unit only (default 1d)."""
+    if raw is None:
+        return 24 * HOUR_US
+    number, unit = raw[:-1], raw[-1:]
+    if unit not in _WINDOW_UNITS_US or not number.isdigit() or not 1 <= int(number) <= _WINDOW_MAX[unit]:
+        raise err.invalid_param("windowSize")
+    return int(number) * _WINDOW_UNITS_US[unit]
+
+
+def rolling_ticker_weight(p: Params) -> int:
+    """4 per symbol, and 200 once there are more than 50."""
+    raw = p.peek("symbols")
+    n = raw.count(",") + 1 if raw is not None and p.peek("symbol") is None else 1
+    return 200 if n > 50 else 4 * n
+
+
+def rolling_ticker(req: Request) -> Any:
+    """``GET /api/v3/ticker``: statistics over ``windowSize``, from the minute that long ago
+    (the open time starts on a minute) up to now."""
+    p = req.params
+    if p.peek("symbol") is None and p.peek("symbols") is None:
+        raise err.one_of("symbol", "symbols")
+    engines, single = ticker_engines(req)
+    span = window_size_us(p.optional("windowSize"))
+    full = _ticker_type(req)
+    req.done()
+    now = req.now_us
+    open_time = (now - span) // MINUTE_US * MINUTE_US
+    rows = [F.ticker_window(e.symbol, e.data.ticker(now, now - open_time), full, req.div) for e in engines]
     return rows[0] if single else rows
 
 
@@ -288,4 +330,5 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v3/ticker/price", "ticker.price", NONE, _many_weight(2, 4), ticker_price),
     Endpoint("GET", "/api/v3/ticker/bookTicker", "ticker.book", NONE, _many_weight(2, 4), book_ticker),
     Endpoint("GET", "/api/v3/ticker/24hr", "ticker.24hr", NONE, ticker_24h_weight, ticker_24h),
+    Endpoint("GET", "/api/v3/ticker", "ticker", NONE, rolling_ticker_weight, rolling_ticker),
 ]

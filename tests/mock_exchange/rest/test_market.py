@@ -285,6 +285,55 @@ async def test_before_any_trade_the_last_price_is_the_books_mid(client: RestClie
     assert r.body == []
 
 
+async def test_rolling_window_ticker(client: RestClient, clock: VirtualClock) -> None:
+    await buy_market(client, "0.1")
+    await clock.advance(120)  # two minutes on: a 1m window no longer holds the trade
+    r = await client.public("GET", "/api/v3/ticker", symbol="BTCUSDT", windowSize="5m")
+    t = r.body
+    assert list(t) == [
+        "symbol",
+        "priceChange",
+        "priceChangePercent",
+        "weightedAvgPrice",
+        "openPrice",
+        "highPrice",
+        "lowPrice",
+        "lastPrice",
+        "volume",
+        "quoteVolume",
+        "openTime",
+        "closeTime",
+        "firstId",
+        "lastId",
+        "count",
+    ]
+    now_ms = clock.now_us() // 1000
+    assert t["closeTime"] == now_ms and t["openTime"] % 60_000 == 0
+    assert 300_000 <= now_ms - t["openTime"] < 360_000  # up to 59,999 ms wider than the window
+    assert (t["count"], t["volume"], t["lastPrice"]) == (1, "0.10000000", "60005.00000000")
+    assert r.header("X-MBX-USED-WEIGHT-1M") is not None
+    r = await client.public("GET", "/api/v3/ticker", symbol="BTCUSDT", windowSize="1m")
+    assert (r.body["count"], r.body["volume"]) == (0, "0.00000000")
+    r = await client.public("GET", "/api/v3/ticker", symbols='["BTCUSDT","ETHBTC"]', type="MINI")
+    assert [x["symbol"] for x in r.body] == ["BTCUSDT", "ETHBTC"] and "priceChange" not in r.body[0]
+    assert r.body[0]["closeTime"] - r.body[0]["openTime"] >= 86_400_000  # the default: 1d
+    for params, code in [
+        ({}, -1102),  # symbol or symbols is mandatory
+        ({"symbol": "BTCUSDT", "windowSize": "60m"}, -1130),
+        ({"symbol": "BTCUSDT", "windowSize": "1d2h"}, -1130),
+        ({"symbol": "BTCUSDT", "windowSize": "8d"}, -1130),
+        ({"symbol": "BTCUSDT", "type": "MAXI"}, -1139),
+    ]:
+        r = await client.public("GET", "/api/v3/ticker", **params)
+        assert (r.status, r.code) == (400, code), params
+    r = await client.public("GET", "/api/v3/ticker")
+    assert r.msg == "Param 'symbol' or 'symbols' must be sent, but both were empty/null!"
+    # Weight: 4 per symbol.
+    before = int((await client.public("GET", "/api/v3/ping")).header("X-MBX-USED-WEIGHT-1M") or 0)
+    r = await client.public("GET", "/api/v3/ticker", symbols='["BTCUSDT","ETHBTC","ETHUSDT"]')
+    assert int(r.header("X-MBX-USED-WEIGHT-1M") or 0) == before + 12
+
+
 async def test_unknown_path_and_method(client: RestClient) -> None:
     r = await client.public("GET", "/api/v3/nothing")
     assert r.status == 404
