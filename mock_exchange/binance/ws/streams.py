@@ -60,6 +60,8 @@ STREAM_RE = re.compile(
     rf")$"
 )
 ALL_MINI = "!miniTicker@arr"
+#: The same stream with its update speed spelled out (python-binance subscribes to this).
+ALL_MINI_NAMES = (ALL_MINI, ALL_MINI + "@1000ms")
 #: ``!ticker_<window>@arr``: every symbol's rolling-window ticker that changed.
 ALL_WINDOW_RE = re.compile(r"^!ticker_(?P<window>1h|4h|1d)@arr$")
 #: Rolling-window ticker windows (``<symbol>@ticker_<window>``), in microseconds.
@@ -83,7 +85,7 @@ class StreamSpec:
 
 def parse_stream(name: str) -> StreamSpec | None:
     """A stream name, or None if it is not one (names are lower case, as Binance's are)."""
-    if name == ALL_MINI:
+    if name in ALL_MINI_NAMES:
         return StreamSpec(name, "", "allMini")
     arr = ALL_WINDOW_RE.match(name)
     if arr is not None:
@@ -628,7 +630,7 @@ class StreamHub:
 
     def _push_tickers(self) -> None:
         now = self.service.now_us()
-        minis: list[Callable[[int], dict[str, Any]]] = []
+        minis: dict[str, list[Callable[[int], dict[str, Any]]]] = {}  # array stream -> rows
         for symbol, eng in self.service.exchange.engines.items():
             low = symbol.lower()
             want_full, want_mini, want_avg = (
@@ -636,7 +638,8 @@ class StreamHub:
                 low + "@miniTicker" in self.subs,
                 low + "@avgPrice" in self.subs,
             )
-            if not (want_full or want_mini or want_avg or ALL_MINI in self.subs):
+            arrays = [name for name in ALL_MINI_NAMES if name in self.subs]
+            if not (want_full or want_mini or want_avg or arrays):
                 continue
             t = eng.data.ticker(now)
 
@@ -653,8 +656,9 @@ class StreamHub:
                     "q": F.fmt(t.quote_volume),
                 }
 
-            if ALL_MINI in self.subs and self._changed(ALL_MINI, symbol, t):
-                minis.append(mini)
+            for array in arrays:
+                if self._changed(array, symbol, t):
+                    minis.setdefault(array, []).append(mini)
             if want_mini:
                 self._publish(low + "@miniTicker", mini)
             if want_full:
@@ -707,8 +711,8 @@ class StreamHub:
                     }
 
                 self._publish(low + "@avgPrice", avg)
-        if minis and ALL_MINI in self.subs:
-            self._publish(ALL_MINI, lambda div: [m(div) for m in minis])
+        for array, rows in minis.items():
+            self._publish(array, functools.partial(_array, rows))
         self._push_window_tickers(now)
         self._push_reference_prices(now)
 

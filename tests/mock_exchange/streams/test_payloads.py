@@ -150,6 +150,11 @@ async def test_mini_ticker_array_sends_only_changed_tickers(
     assert [x["s"] for x in changed] == ["BTCUSDT"] and changed[0]["v"] == "0.10000000"
     await clock.advance(3)
     assert await c.sync() == []  # nothing changed: nothing sent
+    # python-binance spells the update speed out: the same stream.
+    c2: StreamClient = await connect("/ws/!miniTicker@arr@1000ms")
+    await clock.advance(1)
+    [first] = await c2.sync()
+    assert [x["s"] for x in first] == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
 
 
 async def test_a_new_kline_subscriber_gets_no_stale_closed_kline(
