@@ -233,17 +233,53 @@ class MarketData:
         now: int,
         offset_us: int = 0,
     ) -> list[Kline]:
-        """Klines with trades, oldest first. Empty intervals are skipped when nothing traded.
+        """Klines oldest first, one per interval from the first trade's to the current one.
 
-        Klines are identified by their open time: ``start_time``/``end_time`` (inclusive)
-        select the klines whose open time lies between them, and each selected kline
-        covers its whole interval, whatever the bounds.
+        An interval without trades is a flat kline at the previous close with no volume
+        (as Binance answers). Klines are identified by their open time: ``start_time`` /
+        ``end_time`` (inclusive) select the klines whose open time lies between them, and
+        each selected kline covers its whole interval, whatever the bounds. Without
+        ``start_time`` the last ``limit`` klines are returned, else the first ``limit``.
         """
-        lo = 0 if start_time is None else bisect.bisect_left(self._times, start_time)
-        if end_time is None:
-            hi = len(self._times)
+        if not self.trades:
+            return []
+        lo = kline_window(interval, self._times[0], offset_us)[0]
+        hi = kline_window(interval, now if end_time is None else min(end_time, now), offset_us)[0]
+        if start_time is not None:
+            open_time, close_time = kline_window(interval, start_time, offset_us)
+            lo = max(lo, open_time if open_time >= start_time else close_time + 1)
+        opens: list[int] = []
+        if start_time is not None:
+            t = lo
+            while t <= hi and len(opens) < limit:
+                opens.append(t)
+                t = kline_window(interval, t, offset_us)[1] + 1
         else:
-            hi = bisect.bisect_right(self._times, kline_window(interval, end_time, offset_us)[1])
+            t = hi
+            while t >= lo and len(opens) < limit:
+                opens.append(t)
+                t = kline_window(interval, t - 1, offset_us)[0]
+            opens.reverse()
+        if not opens:
+            return []
+        span_end = kline_window(interval, opens[-1], offset_us)[1]
+        traded = {k.open_time: k for k in self._traded_klines(interval, opens[0], span_end, offset_us)}
+        before = bisect.bisect_left(self._times, opens[0]) - 1
+        close = self.trades[before].price if before >= 0 else 0
+        out: list[Kline] = []
+        for open_time in opens:
+            k = traded.get(open_time)
+            if k is None:
+                close_time = kline_window(interval, open_time, offset_us)[1]
+                k = Kline(open_time, close_time, close, close, close, close, 0, 0, 0, 0, 0, -1, -1)
+            close = k.close
+            out.append(k)
+        return out
+
+    def _traded_klines(self, interval: str, start: int, end: int, offset_us: int) -> list[Kline]:
+        """The klines of the trades between ``start`` and ``end`` (inclusive, µs)."""
+        lo = bisect.bisect_left(self._times, start)
+        hi = bisect.bisect_right(self._times, end)
         out: list[Kline] = []
         current: Kline | None = None
         for t in self.trades[lo:hi]:
@@ -275,13 +311,7 @@ class MarketData:
             if not t.is_buyer_maker:  # the taker bought
                 current.taker_buy_volume += t.qty
                 current.taker_buy_quote_volume += t.quote_qty
-        if out and start_time is not None and out[0].open_time < start_time:
-            # The kline containing ``start_time`` opened before it: not selected. (Its
-            # trades before ``start_time`` were never read, so it is partial anyway.)
-            del out[0]
-        if start_time is None:
-            return out[-limit:]
-        return out[:limit]
+        return out
 
     def ticker(self, now: int, window_us: int = 86_400_000_000) -> Ticker24h:
         open_time = now - window_us

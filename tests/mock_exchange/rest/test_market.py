@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 
@@ -223,6 +224,38 @@ async def test_klines_are_selected_by_open_time_and_always_whole(
     # A kline that opened before startTime is not selected.
     assert await klines(startTime=first + 5_000) == []
     assert await klines(startTime=minute + 1) == []
+
+
+async def test_klines_without_trades_are_flat_at_the_previous_close(
+    client: RestClient, clock: VirtualClock
+) -> None:
+    await buy_market(client, "0.1")  # 60005, in the 20:26 minute
+    minute = clock.now_us() // 1000 // 60_000 * 60_000
+    await clock.advance(180)  # three quiet minutes later, another trade
+    await buy_market(client, "0.3")  # 60005 then 60010: closes at 60010
+    await clock.advance(120)  # and two more quiet minutes: now in the 20:31 minute
+
+    async def klines(**params: Any) -> list[list[Any]]:
+        r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1m", **params)
+        assert r.status == 200, r.body
+        return r.body
+
+    rows = await klines()
+    assert [row[0] for row in rows] == [minute + i * 60_000 for i in range(6)]  # up to now's
+    assert [(row[4], row[5], row[8]) for row in rows] == [
+        ("60005.00000000", "0.10000000", 1),
+        ("60005.00000000", "0.00000000", 0),  # flat at the previous close
+        ("60005.00000000", "0.00000000", 0),
+        ("60010.00000000", "0.30000000", 2),
+        ("60010.00000000", "0.00000000", 0),
+        ("60010.00000000", "0.00000000", 0),  # the current kline, still open
+    ]
+    quiet = rows[1]
+    assert quiet[1] == quiet[2] == quiet[3] == quiet[4] and quiet[6] == quiet[0] + 59_999
+    assert await klines(limit=2) == rows[-2:]
+    assert await klines(startTime=minute + 1, limit=2) == rows[1:3]
+    assert await klines(startTime=minute, endTime=minute + 120_000) == rows[:3]
+    assert await klines(endTime=minute - 1) == []  # before the first trade: no price yet
 
 
 async def test_weekly_klines_open_on_monday(client: RestClient, clock: VirtualClock) -> None:
