@@ -177,20 +177,25 @@ async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vcloc
     assert order.sent_timestamp is not None and order.sent_timestamp - order.creation_timestamp >= 100.0
 
 
-async def test_the_user_stream_waits_out_an_ip_ban(vharness: Harness, vclock: VirtualClock) -> None:
-    """Connecting to the WebSocket API is a request too: during a ban seen on REST the
-    user stream does not reconnect (each attempt would meet another 418)."""
-    exchange, _ = await vstarted(vharness, vclock)
-    until_ms = vclock.now_us() // 1000 + 60_000
+async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:
+    """Have an account query answered with a ``seconds`` IP ban (418), as Binance words it."""
+    until_ms = vclock.now_us() // 1000 + seconds * 1000
     vharness.faults.fail(
         "GET",
         ACCOUNT,
         status=418,
-        headers={"Retry-After": "60"},
+        headers={"Retry-After": str(seconds)},
         body={"code": -1003, "msg": f"Way too much request weight used; IP banned until {until_ms}."},
     )
     with pytest.raises(IPBanned):
         await exchange.update_balances()
+
+
+async def test_the_user_stream_waits_out_an_ip_ban(vharness: Harness, vclock: VirtualClock) -> None:
+    """Connecting to the WebSocket API is a request too: during a ban seen on REST the
+    user stream does not reconnect (each attempt would meet another 418)."""
+    exchange, _ = await vstarted(vharness, vclock)
+    await banned_via_rest(exchange, vharness, vclock, 60)
     vharness.close_user_streams()
     await until(lambda: not vharness.user_sessions(), what="the user stream to drop")
     for _ in range(5):  # 50 s of the ban: the reconnect backoff alone would retry at once
@@ -204,16 +209,7 @@ async def test_the_user_stream_waits_out_an_ip_ban(vharness: Harness, vclock: Vi
 async def test_418_ban_stops_all_requests_until_it_ends(vharness: Harness, vclock: VirtualClock) -> None:
     """Addition (e): a 418 ban pauses every request (not only the one that failed)."""
     exchange, _ = await vstarted(vharness, vclock)
-    until_ms = vclock.now_us() // 1000 + 120_000
-    vharness.faults.fail(
-        "GET",
-        ACCOUNT,
-        status=418,
-        headers={"Retry-After": "120"},
-        body={"code": -1003, "msg": f"Way too much request weight used; IP banned until {until_ms}."},
-    )
-    with pytest.raises(IPBanned):
-        await exchange.update_balances()
+    await banned_via_rest(exchange, vharness, vclock, 120)
     assert exchange.throttler.limiter.is_banned(vclock.now_us() / 1e6)
     sent = len(vharness.faults.calls)
     ping = asyncio.create_task(exchange.check_network())
