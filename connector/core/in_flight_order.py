@@ -331,8 +331,7 @@ class InFlightOrder:
     the module docstring). Times: ``creation_timestamp`` is local seconds (when the create was
     attempted); ``sent_timestamp`` local seconds when the create request last went out
     (``None`` until the connector says so: it may wait for the rate limiter first);
-    ``last_update_timestamp`` is
-    exchange milliseconds.
+    ``last_update_timestamp`` is exchange milliseconds.
     """
 
     def __init__(

@@ -100,7 +100,7 @@ def _next_month(start_us: int) -> int:
     return int(dt.datetime(y, m, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
-#: Weekly klines open on Monday 00:00; the epoch fell on a Thursday, four days later.
+#: Weekly klines open on Monday 00:00: the epoch was a Thursday, its first Monday 4 days on.
 _WEEK_PHASE_US = 4 * 86_400_000_000
 
 
