@@ -51,6 +51,8 @@ class MessageOutlet(Generic[T]):
             self.send(item)
             if kind is Kind.DUPLICATE:
                 self.send(item)
-        if self.held is not None and kind is not Kind.REORDER:
+        if self.held is not None:
+            # The held message goes out right after the next one, even when that one's own
+            # ``reorder`` firing found something held: the two swap, nothing more is held.
             held, self.held = self.held, None
             self.send(held)

@@ -79,7 +79,9 @@ class Kind(StrEnum):
     # Messages (market streams, user data).
     DROP = "drop"
     DUPLICATE = "duplicate"
-    REORDER = "reorder"  # hold this message and send it after the next one
+    # Hold this message and send it after the next one. A firing while a message is held
+    # (``times`` > 1 on consecutive messages) just lets the held one out after this one.
+    REORDER = "reorder"
     DISCONNECT = "disconnect"  # close the connection instead of sending
     STALL = "stall"  # the socket stays open but sends nothing for `seconds`
     TERMINATE = "terminate"  # user data: end the subscription with eventStreamTerminated

@@ -47,6 +47,13 @@ async def test_drop_duplicate_reorder(server: MockExchangeServer, session: aioht
     buy(server)
     buy(server)
     assert await trade_ids(ws, 3) == [5, 4]
+    # Firing on two messages in a row: each held message goes out right after the next one.
+    server.control.add_fault(
+        {"surface": "stream", "stream": "btcusdt@trade", "action": "reorder", "times": 2}
+    )
+    for _ in range(4):
+        buy(server)
+    assert await trade_ids(ws, 4) == [7, 6, 8, 9]
 
 
 async def test_delay_and_stall_follow_the_clock(
