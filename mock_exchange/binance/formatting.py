@@ -301,6 +301,16 @@ def ticker_window(symbol: str, t: Ticker24h, full: bool, div: int = MS) -> Json:
     return {key: row[key] for key in _WINDOW_FULL} if full else row
 
 
+def depth_snapshot(
+    last_update_id: int, bids: list[tuple[int, int]], asks: list[tuple[int, int]], limit: int | None = None
+) -> Json:
+    """A depth snapshot (REST ``depth``, WS API ``depth``, a partial-book stream), the best
+    ``limit`` levels a side if given."""
+    if limit is not None:
+        bids, asks = bids[:limit], asks[:limit]
+    return {"lastUpdateId": last_update_id, "bids": levels(bids), "asks": levels(asks)}
+
+
 def levels(pairs: list[tuple[int, int]]) -> list[list[str]]:
     return [[fmt(p), fmt(q)] for p, q in pairs]
 

@@ -253,8 +253,7 @@ class Control:
         return n
 
     def book(self, symbol: str, limit: int = 100) -> dict[str, Any]:
-        last, bids, asks = self.exchange.engine(self._symbol(symbol)).snapshot(limit)
-        return {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+        return F.depth_snapshot(*self.exchange.engine(self._symbol(symbol)).snapshot(limit))
 
     def orders(self, account: str, symbol: str) -> list[dict[str, Any]]:
         return [

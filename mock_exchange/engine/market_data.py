@@ -278,8 +278,7 @@ class MarketData:
 
     def _traded_klines(self, interval: str, start: int, end: int, offset_us: int) -> list[Kline]:
         """The klines of the trades between ``start`` and ``end`` (inclusive, µs)."""
-        lo = bisect.bisect_left(self._times, start)
-        hi = bisect.bisect_right(self._times, end)
+        lo, hi = self._range(start, end)
         out: list[Kline] = []
         current: Kline | None = None
         for t in self.trades[lo:hi]:
@@ -312,6 +311,12 @@ class MarketData:
                 current.taker_buy_volume += t.qty
                 current.taker_buy_quote_volume += t.quote_qty
         return out
+
+    def rolling_ticker(self, now: int, window_us: int) -> Ticker24h:
+        """Binance's rolling-window statistics: from the minute ``window_us`` ago (the open
+        time starts on a minute, so the window is up to 59,999 ms wider) up to now."""
+        open_time = (now - window_us) // US_PER_MIN * US_PER_MIN
+        return self.ticker(now, now - open_time)
 
     def ticker(self, now: int, window_us: int = 86_400_000_000) -> Ticker24h:
         open_time = now - window_us

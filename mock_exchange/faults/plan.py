@@ -185,7 +185,7 @@ class Fault:
     seen: int = 0
     fired: int = 0
     #: For ``stale_snapshot``: the book captured when the fault was added.
-    captured: Any = None
+    captured: tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | None = None
 
     @property
     def exhausted(self) -> bool:

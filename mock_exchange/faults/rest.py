@@ -105,9 +105,8 @@ class FaultInterceptor:
             service.limiter.ban(call.ip, max(1, int(action.seconds)), now)
             return await proceed()  # the limiter answers 418 from now on
         if kind is Kind.STALE_SNAPSHOT and fault.captured is not None:
-            last, bids, asks = fault.captured
             with contextlib.suppress(ValueError):
                 limit = min(max(int(request.query.get("limit", "100")), 1), 5000)
-                body = {"lastUpdateId": last, "bids": F.levels(bids[:limit]), "asks": F.levels(asks[:limit])}
+                body = F.depth_snapshot(*fault.captured, limit)
                 return web.Response(text=dumps(body), headers={"Content-Type": JSON_TYPE})
         return await proceed()

@@ -140,8 +140,7 @@ def depth(req: Request) -> Any:
         raise err.invalid_param("limit")
     limit = min(limit, 5000)
     req.service.before_snapshot(eng.symbol)
-    last, bids, asks = eng.snapshot(limit)
-    return {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+    return F.depth_snapshot(*eng.snapshot(limit))
 
 
 def recent_trades(req: Request) -> Any:
@@ -279,7 +278,6 @@ def ticker_24h(req: Request) -> Any:
 
 _WINDOW_UNITS_US = {"m": 60_000_000, "h": HOUR_US, "d": 24 * HOUR_US}
 _WINDOW_MAX = {"m": 59, "h": 23, "d": 7}
-MINUTE_US = 60_000_000
 
 
 def window_size_us(raw: str | None) -> int:
@@ -309,9 +307,9 @@ def rolling_ticker(req: Request) -> Any:
     span = window_size_us(p.optional("windowSize"))
     full = _ticker_type(req)
     req.done()
-    now = req.now_us
-    open_time = (now - span) // MINUTE_US * MINUTE_US
-    rows = [F.ticker_window(e.symbol, e.data.ticker(now, now - open_time), full, req.div) for e in engines]
+    rows = [
+        F.ticker_window(e.symbol, e.data.rolling_ticker(req.now_us, span), full, req.div) for e in engines
+    ]
     return rows[0] if single else rows
 
 

@@ -66,7 +66,6 @@ ALL_MINI_NAMES = (ALL_MINI, ALL_MINI + "@1000ms")
 ALL_WINDOW_RE = re.compile(r"^!ticker_(?P<window>1h|4h|1d)@arr$")
 #: Rolling-window ticker windows (``<symbol>@ticker_<window>``), in microseconds.
 TICKER_WINDOWS_US = {"1h": 3_600_000_000, "4h": 14_400_000_000, "1d": 86_400_000_000}
-MINUTE_US = 60_000_000
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
 
@@ -622,8 +621,7 @@ class StreamHub:
                 continue
             # No flush of the diff streams' buffers here: that would change their cadence
             # (a 100 ms partial book would make ``@depth`` a 100 ms stream).
-            last, bids, asks = eng.snapshot(spec.levels)
-            payload = {"lastUpdateId": last, "bids": F.levels(bids), "asks": F.levels(asks)}
+            payload = F.depth_snapshot(*eng.snapshot(spec.levels))
             self._publish(name, functools.partial(_constant, payload))
 
     # ------------------------------------------------------------------ tickers and klines
@@ -738,8 +736,7 @@ class StreamHub:
                 want_one = name in self.subs
                 if not (want_one or want_array):
                     continue
-                open_time = (now - span) // MINUTE_US * MINUTE_US
-                t = eng.data.ticker(now, now - open_time)
+                t = eng.data.rolling_ticker(now, span)
                 build = functools.partial(_window_ticker, window, symbol, t, now)
                 if want_one:
                     self._publish(name, build)

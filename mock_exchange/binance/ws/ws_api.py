@@ -328,12 +328,9 @@ class WsApi:
                 self.service.clock, action.seconds, functools.partial(_send_all, s.conn, answer), s.delayed
             )
         elif kind is Kind.STALE_SNAPSHOT and fault.captured is not None:
-            last, bids, asks = fault.captured
             limit = params.get("limit", 100)
-            limit = (
-                min(max(limit, 1), 5000) if isinstance(limit, int) and not isinstance(limit, bool) else 100
-            )
-            result = {"lastUpdateId": last, "bids": F.levels(bids[:limit]), "asks": F.levels(asks[:limit])}
+            limit = min(max(limit, 1), 5000) if type(limit) is int else 100
+            result = F.depth_snapshot(*fault.captured, limit)
             s.conn.send(dumps({"id": rid, "status": 200, "result": result}))
         elif kind is Kind.RESPOND:  # a canned answer: the body is the ``result``
             s.conn.send(dumps({"id": rid, "status": action.status, "result": action.body}))
