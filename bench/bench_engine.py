@@ -11,6 +11,12 @@ to 2 times as fast. The engine
 does everything it does in production: filters, balances and locks, commissions, STP
 checks, update ids, execution reports, trades and depth events.
 
+A third matcher, the floor, is the reference plus only the least work an engine meeting
+the issue must do (filter checks, balance locks and moves with commission, order records,
+one tuple per report, trade and depth change; see ``FloorMatcher``). It is checked to
+leave the reference's book, and shows how much of the gap is the work itself rather
+than how the engine does it.
+
 Method: warm-up run, then 5 timed repeats on fresh state; the median and minimum are
 printed. Target (issue #2): engine >= 0.5x the reference matcher; the ratio is printed
 against both variants.
@@ -103,6 +109,139 @@ class ReferenceMatcher:
                 del book[key]
         if qty:
             self.add(oid, is_buy, price, qty)
+
+
+class FloorMatcher:
+    """The reference matcher plus the least that an engine meeting issue #2 must do.
+
+    Per command: the tick, step and minimum-notional checks; a balance check and lock;
+    an order record that outlives the book; one report per order change, one trade record
+    per fill and one depth change per level touched (as tuples). Per fill: both sides'
+    funds move and both pay commission. Nothing else: no client ids or order lookups by
+    account, no STP, no clock or update-id ranges, no market data beyond the trade list,
+    no fee account, no typed events. It bounds from above what a full engine written in
+    this style could reach on this workload.
+    """
+
+    def __init__(self, accounts: int = 4, fee_rate: int = SCALE // 1000) -> None:
+        self.bids: SortedDict = SortedDict()  # -price -> [deque of orders, total]
+        self.asks: SortedDict = SortedDict()
+        self.where: dict[int, list[int]] = {}
+        self.orders: list[list[int]] = []
+        self.trades: list[tuple[int, ...]] = []
+        # per account: [base free, base locked, quote free, quote locked]
+        self.balances = [[10**9 * SCALE, 0, 10**13 * SCALE, 0] for _ in range(accounts)]
+        self.fee_rate = fee_rate
+        self.update_id = self.trade_id = 0
+
+    def _accept(self, oid: int, is_buy: bool, price: int, qty: int) -> tuple[list[int], list[int]]:
+        """Check and lock; the new order record ([id, account, buy, price, qty, executed,
+        locked]) and its account's balances."""
+        if price % TICK or qty % STEP or price * qty // SCALE < 5 * SCALE:
+            raise ValueError("filter failure")
+        bal = self.balances[oid % len(self.balances)]
+        held = 2 if is_buy else 0
+        lock = price * qty // SCALE if is_buy else qty
+        if bal[held] < lock:
+            raise ValueError("insufficient balance")
+        bal[held] -= lock
+        bal[held + 1] += lock
+        order = [oid, oid % len(self.balances), is_buy, price, qty, 0, lock]
+        self.orders.append(order)
+        return order, bal
+
+    def _rest(self, order: list[int], qty: int, events: list[tuple]) -> None:
+        book, key = (self.bids, -order[3]) if order[2] else (self.asks, order[3])
+        level = book.get(key)
+        if level is None:
+            level = book[key] = [deque(), 0]
+        level[0].append(order)
+        level[1] += qty
+        self.where[order[0]] = order
+        self.update_id += 1
+        events.append(("depth", self.update_id, order[3], level[1]))
+
+    def add(self, oid: int, is_buy: bool, price: int, qty: int) -> list[tuple]:
+        order, bal = self._accept(oid, is_buy, price, qty)
+        events: list[tuple] = [("new", oid)]
+        self._rest(order, qty, events)
+        events.append(("balances", order[1], *bal))
+        return events
+
+    def cancel(self, oid: int) -> list[tuple]:
+        order = self.where.pop(oid)
+        book, key = (self.bids, -order[3]) if order[2] else (self.asks, order[3])
+        level = book[key]
+        level[0].remove(order)
+        level[1] -= order[4] - order[5]
+        if not level[0]:
+            del book[key]
+        bal = self.balances[order[1]]
+        held = 2 if order[2] else 0
+        bal[held] += order[6]
+        bal[held + 1] -= order[6]
+        order[6] = 0
+        self.update_id += 1
+        return [
+            ("canceled", oid, order[5]),
+            ("depth", self.update_id, order[3], level[1]),
+            ("balances", order[1], *bal),
+        ]
+
+    def cross(self, oid: int, is_buy: bool, price: int, qty: int) -> list[tuple]:
+        taker, bal = self._accept(oid, is_buy, price, qty)
+        events: list[tuple] = [("new", oid)]
+        book = self.asks if is_buy else self.bids
+        balances, rate = self.balances, self.fee_rate
+        left = qty
+        while left and book:
+            key, level = book.peekitem(0)
+            at = key if is_buy else -key
+            if (is_buy and at > price) or (not is_buy and at < price):
+                break
+            queue = level[0]
+            while left and queue:
+                maker = queue[0]
+                take = min(left, maker[4] - maker[5])
+                quote = at * take // SCALE
+                maker[5] += take
+                taker[5] += take
+                left -= take
+                level[1] -= take
+                mbal = balances[maker[1]]
+                base_fee, quote_fee = take * rate // SCALE, quote * rate // SCALE
+                if is_buy:
+                    bal[3] -= quote
+                    taker[6] -= quote
+                    bal[0] += take - base_fee
+                    mbal[1] -= take
+                    maker[6] -= take
+                    mbal[2] += quote - quote_fee
+                else:
+                    bal[1] -= take
+                    taker[6] -= take
+                    bal[2] += quote - quote_fee
+                    mbal[3] -= quote
+                    maker[6] -= quote
+                    mbal[0] += take - base_fee
+                self.trade_id += 1
+                trade = (self.trade_id, at, take, quote, taker[0], maker[0])
+                self.trades.append(trade)
+                if maker[4] == maker[5]:
+                    queue.popleft()
+                    del self.where[maker[0]]
+                events.append(trade)
+                events.append(("trade", maker[0], maker[5], take, at))
+                events.append(("trade", taker[0], taker[5], take, at))
+                events.append(("balances", maker[1], *mbal))
+            self.update_id += 1
+            events.append(("depth", self.update_id, at, level[1]))
+            if not queue:
+                del book[key]
+        if left:
+            self._rest(taker, left, events)
+        events.append(("balances", taker[1], *bal))
+        return events
 
 
 def make_workload(n: int, seed: int = 42, warm_levels: int = 400) -> tuple[list[Op], list[Op]]:
@@ -209,6 +348,26 @@ BTCUSDT = {
 }
 
 
+def run_floor(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
+    def go() -> float:
+        floor = FloorMatcher()
+        for op in setup:
+            floor.add(op[1], op[2], op[3], op[4])
+        add, cancel, cross = floor.add, floor.cancel, floor.cross
+        t0 = time.perf_counter()
+        for op in ops:
+            kind = op[0]
+            if kind == "add":
+                add(op[1], op[2], op[3], op[4])
+            elif kind == "cancel":
+                cancel(op[1])
+            else:
+                cross(op[1], op[2], op[3], op[4])
+        return time.perf_counter() - t0
+
+    return go
+
+
 def run_engine(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
     def to_cmd(acct: int, op: Op) -> NewOrder:
         tif = TimeInForce.GTC
@@ -256,6 +415,23 @@ def run_engine(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
     return go
 
 
+def check_floor(setup: list[Op], ops: list[Op]) -> None:
+    """The floor matcher must leave the reference's book: same orders, same quantities."""
+    ref, floor = ReferenceMatcher(), FloorMatcher()
+    for matcher in (ref, floor):
+        for op in setup:
+            matcher.add(op[1], op[2], op[3], op[4])
+        for op in ops:
+            if op[0] == "cancel":
+                matcher.cancel(op[1])
+            else:
+                getattr(matcher, op[0])(op[1], op[2], op[3], op[4])
+    want = {oid: entry[1] for oid, (_, _, entry) in ref.where.items()}
+    got = {oid: order[4] - order[5] for oid, order in floor.where.items()}
+    if got != want:
+        raise SystemExit("floor matcher disagrees with the reference matcher's book")
+
+
 def measure(fn: Callable[[], float], repeats: int = 5) -> tuple[float, float]:
     fn()  # warm-up
     times = [fn() for _ in range(repeats)]
@@ -277,15 +453,21 @@ def main() -> None:
     print(f"workload: {len(ops)} ops {kinds}, {len(setup)} setup orders")
     dec_med, dec_min = measure(run_reference(as_decimal(setup), as_decimal(ops)))
     ref_med, ref_min = measure(run_reference(setup, ops))
+    check_floor(setup, ops)
+    floor_med, floor_min = measure(run_floor(setup, ops))
     eng_med, eng_min = measure(run_engine(setup, ops))
     n = len(ops)
     print(f"reference, Decimal: {n / dec_med:>12,.0f} ops/s median  {n / dec_min:>12,.0f} best")
     print(f"reference, integer: {n / ref_med:>12,.0f} ops/s median  {n / ref_min:>12,.0f} best")
+    print(f"floor matcher     : {n / floor_med:>12,.0f} ops/s median  {n / floor_min:>12,.0f} best")
     print(f"engine            : {n / eng_med:>12,.0f} ops/s median  {n / eng_min:>12,.0f} best")
     for name, med in (("Decimal", dec_med), ("integer", ref_med)):
         ratio = med / eng_med
         verdict = "met" if ratio >= 0.5 else "NOT met"
         print(f"engine / reference, {name}: {ratio:.2f}x (target >= 0.50x: {verdict})")
+    for name, med in (("Decimal", dec_med), ("integer", ref_med)):
+        print(f"floor / reference, {name}: {med / floor_med:.2f}x")
+    print(f"engine / floor: {floor_med / eng_med:.2f}x")
 
 
 if __name__ == "__main__":
