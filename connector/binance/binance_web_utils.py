@@ -39,6 +39,7 @@ from connector.core.deadline import with_deadline
 from connector.core.errors import (
     AuthenticationError,
     BadRequest,
+    ConnectorError,
     ExchangeError,
     FilterFailure,
     InvalidTimestamp,
@@ -304,17 +305,21 @@ class BinanceRestClient:
         """Send one request and return the decoded JSON answer, or raise a typed error.
 
         A signed request rejected with -1021 is retried exactly once, after a clock resync.
-        ``on_send`` is called each time the request actually goes out (after any wait for
-        the rate limiter).
+        If that resync fails, the -1021 is raised: the request was refused, so nothing
+        executed, whatever went wrong with ``/time``. ``on_send`` is called each time the
+        request actually goes out (after any wait for the rate limiter).
         """
         method = method.upper()
         try:
             return await self._request_once(method, path, params, signed, timeout_s, on_send)
-        except InvalidTimestamp:
+        except InvalidTimestamp as refused:
             if not signed:
                 raise
             logger.info("%s %s: timestamp rejected (-1021); resyncing the clock and retrying", method, path)
-            await self.ensure_time_synced(force=True)
+            try:
+                await self.ensure_time_synced(force=True)
+            except ConnectorError as exc:
+                raise refused from exc
             return await self._request_once(method, path, params, signed, timeout_s, on_send)
 
     async def _request_once(
@@ -333,7 +338,16 @@ class BinanceRestClient:
                 raise AuthenticationError(
                     "this client has no API key: signed requests are impossible", request=info
                 )
-            await self.ensure_time_synced()
+            try:
+                await self.ensure_time_synced()
+            except ConnectorError as exc:
+                if not exc.outcome_unknown:
+                    raise
+                # A 5xx or timeout of ``/time`` says nothing about this request, which was
+                # never sent: its outcome is known.
+                raise TransportError(
+                    f"not sent: the clock sync before it failed ({exc})", request=info, request_sent=False
+                ) from exc
         # Throttle on the unsigned parameters (weights depend on e.g. ``limit``, ``symbol``).
         async with self.throttler.acquire(method, path, params):
             await self._guard_window_edges(method, path, params)

@@ -24,6 +24,7 @@ from connector.binance import (
     OrderType,
     RateLimited,
     RequestTimeout,
+    TransportError,
 )
 from connector.binance.binance_constants import REQUEST_WEIGHT
 from connector.core.errors import ConfigurationError
@@ -99,6 +100,37 @@ async def test_invalid_timestamp_is_retried_exactly_once(harness: Harness) -> No
         await exchange.update_balances()
     assert harness.faults.count("GET", ACCOUNT) == 2
     assert harness.faults.count("GET", "/api/v3/time") == 1
+
+
+async def test_a_refused_timestamp_stays_the_answer_when_the_resync_fails(harness: Harness) -> None:
+    """-1021 means nothing executed. If the clock resync after it fails (a 5xx from /time),
+    the order fails at once with the -1021, not with the resync's "outcome unknown"."""
+    exchange, log = await harness.started()
+    body = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+    harness.faults.fail("POST", ORDER, status=400, body=body)
+    harness.faults.fail("GET", "/api/v3/time", status=503)
+    oid = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    failed = await log.wait_for(OrderFailed, oid)
+    assert isinstance(failed.error, InvalidTimestamp)
+    assert not failed.error.outcome_unknown
+    assert harness.faults.count("POST", ORDER) == 1
+    assert oid not in exchange.in_flight_orders
+
+
+async def test_a_failed_clock_sync_before_sending_is_no_unknown_outcome(harness: Harness) -> None:
+    """When the clock needs a sync before a signed request and /time answers 503, the
+    request is never sent: the order fails with a known outcome and is not reconciled."""
+    exchange, log = await harness.started()
+    exchange.time_synchronizer.invalidate()
+    harness.faults.fail("GET", "/api/v3/time", status=503)
+    harness.faults.calls.clear()
+    oid = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    failed = await log.wait_for(OrderFailed, oid)
+    assert isinstance(failed.error, TransportError)
+    assert not failed.error.request_sent and not failed.error.outcome_unknown
+    assert failed.error.transient
+    assert harness.faults.count("POST", ORDER) == 0
+    assert oid not in exchange.in_flight_orders
 
 
 async def test_recv_window_is_sent(harness: Harness) -> None:
