@@ -22,7 +22,12 @@ classic check; binance-spot-api.md §5.6)
    too old (``SnapshotTooOld``): it is refused and another one is needed. This is the
    documented rule; it is conservative (a snapshot at exactly ``U - 1`` would also do)
    and costs at most one extra snapshot, because a later snapshot is always newer than
-   the buffered diffs.
+   the buffered diffs. With nothing buffered (a quiet market), that rule has nothing to
+   check against, so the newest update id the machine has ever seen (diffs, snapshots,
+   before any resync) stands in: a snapshot behind it is provably stale
+   (``SnapshotBehind``) and refused too. Ids never go backwards on the exchange; if they
+   ever did, the first diff of the new connection would end the refusals (rule 3 then
+   judges by the buffer).
 4. Otherwise the snapshot replaces the book, the machine goes ``LIVE`` with local id
    ``lastUpdateId``, and the buffered diffs are replayed through the live rules.
 5. Live rules, for a diff ``[U, u]`` against local id ``L``:
@@ -65,6 +70,7 @@ __all__ = [
     "InvalidTransition",
     "MalformedUpdate",
     "OrderBookSync",
+    "SnapshotBehind",
     "SnapshotOutcome",
     "SnapshotTooOld",
     "SyncCounters",
@@ -178,6 +184,14 @@ class SnapshotTooOld(SyncProblem):
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotBehind(SyncProblem):
+    """With no diff buffered, the snapshot is older than an update id already seen."""
+
+    last_update_id: int
+    seen_update_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CrossedBook(SyncProblem):
     """Best bid >= best ask after ``update_id``: the book cannot be the exchange's."""
 
@@ -195,7 +209,9 @@ class MalformedUpdate(SyncProblem):
 
 
 DiffOutcome: TypeAlias = Verdict | GapDetected | CrossedBook | MalformedUpdate
-SnapshotOutcome: TypeAlias = Verdict | SnapshotTooOld | CrossedBook | MalformedUpdate | GapDetected
+SnapshotOutcome: TypeAlias = (
+    Verdict | SnapshotTooOld | SnapshotBehind | CrossedBook | MalformedUpdate | GapDetected
+)
 
 
 @dataclass(slots=True)
@@ -229,6 +245,7 @@ class OrderBookSync:
         "_awaiting_first",
         "_buffer",
         "_last_update_id",
+        "_newest_seen",
         "_state",
         "_stream_connected",
         "book",
@@ -253,6 +270,9 @@ class OrderBookSync:
         self._state = SyncState.BUFFERING
         self._buffer: deque[OrderBookDiffMessage] = deque(maxlen=max_buffer)
         self._last_update_id: int | None = None
+        #: The newest update id seen outside ``LIVE`` or before the last resync (while
+        #: ``LIVE`` the newest is ``_last_update_id``, folded in here on leaving it).
+        self._newest_seen: int | None = None
         self._awaiting_first = False  # next applied diff may straddle the snapshot id
         self._stream_connected = stream_connected
 
@@ -303,6 +323,9 @@ class OrderBookSync:
             self.counters.buffer_overflows += 1
         buffer.append(diff)
         self.counters.diffs_buffered += 1
+        newest = self._newest_seen
+        if newest is None or diff.update_id > newest:
+            self._newest_seen = diff.update_id
         return Verdict.BUFFERED
 
     def on_snapshot(self, snapshot: OrderBookSnapshotMessage) -> SnapshotOutcome:
@@ -316,9 +339,14 @@ class OrderBookSync:
             return Verdict.DISCARDED
         last_id = snapshot.update_id
         buffer = self._buffer
-        if buffer and last_id < buffer[0].first_update_id:
+        if buffer:
+            if last_id < buffer[0].first_update_id:
+                return self._refuse_snapshot(
+                    SyncEvent.SNAPSHOT_TOO_OLD, SnapshotTooOld(last_id, buffer[0].first_update_id)
+                )
+        elif self._newest_seen is not None and last_id < self._newest_seen:
             return self._refuse_snapshot(
-                SyncEvent.SNAPSHOT_TOO_OLD, SnapshotTooOld(last_id, buffer[0].first_update_id)
+                SyncEvent.SNAPSHOT_TOO_OLD, SnapshotBehind(last_id, self._newest_seen)
             )
         book = self.book
         try:
@@ -389,7 +417,10 @@ class OrderBookSync:
         self.counters.diffs_applied += 1
         if book.is_crossed():
             self.counters.crossed_books += 1
-            return self._lose_sync(SyncEvent.CROSSED, self._crossed(diff.update_id))
+            problem = self._crossed(diff.update_id)
+            # The diff proved corrupt: its id is no evidence of where the exchange stands.
+            self._last_update_id = last
+            return self._lose_sync(SyncEvent.CROSSED, problem)
         return Verdict.APPLIED
 
     def _crossed(self, update_id: int) -> CrossedBook:
@@ -399,7 +430,7 @@ class OrderBookSync:
         return CrossedBook(update_id, units_to_decimal(bid), units_to_decimal(ask))
 
     def _refuse_snapshot(
-        self, event: SyncEvent, problem: SnapshotTooOld | CrossedBook | MalformedUpdate
+        self, event: SyncEvent, problem: SnapshotTooOld | SnapshotBehind | CrossedBook | MalformedUpdate
     ) -> SnapshotOutcome:
         self._transition(event)
         self.counters.snapshots_rejected += 1
@@ -425,5 +456,8 @@ class OrderBookSync:
         if was_live:
             self.counters.resyncs += 1
             self.book.clear()
+            last, newest = self._last_update_id, self._newest_seen
+            if newest is None or (last is not None and last > newest):
+                self._newest_seen = last
             self._last_update_id = None
             self._awaiting_first = False

@@ -21,6 +21,7 @@ from connector.core.order_book_sync import (
     InvalidTransition,
     MalformedUpdate,
     OrderBookSync,
+    SnapshotBehind,
     SnapshotTooOld,
     SyncEvent,
     SyncState,
@@ -292,6 +293,38 @@ def test_a_reconnect_drops_the_buffer() -> None:
     machine.on_diff(diff(50, 60))
     machine.on_stream_connected()
     assert machine.buffered == 0 and machine.state is SyncState.BUFFERING
+
+
+def test_a_snapshot_behind_an_id_seen_before_a_reconnect_is_refused() -> None:
+    """A quiet market after a reconnect: nothing buffered to judge the snapshot by, but
+    the machine had applied up to 102, so a snapshot at 100 is provably stale."""
+    machine = live(100)
+    assert machine.on_diff(diff(101, 102)) is Verdict.APPLIED
+    machine.on_stream_disconnected()
+    machine.on_stream_connected()
+    assert machine.on_snapshot(snapshot(100, BASE_BIDS, BASE_ASKS)) == SnapshotBehind(100, 102)
+    assert machine.state is SyncState.RESYNC and machine.needs_snapshot
+    assert machine.book.snapshot() == ([], [])
+    assert machine.counters.snapshots_rejected == 1
+    assert machine.on_snapshot(snapshot(102, BASE_BIDS, BASE_ASKS)) is Verdict.SYNCED
+
+
+def test_ids_seen_while_buffering_count_too() -> None:
+    machine = connected()
+    machine.on_diff(diff(50, 60))
+    machine.on_stream_connected()  # the buffer goes, what it showed stays known
+    assert machine.on_snapshot(snapshot(55)) == SnapshotBehind(55, 60)
+    assert machine.on_snapshot(snapshot(60, BASE_BIDS, BASE_ASKS)) is Verdict.SYNCED
+
+
+def test_a_buffered_diff_of_the_new_connection_is_the_judge() -> None:
+    """With diffs buffered, only the documented rule applies: the first new diff decides,
+    so ids that (impossibly) went backwards cannot block sync for ever."""
+    machine = live(100)
+    machine.on_stream_connected()
+    machine.on_diff(diff(11, 12))
+    assert machine.on_snapshot(snapshot(11, BASE_BIDS, BASE_ASKS)) is Verdict.SYNCED
+    assert machine.last_update_id == 12
 
 
 def test_snapshot_while_live_is_an_invalid_transition() -> None:
