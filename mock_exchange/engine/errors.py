@@ -50,6 +50,7 @@ QUOTE_QTY_NOT_SUPPORTED = "Quote order qty market orders are not support for thi
 ORDER_TYPE_NOT_SUPPORTED = "Unsupported order combination"
 LIQUIDITY_LOT_SIZE = "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
 LIQUIDITY_MARKET_LOT_SIZE = "Order book liquidity is less than `MARKET_LOT_SIZE` filter minimum quantity."
+LIQUIDITY_NO_ORDERS = "Order book liquidity is less than symbol minimum quantity."
 CLIENT_ID_MISMATCH = "Client order ID is not correct for this order ID."
 PRICE_QTY_ZERO = "Price * QTY is zero or less."
 

@@ -598,23 +598,31 @@ class MatchingEngine:
         if side is BUY:
             if quote_qty is not None:
                 got, _ = self._dry_run(BUY, None, quote_qty)
-                self._check_liquidity(got)
+                self._check_liquidity(BUY, got)
                 return cfg.quote_asset, quote_qty
             assert qty is not None
             _, lock = self._dry_run(BUY, qty, None)
             return cfg.quote_asset, lock
         if quote_qty is not None:
             lock, _ = self._dry_run(SELL, None, quote_qty)
-            self._check_liquidity(lock)
+            self._check_liquidity(SELL, lock)
             return cfg.base_asset, lock
         assert qty is not None
         return cfg.base_asset, qty
 
-    def _check_liquidity(self, qty: int) -> None:
-        lot = self.cfg.lot_size
-        minimum = max(lot.min_qty if lot else 0, 1)
-        if qty < minimum:
+    def _check_liquidity(self, side: Side, qty: int) -> None:
+        """Refuse a quote-quantity MARKET order on ``side`` whose dry run got only ``qty``,
+        with errors.md's message for the case: no orders at all on the opposite side, less
+        than LOT_SIZE's minimum, or less than MARKET_LOT_SIZE's minimum."""
+        if not self.book.opposite(side):
+            raise rejected(E.LIQUIDITY_NO_ORDERS)
+        cfg = self.cfg
+        lot = cfg.lot_size
+        if qty < max(lot.min_qty if lot else 0, 1):
             raise rejected(E.LIQUIDITY_LOT_SIZE)
+        market_lot = cfg.market_lot_size
+        if market_lot is not None and qty < market_lot.min_qty:
+            raise rejected(E.LIQUIDITY_MARKET_LOT_SIZE)
 
     def _dry_run(self, side: Side, qty: int | None, quote: int | None) -> tuple[int, int]:
         """Walk the opposite side as a market order would: (base quantity, quote amount)."""

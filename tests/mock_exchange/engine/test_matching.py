@@ -22,8 +22,9 @@ from mock_exchange.engine import (
     Side,
     TimeInForce,
     Trade,
+    symbol_from_config,
 )
-from tests.mock_exchange.engine.world import World, reports, u
+from tests.mock_exchange.engine.world import BTCUSDT, World, reports, u
 
 
 def test_resting_limit_locks_quote_and_reports_new(world: World) -> None:
@@ -142,9 +143,48 @@ def test_quote_order_qty_sell_and_thin_book(world: World) -> None:
     r = world.market("alice", "SELL", quote="100")
     assert r.order.status is OrderStatus.EXPIRED  # only 30 USDT of bids: book ran out
     assert r.order.executed_qty == u("0.001") and r.order.cumulative_quote == u("30")
+    # The bids are gone now: errors.md's message for "no orders on the book".
     with pytest.raises(OrderRejected) as e:
         world.market("alice", "SELL", quote="100")
-    assert e.value.msg == "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
+    assert (e.value.code, e.value.msg) == (
+        -2010,
+        "Order book liquidity is less than symbol minimum quantity.",
+    )
+
+
+def test_quote_order_qty_on_an_empty_book(world: World) -> None:
+    for side in ("BUY", "SELL"):
+        with pytest.raises(OrderRejected) as e:
+            world.market("alice", side, quote="100")
+        assert (e.value.code, e.value.msg) == (
+            -2010,
+            "Order book liquidity is less than symbol minimum quantity.",
+        )
+
+
+def test_quote_order_qty_below_the_lot_size_minimums(world: World) -> None:
+    # Some liquidity, but less than a filter's minQty: that filter's message (errors.md).
+    minimums = {"LOT_SIZE": "0.001", "MARKET_LOT_SIZE": "0.01"}
+    filters = [
+        {**f, "minQty": minimums[f["filterType"]]} if f["filterType"] in minimums else f
+        for f in BTCUSDT["filters"]
+    ]
+    world.ex.add_symbol(symbol_from_config({**BTCUSDT, "symbol": "BTCUSDC", "filters": filters}))
+    world.symbol = "BTCUSDC"
+    world.limit("bob", "SELL", "0.002", "30000")
+    with pytest.raises(OrderRejected) as e:
+        world.market("alice", "BUY", quote="1000")  # 0.002 BTC on the book < 0.01
+    assert (e.value.code, e.value.msg) == (
+        -2010,
+        "Order book liquidity is less than `MARKET_LOT_SIZE` filter minimum quantity.",
+    )
+    world.limit("carol", "BUY", "0.0015", "30000")  # leaves 0.0005 BTC on the book
+    with pytest.raises(OrderRejected) as e:
+        world.market("alice", "BUY", quote="1000")
+    assert (e.value.code, e.value.msg) == (
+        -2010,
+        "Order book liquidity is less than `LOT_SIZE` filter minimum quantity.",
+    )
 
 
 def test_limit_maker_that_would_take_is_rejected_and_changes_nothing(world: World) -> None:

@@ -108,6 +108,16 @@ async def test_ioc_expiry_reason_and_quote_order(client: RestClient) -> None:
     assert r.body["origQty"] == r.body["executedQty"] == "0.00166000"
 
 
+async def test_quote_order_on_an_empty_book(client: RestClient, server: MockExchangeServer) -> None:
+    server.control.clear_book("BTCUSDT")
+    r = await order(client, side="BUY", type="MARKET", quoteOrderQty="100")
+    assert (r.status, r.code, r.msg) == (
+        400,
+        -2010,
+        "Order book liquidity is less than symbol minimum quantity.",
+    )
+
+
 async def test_engine_rejections(client: RestClient) -> None:
     r = await order(client, side="BUY", type="LIMIT_MAKER", quantity="0.01", price="60005")
     assert (r.status, r.code, r.msg) == (400, -2010, "Order would immediately match and take.")
