@@ -622,6 +622,20 @@ class BinanceExchange:
         self._adopt_rate_limits(rate_limits_from_exchange_info(payload))
         self._rules_ready.set()
         self._progress.set()
+        await self._track_pairs_now_valid()
+
+    async def _track_pairs_now_valid(self) -> None:
+        """Start the books of configured pairs that were not tradable when the order books
+        started (a symbol in BREAK or HALT then) and are now: without this, such a pair
+        never got a book and the connector never became ready."""
+        tracker = self._ob_tracker
+        if tracker is None:
+            return  # not started yet: ``_order_books_loop`` takes every valid pair
+        for pair in self._trading_pairs:
+            if pair in self._rules and pair not in tracker.trading_pairs:
+                logger.info("%s is tradable now: tracking its order book", pair)
+                await tracker.add_trading_pair(pair)
+                self._progress.set()
 
     def _adopt_rate_limits(self, published: tuple[RateLimit, ...]) -> None:
         """Pace requests by the limits the exchange publishes, not by hard-coded ones
