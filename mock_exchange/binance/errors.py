@@ -253,6 +253,14 @@ def invalid_time_unit() -> BinanceError:
     return BinanceError(-1194, "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.")
 
 
+def invalid_peg_price_type() -> BinanceError:
+    return BinanceError(-1210, "Invalid pegPriceType.")
+
+
+def invalid_peg_offset_type() -> BinanceError:
+    return BinanceError(-1211, "Invalid pegOffsetType.")
+
+
 def symbol_status_mismatch() -> BinanceError:
     return BinanceError(-1220, "The symbol's status does not match the requested symbolStatus.")
 
@@ -287,3 +295,9 @@ def unsupported_operation() -> BinanceError:
 
 def cancel_replace_not_supported() -> BinanceError:
     return BinanceError(-2010, "Order cancel-replace is not supported for this symbol.")
+
+
+def pegged_not_supported() -> BinanceError:
+    """The answer to a pegged order on a symbol whose ``pegInstructionsAllowed`` is false
+    (every symbol of the mock: pegged orders are not modelled)."""
+    return BinanceError(-2010, "Pegged orders are not supported for this symbol.")

@@ -33,6 +33,15 @@ class RespType(StrEnum):
     FULL = "FULL"
 
 
+class PegPriceType(StrEnum):
+    PRIMARY_PEG = "PRIMARY_PEG"
+    MARKET_PEG = "MARKET_PEG"
+
+
+class PegOffsetType(StrEnum):
+    PRICE_LEVEL = "PRICE_LEVEL"
+
+
 class CancelReplaceMode(StrEnum):
     STOP_ON_FAILURE = "STOP_ON_FAILURE"
     ALLOW_FAILURE = "ALLOW_FAILURE"
@@ -57,11 +66,14 @@ def parse_new_order(req: Request, symbol: str) -> tuple[NewOrder, RespType | Non
         raise err.bad_strategy_type()
     iceberg = p.decimal("icebergQty")
     trailing = p.long("trailingDelta")
+    pegged = _read_peg(p)
     assert side is not None and otype is not None and req.api_key is not None
     if iceberg:
         raise BinanceError(-2010, "Iceberg orders are not supported for this symbol.")
     if trailing is not None:
         raise BinanceError(-2010, "Trailing stop orders are not supported for this symbol.")
+    if pegged:
+        raise err.pegged_not_supported()
     cmd = NewOrder(
         account_id=req.api_key.account_id,
         symbol=symbol,
@@ -78,6 +90,19 @@ def parse_new_order(req: Request, symbol: str) -> tuple[NewOrder, RespType | Non
         strategy_type=strategy_type,
     )
     return cmd, resp
+
+
+def _read_peg(p: Params) -> bool:
+    """Read and validate the pegged-order parameters as Binance documents them
+    (``pegPriceType`` PRIMARY_PEG|MARKET_PEG, ``pegOffsetType`` PRICE_LEVEL,
+    ``pegOffsetValue`` an integer up to 100); whether any was sent. Every symbol publishes
+    ``pegInstructionsAllowed: false``, so a pegged order is then refused."""
+    price_type = p.enum("pegPriceType", PegPriceType, err.invalid_peg_price_type())
+    offset_type = p.enum("pegOffsetType", PegOffsetType, err.invalid_peg_offset_type())
+    offset = p.long("pegOffsetValue")
+    if offset is not None and offset > 100:
+        raise err.greater_than("pegOffsetValue", "100")
+    return price_type is not None or offset_type is not None or offset is not None
 
 
 def default_resp_type(otype: OrderType) -> RespType:

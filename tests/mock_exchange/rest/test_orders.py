@@ -158,6 +158,36 @@ async def test_engine_rejections(client: RestClient) -> None:
     assert r.code == -1134
 
 
+async def test_pegged_orders_are_refused_after_their_parameters_are_checked(client: RestClient) -> None:
+    # Every symbol publishes pegInstructionsAllowed: false (errors.md's message for that).
+    not_supported = (400, -2010, "Pegged orders are not supported for this symbol.")
+    pegged = {"pegPriceType": "PRIMARY_PEG", "pegOffsetType": "PRICE_LEVEL", "pegOffsetValue": "2"}
+    r = await resting_buy(client, **pegged)
+    assert (r.status, r.code, r.msg) == not_supported
+    r = await resting_buy(client, pegPriceType="MARKET_PEG")
+    assert (r.status, r.code, r.msg) == not_supported
+    r = await order_test(client, **pegged)
+    assert (r.status, r.code, r.msg) == not_supported
+    r = await resting_buy(client, pegPriceType="BEST_PEG")
+    assert (r.status, r.code, r.msg) == (400, -1210, "Invalid pegPriceType.")
+    r = await resting_buy(client, pegPriceType="PRIMARY_PEG", pegOffsetType="TICKS", pegOffsetValue="2")
+    assert (r.status, r.code, r.msg) == (400, -1211, "Invalid pegOffsetType.")
+    r = await resting_buy(client, pegPriceType="PRIMARY_PEG", pegOffsetType="PRICE_LEVEL", pegOffsetValue="x")
+    assert (r.status, r.code) == (400, -1100)
+    placed = (await resting_buy(client)).body
+    r = await client.signed(
+        "POST",
+        "/api/v3/order/cancelReplace",
+        symbol="BTCUSDT",
+        cancelReplaceMode="ALLOW_FAILURE",
+        cancelOrderId=placed["orderId"],
+        **{**RESTING_BUY, **pegged},
+    )
+    assert (r.status, r.code, r.msg) == not_supported
+    r = await client.signed("GET", "/api/v3/openOrders", symbol="BTCUSDT")
+    assert [(o["orderId"], o["status"]) for o in r.body] == [(placed["orderId"], "NEW")]
+
+
 async def test_rejected_orders_change_nothing(client: RestClient) -> None:
     before = (await client.signed("GET", "/api/v3/account")).body["balances"]
     for params in (

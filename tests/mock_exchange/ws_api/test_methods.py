@@ -170,6 +170,22 @@ async def test_cancel_all_and_cancel_replace(ws: WsApiClient, rest: Rest) -> Non
     assert none_left["error"] == {"code": -2011, "msg": "Unknown order sent."}
 
 
+async def test_pegged_orders_are_refused(ws: WsApiClient, rest: Rest) -> None:
+    pegged = {**LIMIT_BUY, "pegPriceType": "PRIMARY_PEG", "pegOffsetType": "PRICE_LEVEL", "pegOffsetValue": 1}
+    for method in ("order.place", "order.test"):
+        reply = await ws.call(method, ws.signed(pegged))
+        assert (reply["status"], reply["error"]) == (
+            400,
+            {"code": -2010, "msg": "Pegged orders are not supported for this symbol."},
+        )
+    reply = await ws.call("order.place", ws.signed({**LIMIT_BUY, "pegPriceType": "NONE"}))
+    assert reply["error"] == {"code": -1210, "msg": "Invalid pegPriceType."}
+    status, body = await rest.request(
+        "POST", "/api/v3/order", {**LIMIT_BUY, "pegPriceType": "NONE"}, signed=True
+    )
+    assert (reply["status"], reply["error"]) == (status, body)
+
+
 async def test_order_test(ws: WsApiClient, rest: Rest) -> None:
     assert (await ws.call("order.test", ws.signed(LIMIT_BUY)))["result"] == {}
     with_rates = await ws.call("order.test", ws.signed({**LIMIT_BUY, "computeCommissionRates": True}))
