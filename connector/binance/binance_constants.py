@@ -83,6 +83,8 @@ RECENT_TRADES_PATH: Final = "/api/v3/trades"
 ACCOUNT_PATH: Final = "/api/v3/account"
 COMMISSION_PATH: Final = "/api/v3/account/commission"
 MY_TRADES_PATH: Final = "/api/v3/myTrades"
+#: Trades per ``myTrades`` request (Binance's maximum; the default is 500).
+MY_TRADES_PAGE_LIMIT: Final = 1000
 ORDER_PATH: Final = "/api/v3/order"
 OPEN_ORDERS_PATH: Final = "/api/v3/openOrders"
 

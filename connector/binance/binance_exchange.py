@@ -1327,20 +1327,29 @@ class BinanceExchange:
         return reported > received
 
     async def _fetch_fills(self, order: InFlightOrder) -> bool:
-        """Fetch the order's trades (``myTrades`` by orderId); duplicates are ignored by trade
-        id. Returns False if the request failed."""
+        """Fetch the order's trades (``myTrades`` by orderId, paged with ``fromId`` until a
+        short page: an order may have more trades than one answer holds); duplicates are
+        ignored by trade id. Returns False if a request failed."""
         if order.exchange_order_id is None:
             return False
-        try:
-            trades = await self.rest.request(
-                "GET",
-                CONSTANTS.MY_TRADES_PATH,
-                {"symbol": self._symbols.symbol(order.trading_pair), "orderId": order.exchange_order_id},
-                signed=True,
-            )
-        except ConnectorError as exc:
-            logger.warning("fills of %s unavailable: %s", order.client_order_id, exc)
-            return False
+        page_size = CONSTANTS.MY_TRADES_PAGE_LIMIT
+        params: dict[str, Any] = {
+            "symbol": self._symbols.symbol(order.trading_pair),
+            "orderId": order.exchange_order_id,
+            "limit": page_size,
+        }
+        while True:
+            try:
+                trades = await self.rest.request("GET", CONSTANTS.MY_TRADES_PATH, params, signed=True)
+            except ConnectorError as exc:
+                logger.warning("fills of %s unavailable: %s", order.client_order_id, exc)
+                return False
+            self._process_fills(order, trades)
+            if len(trades) < page_size:
+                return True
+            params["fromId"] = max(int(trade["id"]) for trade in trades) + 1
+
+    def _process_fills(self, order: InFlightOrder, trades: list[dict[str, Any]]) -> None:
         for trade in trades:
             price = decimal(trade["price"], "price")
             self.order_tracker.process_trade_update(
@@ -1357,7 +1366,6 @@ class BinanceExchange:
                     is_maker=bool(trade.get("isMaker", False)),
                 )
             )
-        return True
 
     # =========================================================================== reconciliation
 

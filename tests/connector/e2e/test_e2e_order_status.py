@@ -11,6 +11,8 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from connector.binance import (
     BuyOrderCompleted,
     BuyOrderCreated,
@@ -22,6 +24,7 @@ from connector.binance import (
     OrderType,
     ReconciliationCompleted,
 )
+from connector.binance import binance_constants as CONSTANTS
 from connector.core.events import AnomalyKind, OrderAnomaly
 from mock_exchange.clock import VirtualClock
 from mock_exchange.engine import Side
@@ -100,6 +103,25 @@ async def test_update_order_status_with_one_partial_fill(harness: Harness) -> No
     assert harness.faults.count("GET", MY_TRADES) == 1
     order = exchange.in_flight_orders[order_id]
     assert order.current_state is OrderState.PARTIALLY_FILLED and order.executed_amount_base == D("0.3")
+
+
+async def test_fills_are_fetched_page_by_page(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order can have more trades than one myTrades answer holds (at most 1000; 3 here):
+    the connector pages with ``fromId`` until a short page, and publishes every fill once."""
+    monkeypatch.setattr(CONSTANTS, "MY_TRADES_PAGE_LIMIT", 3)
+    exchange, log, order_id = await resting_order_with_stream_down(harness)
+    for _ in range(5):
+        harness.mm_order("BTCUSDT", Side.SELL, "0.1")
+    harness.faults.calls.clear()
+    assert await exchange.update_order_status()
+    fills = log.of(OrderFilled, order_id)
+    assert [f.amount for f in fills] == [D("0.1")] * 5
+    assert len({f.trade_id for f in fills}) == 5
+    queries = [c.query for c in harness.faults.calls if c.path == MY_TRADES]
+    assert len(queries) == 2 and all("limit=3" in q for q in queries)
+    assert "fromId" not in queries[0] and "fromId=" in queries[1]
+    completed = await log.wait_for(BuyOrderCompleted, order_id)
+    assert completed.fills_complete and completed.executed_amount_base == D("0.5")
 
 
 async def test_filled_status_waits_for_its_fills(harness: Harness) -> None:
