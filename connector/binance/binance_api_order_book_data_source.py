@@ -37,7 +37,7 @@ from typing import Any
 
 import aiohttp
 
-from connector.core.errors import ConnectorError
+from connector.core.errors import ConfigurationError, ConnectorError
 from connector.core.order_book_message import MalformedMessage, OrderBookSnapshotMessage
 from connector.core.order_book_tracker import Backoff
 from connector.core.order_book_tracker_data_source import (
@@ -83,6 +83,7 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
         stall_check_s: float | None = 30.0,
     ) -> None:
         super().__init__(trading_pairs)
+        check_stream_count(len(self._trading_pairs))
         self._rest = rest
         self._session = session
         self._url = stream_url.rstrip("/") + CONSTANTS.WS_PATH
@@ -219,7 +220,7 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
             logger.warning("market stream: ignoring unexpected frame %.200s", text)
             return [], None
         if "id" in msg and ("result" in msg or "error" in msg or "code" in msg):
-            return self._on_reply(msg), None
+            return self._on_reply(msg)
         event_type = msg.get("e")
         try:
             if event_type == CONSTANTS.DIFF_EVENT_TYPE:
@@ -238,17 +239,24 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
             return [], "server shutting down"
         return [], None
 
-    def _on_reply(self, msg: dict[str, Any]) -> list[DataSourceEvent]:
+    def _on_reply(self, msg: dict[str, Any]) -> tuple[list[DataSourceEvent], str | None]:
+        """A reply to SUBSCRIBE/UNSUBSCRIBE: the events to yield, and a reason to reconnect.
+
+        A refused SUBSCRIBE leaves its pairs without diffs on a socket that looks healthy,
+        so it ends the connection: the reconnect (paced by the backoff) subscribes again.
+        """
         request_id = msg.get("id")
         pairs = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if "result" in msg and "error" not in msg and "code" not in msg:
             if pairs is None:
-                return []
+                return [], None
             live = frozenset(p for p in pairs if p in self._trading_pairs)
-            return [StreamConnected(live)] if live else []
-        self.last_error = f"subscription refused: {msg!r:.200}"
-        logger.error("market stream: %s", self.last_error)
-        return []
+            return ([StreamConnected(live)] if live else []), None
+        refused = f"subscription refused: {msg!r:.200}"
+        logger.error("market stream: %s", refused)
+        if pairs is None:
+            return [], None  # not a SUBSCRIBE of ours (an UNSUBSCRIBE, or a stray id)
+        return [], refused
 
     async def _watchdog(self, ws: aiohttp.ClientWebSocketResponse, stalled: list[str]) -> None:
         """Close ``ws`` when a silent pair's book moved on the exchange and the stream did not
@@ -293,6 +301,7 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
     async def subscribe_to_trading_pair(self, trading_pair: str) -> None:
         if trading_pair in self._trading_pairs:
             return
+        check_stream_count(len(self._trading_pairs) + 1)
         self._trading_pairs.append(trading_pair)
         await self._subscribe(frozenset({trading_pair}))
 
@@ -308,3 +317,14 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
                     {"method": "UNSUBSCRIBE", "params": self._streams([trading_pair]), "id": request_id}
                 )
             )
+
+
+def check_stream_count(pairs: int) -> None:
+    """One connection carries every pair's two streams: refuse more than Binance allows
+    (its SUBSCRIBE would be refused on every reconnect)."""
+    streams = pairs * len((CONSTANTS.DIFF_STREAM_SUFFIX, CONSTANTS.TRADE_STREAM_SUFFIX))
+    if streams > CONSTANTS.MAX_STREAMS_PER_CONNECTION:
+        raise ConfigurationError(
+            f"{pairs} trading pairs need {streams} market streams; one connection carries at most "
+            f"{CONSTANTS.MAX_STREAMS_PER_CONNECTION}"
+        )

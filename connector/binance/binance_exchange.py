@@ -171,7 +171,7 @@ from connector.core.trading_rule import (
 )
 
 from . import binance_constants as CONSTANTS
-from .binance_api_order_book_data_source import BinanceAPIOrderBookDataSource
+from .binance_api_order_book_data_source import BinanceAPIOrderBookDataSource, check_stream_count
 from .binance_api_user_stream_data_source import (
     BinanceAPIUserStreamDataSource,
     UserStreamConnected,
@@ -337,6 +337,7 @@ class BinanceExchange:
         self.endpoints = endpoints or BinanceEndpoints.production()
         self.trading_required = trading_required
         self._trading_pairs = list(dict.fromkeys(trading_pairs))
+        check_stream_count(len(self._trading_pairs))
         self._clock = clock
         self._sleep = sleep
         self._request_timeout_s = request_timeout_s

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from connector.binance import BinanceExchange
 from connector.binance.binance_api_order_book_data_source import BinanceAPIOrderBookDataSource
+from connector.core.errors import ConfigurationError
 from connector.core.order_book_message import OrderBookDiffMessage, OrderBookTradeMessage
 from connector.core.order_book_tracker import Backoff
 from connector.core.order_book_tracker_data_source import DataSourceEvent, StreamConnected, StreamDisconnected
@@ -116,24 +118,24 @@ async def test_connect_failures_back_off_exponentially(harness: Harness, wiring:
     assert sleep.delays == [0.5, 1.0, 2.0, 4.0, 4.0]
 
 
-async def test_refused_subscription_is_reported(harness: Harness, wiring: Wiring) -> None:
-    """The whole SUBSCRIBE is refused (one bad stream name): no ``StreamConnected``, and the
-    reason is kept for ``not_ready_reasons``."""
+async def test_refused_subscription_reconnects_with_backoff(harness: Harness, wiring: Wiring) -> None:
+    """The whole SUBSCRIBE is refused (one bad stream name): no ``StreamConnected``. A
+    socket subscribed to nothing looks healthy but would never deliver a diff, so the
+    connection is ended (the reason kept for ``not_ready_reasons``) and retried with the
+    reconnect backoff, never left hanging."""
     wiring.symbols.symbol_by_pair["BAD-PAIR"] = "BAD PAIR"  # not a valid stream name
-    ds = source(harness, wiring, [BTC, "BAD-PAIR"])
+    sleep = RecordingSleep(limit=3)
+    ds = source(harness, wiring, [BTC, "BAD-PAIR"], sleep=sleep)
     seen: list[DataSourceEvent] = []
-
-    async def consume() -> None:
-        async for event in ds.listen_for_subscriptions():
-            seen.append(event)
-
-    task = asyncio.create_task(consume())
-    await until(lambda: ds.last_error is not None, what="the refusal")
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    with pytest.raises(Stop):
+        async with contextlib.aclosing(ds.listen_for_subscriptions()) as stream:
+            async for event in stream:
+                seen.append(event)
+    downs = [e for e in seen if isinstance(e, StreamDisconnected)]
+    assert len(downs) == 3 and all("subscription refused" in e.reason for e in downs)
     assert "subscription refused" in (ds.last_error or "")
     assert not [e for e in seen if isinstance(e, StreamConnected)]
+    assert sleep.delays == [0.5, 1.0, 2.0] and ds.connections == 3
 
 
 async def test_a_stalled_stream_is_detected_and_replaced(harness: Harness, wiring: Wiring) -> None:
@@ -163,3 +165,19 @@ async def test_a_quiet_market_is_not_a_stall(harness: Harness, wiring: Wiring) -
             what="several probes",
         )
     assert ds.stalls_detected == 0 and ds.connections == 1
+
+
+async def test_more_pairs_than_one_connection_carries_are_refused_up_front(
+    harness: Harness, wiring: Wiring
+) -> None:
+    """Binance allows 1024 streams per connection, two per pair here: 513 pairs could never
+    be subscribed, so that is a configuration error, not an endless refusal loop."""
+    pairs = [f"P{i}-USDT" for i in range(513)]
+    with pytest.raises(ConfigurationError, match="513 trading pairs need 1026 market streams"):
+        source(harness, wiring, pairs)
+    ds = source(harness, wiring, pairs[:512])
+    with pytest.raises(ConfigurationError):
+        await ds.subscribe_to_trading_pair(pairs[512])
+    assert len(ds.trading_pairs) == 512
+    with pytest.raises(ConfigurationError):
+        BinanceExchange(trading_pairs=pairs, trading_required=False)
