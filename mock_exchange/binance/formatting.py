@@ -12,10 +12,12 @@ from typing import Any
 
 from mock_exchange.engine import (
     Account,
+    Event,
     ExecutionReport,
     Fill,
     Order,
     OrderStatus,
+    STPMode,
     SymbolConfig,
     Trade,
 )
@@ -44,6 +46,47 @@ def _expired_extras(o: Order, out: Json) -> None:
     if o.prevented_match_id is not None:
         out["preventedMatchId"] = o.prevented_match_id
         out["preventedQuantity"] = fmt(o.prevented_qty)
+
+
+def prevented_matches(taker: Order, events: list[Event]) -> list[Json]:
+    """The FULL response's ``preventedMatches``: one entry per match self-trade prevention
+    stopped while ``taker`` was placed, read from the ``TRADE_PREVENTION`` reports of the
+    placement. As in stp_faq.md's scenarios B-F and H: the maker's id and price, and each
+    side's expired quantity where that side lost some (``takerPreventedQuantity`` for
+    EXPIRE_TAKER/EXPIRE_BOTH/DECREMENT/TRANSFER, ``makerPreventedQuantity`` for
+    EXPIRE_MAKER/EXPIRE_BOTH/DECREMENT/TRANSFER). ``makerSymbol`` appears only in the
+    TRANSFER example (H), so only for a TRANSFER taker."""
+    matches: dict[int, tuple[int, int, int, int]] = {}  # id -> (maker id, price, taker qty, maker qty)
+    for e in events:
+        if not isinstance(e, ExecutionReport) or e.prevention is None:
+            continue
+        p = e.prevention
+        if p.is_taker and e.order is taker:
+            maker_id, taker_qty, maker_qty = p.counter_order_id, p.last_prevented_qty, 0
+        elif not p.is_taker and p.counter_order_id == taker.order_id:
+            maker_id, taker_qty, maker_qty = e.order.order_id, 0, p.last_prevented_qty
+        else:
+            continue
+        _, _, taker_before, maker_before = matches.get(p.prevented_match_id, (0, 0, 0, 0))
+        matches[p.prevented_match_id] = (
+            maker_id,
+            p.exec_price,
+            taker_before + taker_qty,
+            maker_before + maker_qty,
+        )
+    out: list[Json] = []
+    for match_id, (maker_id, price, taker_qty, maker_qty) in matches.items():
+        match: Json = {"preventedMatchId": match_id}
+        if taker.self_trade_prevention_mode is STPMode.TRANSFER:
+            match["makerSymbol"] = taker.symbol
+        match["makerOrderId"] = maker_id
+        match["price"] = fmt(price)
+        if taker_qty:
+            match["takerPreventedQuantity"] = fmt(taker_qty)
+        if maker_qty:
+            match["makerPreventedQuantity"] = fmt(maker_qty)
+        out.append(match)
+    return out
 
 
 def _strategy(o: Order, out: Json) -> None:
@@ -79,7 +122,10 @@ def order_result(o: Order, transact_time: int, div: int = MS) -> Json:
     out["workingTime"] = o.working_time // div if o.working_time >= 0 else -1
     out["selfTradePreventionMode"] = o.self_trade_prevention_mode.value
     _strategy(o, out)
-    _expired_extras(o, out)
+    # A placement response carries the order's prevented quantity, never a top-level
+    # ``preventedMatchId`` (stp_faq.md scenarios D, E, H; SBE NewOrderResultResponse).
+    if o.prevented_qty:
+        out["preventedQuantity"] = fmt(o.prevented_qty)
     if o.expiry_reason is not None and o.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH):
         out["expiryReason"] = o.expiry_reason.value
     return out
@@ -95,9 +141,16 @@ def fill(f: Fill) -> Json:
     }
 
 
-def order_full(o: Order, fills: list[Fill], transact_time: int, div: int = MS) -> Json:
+def order_full(
+    o: Order, fills: list[Fill], transact_time: int, div: int = MS, events: list[Event] | None = None
+) -> Json:
+    """RESULT plus ``fills`` and, when self-trade prevention fired during the placement
+    (``events`` are the placement's), ``preventedMatches``."""
     out = order_result(o, transact_time, div)
     out["fills"] = [fill(f) for f in fills]
+    prevented = prevented_matches(o, events) if events else []
+    if prevented:
+        out["preventedMatches"] = prevented
     return out
 
 

@@ -1024,7 +1024,14 @@ class MatchingEngine:
                 o.working_time,
                 next(self._exec_ids),
                 prevention=Prevention(
-                    pmid, o.prevented_qty, cut, other.order_id, matchable, price, price * matchable // SCALE
+                    pmid,
+                    o.prevented_qty,
+                    cut,
+                    other.order_id,
+                    matchable,
+                    price,
+                    price * matchable // SCALE,
+                    is_taker=o is taker,
                 ),
             )
             self._events.append(r)

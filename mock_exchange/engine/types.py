@@ -259,6 +259,8 @@ class Prevention:
     exec_price: int
     exec_quote: int
     trade_group_id: int = -1
+    #: Whether the report is the taker's (``counter_order_id`` is then the maker's id).
+    is_taker: bool = False
 
 
 @dataclass(slots=True)

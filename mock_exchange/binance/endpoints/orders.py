@@ -120,7 +120,7 @@ def render_placed(result: PlaceResult, resp: RespType | None, div: int) -> Any:
         return F.order_ack(order, order.time, div)
     if resp is RespType.RESULT:
         return F.order_result(order, order.time, div)
-    return F.order_full(order, result.fills, order.time, div)
+    return F.order_full(order, result.fills, order.time, div, result.events)
 
 
 def execute_new_order(req: Request, cmd: NewOrder) -> PlaceResult:

@@ -344,7 +344,8 @@ async def test_stp_over_rest(client: RestClient) -> None:
 
     r = await buy_against_own_sell("EXPIRE_TAKER")
     assert r.body["status"] == "EXPIRED_IN_MATCH"
-    assert r.body["preventedMatchId"] == 1 and r.body["preventedQuantity"] == "0.01000000"
+    assert r.body["preventedMatches"][0]["preventedMatchId"] == 1
+    assert r.body["preventedQuantity"] == "0.01000000"
     r = await buy_against_own_sell("TRANSFER_ALL")
     assert r.code == -1130
     info = await client.public("GET", "/api/v3/exchangeInfo", symbol="BTCUSDT")

@@ -297,7 +297,7 @@ async def test_self_trade_prevention(sub: WsApiClient, trading: WsApiClient, res
         "X": "EXPIRED_IN_MATCH",
         "I": prevented["I"],
         "w": False,
-        "v": taker["preventedMatchId"],
+        "v": taker["preventedMatches"][0]["preventedMatchId"],
         "A": "0.01000000",
         "B": "0.01000000",
         "u": -1,
