@@ -51,11 +51,35 @@ def check_time_span(start_us: int | None, end_us: int | None, hours: int) -> Non
         raise err.lookup_interval_too_big(hours)
 
 
+class JsonFloat(float):
+    """A JSON number with a fraction or exponent that remembers how the client wrote it.
+
+    WebSocket API parameters are signed as ``name=value`` with the value as sent, so
+    ``0.00005`` must stay ``0.00005`` (Python would write ``5e-05``) and ``0.0010`` must
+    keep its zero.
+    """
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> JsonFloat:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def loads_request(text: str) -> Any:
+    """Decode a WebSocket request, keeping the literal text of non-integer numbers."""
+    return json.loads(text, parse_float=JsonFloat)
+
+
 def _json_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
         return v
+    if isinstance(v, JsonFloat):
+        return v.text
     if v is None:
         return ""
     if isinstance(v, list | dict):

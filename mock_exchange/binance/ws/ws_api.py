@@ -63,7 +63,7 @@ from ..auth import authenticate_ws, lookup_key
 from ..endpoints import Endpoint, all_endpoints
 from ..errors import BinanceError
 from ..formatting import MS, US
-from ..params import AUTH_PARAMS, Params
+from ..params import AUTH_PARAMS, Params, loads_request
 from ..rest import dumps, error_response
 from ..service import ExchangeService, Request
 from .connection import GOING_AWAY, WsConnection, prepare_response, valid_request_id
@@ -357,7 +357,7 @@ class WsApi:
 
     def _dispatch(self, s: _Session, text: str) -> str:
         try:
-            msg = json.loads(text)
+            msg = loads_request(text)
         except ValueError:
             raise _Reply(err.invalid_json(), None) from None
         if not isinstance(msg, dict):

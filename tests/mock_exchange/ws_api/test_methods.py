@@ -9,7 +9,7 @@ import pytest
 
 from mock_exchange.clock import VirtualClock
 
-from .conftest import API_KEY, LIMIT_BUY, Connect, Rest, WsApiClient, hmac_sign, ws_payload
+from .conftest import API_KEY, API_SECRET, LIMIT_BUY, Connect, Rest, WsApiClient, hmac_sign, ws_payload
 
 
 @pytest.fixture
@@ -238,6 +238,28 @@ async def test_hmac_signature_case_insensitive(ws: WsApiClient) -> None:
     params = {"apiKey": API_KEY, "timestamp": ws.now_ms()}
     params["signature"] = hmac_sign("ws-trader-secret", ws_payload(params)).upper()
     assert (await ws.call("account.rateLimits.orders", params))["status"] == 200
+
+
+async def test_numbers_are_signed_as_the_client_wrote_them(ws: WsApiClient) -> None:
+    """A client (JavaScript, typically) may send amounts as JSON numbers and sign them as
+    written: ``0.00010`` is signed as ``quantity=0.00010``, not as Python's ``0.0001``."""
+    literal = {"price": "60000.50", "quantity": "0.00010"}
+    params: dict[str, Any] = {
+        "apiKey": API_KEY,
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "timestamp": ws.now_ms(),
+        **literal,
+    }
+    params["signature"] = hmac_sign(API_SECRET, ws_payload(params))
+    text = json.dumps({"id": "numbers", "method": "order.test", "params": params})
+    for name, value in literal.items():
+        text = text.replace(f'"{name}": "{value}"', f'"{name}": {value}')
+    assert '"quantity": 0.00010' in text
+    reply = await ws.send_raw(text)
+    assert (reply["status"], reply["result"]) == (200, {}), reply
 
 
 async def test_bad_signature(ws: WsApiClient) -> None:
