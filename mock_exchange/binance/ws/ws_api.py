@@ -66,7 +66,7 @@ from ..formatting import MS, US
 from ..params import AUTH_PARAMS, Params, loads_request
 from ..rest import dumps, error_response
 from ..service import ExchangeService, Request
-from .connection import GOING_AWAY, WsConnection, prepare_response, valid_request_id
+from .connection import GOING_AWAY, POLICY, WsConnection, prepare_response, valid_request_id
 from .user_data import UserControls, UserDataHub, render_user_event
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,8 @@ class _Session:
     held: list[str] | None = None
     #: Replies a ``delay`` fault is holding back (cancelled when the connection closes).
     delayed: set[asyncio.Task[None]] = field(default_factory=set)
+    #: A request of this connection was answered with an IP ban (418): close once it is sent.
+    banned: bool = False
 
     def emit(self, text: str) -> None:
         """Queue a user-data message, after the current reply if a request is running."""
@@ -289,6 +291,9 @@ class WsApi:
             held, s.held = s.held, None
             for msg in held or ():
                 s.conn.send(msg)
+            if s.banned:
+                # "... will result in an automated IP ban and you will be disconnected."
+                s.conn.close_soon(POLICY, "IP banned")
 
     async def _serve_with_faults(self, s: _Session, text: str) -> None:
         """Serve one request through the fault plan (see ``mock_exchange.faults``)."""
@@ -416,6 +421,8 @@ class WsApi:
             error = err.unknown()
         if charged:
             limiter.charge(ip, weight, now)
+        if error is not None and error.http_status == 418:
+            s.banned = True
         out: dict[str, Any] = {"id": rid}
         if error is None:
             out["status"] = 200

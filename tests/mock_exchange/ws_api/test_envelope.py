@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from mock_exchange.clock import VirtualClock
 from mock_exchange.config import MockConfig
 from mock_exchange.server import MockExchangeServer
 
-from .conftest import Connect, Rest, WsApiClient, handshake
+from .conftest import TIMEOUT, Connect, Rest, WsApiClient, handshake
 
 WEIGHT_LIMIT = 6000
 SMALL_BUY = {
@@ -246,7 +247,9 @@ async def test_too_much_weight_then_ban(
             "Please use WebSocket Streams for live updates to avoid bans.",
             "data": {"serverTime": now_ms, "retryAfter": banned_until},
         }
-        assert (await ws.call("ping"))["status"] == 418
+        # "... will result in an automated IP ban and you will be disconnected."
+        closing = await asyncio.wait_for(ws.ws.receive(), TIMEOUT)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1008)
         # A banned IP cannot open a new connection either.
         status, headers, body = await handshake(session, server.ws_api_url)
         assert status == 418
@@ -272,4 +275,23 @@ async def test_too_many_orders(
             "data": {"serverTime": now_ms, "retryAfter": window_end_ms},
         }
         assert [r["count"] for r in reply["rateLimits"]] == [1, 1, 3]
+        await ws.ws.close()
+
+
+async def test_filled_orders_leave_the_order_count(
+    config: MockConfig, clock: VirtualClock, session: aiohttp.ClientSession
+) -> None:
+    # faqs/order_count_decrement.md: an order that trades at once takes itself off the
+    # unfilled order count, so a limit of 1 lets market orders through one after another.
+    config.rate_limits.orders_per_10s = 1
+    market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+    async with MockExchangeServer(config, clock=clock) as server:
+        ws = WsApiClient(await session.ws_connect(server.ws_api_url), clock)
+        for _ in range(2):
+            reply = await ws.call("order.place", ws.signed(market))
+            assert (reply["status"], reply["result"]["status"]) == (200, "FILLED")
+            assert [r["count"] for r in reply["rateLimits"][:2]] == [0, 0]
+        assert (await ws.call("order.place", ws.signed(SMALL_BUY)))["status"] == 200  # rests
+        reply = await ws.call("order.place", ws.signed(market))
+        assert (reply["status"], reply["error"]["code"]) == (429, -1015)
         await ws.ws.close()
