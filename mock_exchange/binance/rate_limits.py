@@ -4,8 +4,9 @@ Sans-I/O: every method takes ``now_us``. Windows are fixed and aligned to the cl
 Binance's are (the 1-minute weight counter resets at the start of each minute), which is
 what the ``X-MBX-USED-WEIGHT-1M`` header reports.
 
-Weight is per IP; order counts are per account. A request refused with 429 is not
-counted, but it is a *violation*: an IP that keeps sending after a 429 (more than
+Weight is per IP; order counts are per account and count *unfilled* orders: an order's
+first fill takes it off the count again (``order_filled``). A request refused with 429
+is not counted, but it is a *violation*: an IP that keeps sending after a 429 (more than
 ``ban_after_violations`` refusals in one window) is banned for ``ban_seconds``, doubling
 with each further ban up to three days, and gets 418 with ``Retry-After`` until then.
 """
@@ -171,6 +172,18 @@ class RateLimiter:
         if st.orders_1d.current(now_us) < self.cfg.orders_per_day:
             st.orders_10s.add(now_us, 1)
         st.orders_1d.add(now_us, 1)
+
+    def order_filled(self, account_id: int, now_us: int) -> None:
+        """An order of ``account_id`` traded for the first time (as maker or taker): the
+        unfilled order count drops by one in every interval's *current* window, whenever
+        the order was placed, and never below zero (faqs/order_count_decrement.md; the
+        FAQ's larger credit for some maker fills is left out: "may be decremented by more")."""
+        st = self._accounts.get(account_id)
+        if st is None:
+            return
+        for window in (st.orders_10s, st.orders_1d):
+            if window.current(now_us) > 0:
+                window.count -= 1
 
     def order_counts(self, account_id: int, now_us: int) -> tuple[int, int]:
         st = self._acct(account_id)

@@ -20,6 +20,8 @@ from mock_exchange.engine import (
     CancelResult,
     Event,
     Exchange,
+    ExecutionReport,
+    ExecutionType,
     NewOrder,
     PlaceResult,
 )
@@ -30,6 +32,7 @@ from .params import Params
 from .rate_limits import RateLimiter
 
 T = TypeVar("T")
+TRADE = ExecutionType.TRADE
 
 EventListener = Callable[[list[Event]], None]
 
@@ -67,6 +70,7 @@ class ExchangeService:
         build_exchange(config, self.exchange)
         self.limiter = RateLimiter(config.rate_limits)
         self.hub = EventHub()
+        self.hub.subscribe(self._count_first_fills)
         self.faults = FaultPlan(config.seed)
         self.traffic = TrafficLog()
         self.faults.on_fire = lambda fault, surface, what: self.traffic.record(
@@ -112,6 +116,16 @@ class ExchangeService:
 
     def publish(self, events: list[Event]) -> None:
         self.hub.publish(events)
+
+    def _count_first_fills(self, events: list[Event]) -> None:
+        """An order's first fill, whoever traded with it (a resting order filled by another
+        account's taker too), takes one off its account's unfilled order count. Every
+        command's events pass through here, after the command's own order was counted."""
+        now = self.wall_us()
+        limiter = self.limiter
+        for e in events:
+            if type(e) is ExecutionReport and e.execution_type is TRADE and e.executed_qty == e.last_qty:
+                limiter.order_filled(e.order.account_id, now)
 
     # Commands from inside the process (synthetic activity, the control API, tests): run
     # them on the engine and publish their events, exactly as the REST handlers do.

@@ -110,9 +110,16 @@ async def test_my_trades_parameter_combinations(client: RestClient, clock: Virtu
 
 
 async def test_order_rate_limit_counts(client: RestClient) -> None:
-    for _ in range(3):
+    for _ in range(3):  # resting, never filled: each stays on the unfilled order count
         await client.signed(
-            "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+            "POST",
+            "/api/v3/order",
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            quantity="0.001",
+            price="59000",
         )
     r = await client.signed("GET", "/api/v3/rateLimit/order")
     assert r.body == [

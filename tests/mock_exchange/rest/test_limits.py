@@ -10,7 +10,7 @@ import pytest
 from mock_exchange.clock import VirtualClock
 from mock_exchange.config import load_config
 from mock_exchange.server import MockExchangeServer
-from tests.support.rest_client import RestClient
+from tests.support.rest_client import Reply, RestClient
 
 
 @pytest.fixture
@@ -70,16 +70,40 @@ async def test_429_then_418_ban(tight_client: RestClient, clock: VirtualClock) -
     assert (await tight_client.public("GET", "/api/v3/ping")).status == 200
 
 
+async def resting_buy(client: RestClient, price: str = "59000") -> Reply:
+    """A limit buy below the book's best ask: it rests unfilled."""
+    return await client.signed(
+        "POST",
+        "/api/v3/order",
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.001",
+        price=price,
+    )
+
+
+async def market_buy(client: RestClient) -> Reply:
+    """A market buy: it fills at once as a taker."""
+    return await client.signed(
+        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
+    )
+
+
+async def order_counts(client: RestClient) -> tuple[int, int]:
+    """(10 SECOND, 1 DAY) unfilled order counts, as ``rateLimit/order`` reports them."""
+    r = await client.signed("GET", "/api/v3/rateLimit/order")
+    counts = {x["interval"]: x["count"] for x in r.body}
+    return counts["SECOND"], counts["DAY"]
+
+
 async def test_order_count_limit(tight_client: RestClient, clock: VirtualClock) -> None:
     await clock.advance(10 - (clock.now_us() // 1_000_000) % 10)
     for i in range(3):
-        r = await tight_client.signed(
-            "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
-        )
+        r = await resting_buy(tight_client)
         assert r.header("X-MBX-ORDER-COUNT-10S") == str(i + 1)
-    r = await tight_client.signed(
-        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
-    )
+    r = await resting_buy(tight_client)
     assert (r.status, r.code, r.msg) == (
         429,
         -1015,
@@ -87,11 +111,54 @@ async def test_order_count_limit(tight_client: RestClient, clock: VirtualClock) 
     )
     assert r.header("Retry-After") == "10"
     await clock.advance(10)
-    r = await tight_client.signed(
-        "POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.001"
-    )
+    r = await resting_buy(tight_client)
     assert r.status == 200 and r.header("X-MBX-ORDER-COUNT-10S") == "1"
     assert r.header("X-MBX-ORDER-COUNT-1D") == "4"
+
+
+@pytest.fixture
+async def three_orders(clock: VirtualClock) -> AsyncIterator[MockExchangeServer]:
+    """At most 3 unfilled orders per 10 seconds; the other limits as configured by default."""
+    config = load_config()
+    config.rate_limits.orders_per_10s = 3
+    trader = config.account("trader")
+    trader.api_key, trader.api_secret = "k", "s"
+    async with MockExchangeServer(config, clock=clock) as s:
+        yield s
+
+
+async def test_a_first_fill_takes_the_order_off_the_unfilled_count(
+    three_orders: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
+) -> None:
+    """faqs/order_count_decrement.md: an order's first fill, as taker or as maker, takes
+    one off the count in every interval; later fills do not; never below zero."""
+    client = RestClient(session, three_orders.rest_url, "k", "s", lambda: clock.now_us() // 1000)
+    await clock.advance(10 - (clock.now_us() // 1_000_000) % 10)
+    r = await market_buy(client)  # +1, filled as taker -1
+    assert r.status == 200 and r.body["status"] == "FILLED"
+    assert (r.header("X-MBX-ORDER-COUNT-10S"), r.header("X-MBX-ORDER-COUNT-1D")) == ("0", "0")
+    makers = [(await resting_buy(client, price)).body["orderId"] for price in ("60000", "59999", "59998")]
+    assert await order_counts(client) == (3, 3)
+    assert (await market_buy(client)).code == -1015  # at the limit
+    # Another participant sells into the first resting buy, partially: its first fill.
+    control = three_orders.control
+    control.place_order("market-maker", "BTCUSDT", "SELL", quantity="0.0005", price="60000")
+    assert await order_counts(client) == (2, 2)
+    control.place_order("market-maker", "BTCUSDT", "SELL", quantity="0.0005", price="60000")  # fills it
+    assert await order_counts(client) == (2, 2)
+    r = await market_buy(client)  # admitted again
+    assert (r.status, r.header("X-MBX-ORDER-COUNT-10S"), r.header("X-MBX-ORDER-COUNT-1D")) == (200, "2", "2")
+    # Next window: 0 unfilled orders there. A fill of an order placed in the earlier
+    # window still lowers the current counts, but not below zero.
+    await clock.advance(10)
+    control.place_order("market-maker", "BTCUSDT", "SELL", quantity="0.001", price="59999")
+    assert await order_counts(client) == (0, 1)
+    orders = control.orders("trader", "BTCUSDT")
+    assert {o["orderId"]: o["status"] for o in orders if o["orderId"] in makers} == {
+        makers[0]: "FILLED",
+        makers[1]: "FILLED",
+        makers[2]: "NEW",
+    }
 
 
 async def test_successful_orders_cost_no_weight(client: RestClient) -> None:
