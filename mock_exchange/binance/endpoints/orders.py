@@ -13,6 +13,7 @@ from mock_exchange.engine import (
     PlaceResult,
     Side,
     STPMode,
+    SymbolStatus,
     TimeInForce,
 )
 from mock_exchange.engine.matching import validate_shape
@@ -45,6 +46,11 @@ class PegOffsetType(StrEnum):
 class CancelReplaceMode(StrEnum):
     STOP_ON_FAILURE = "STOP_ON_FAILURE"
     ALLOW_FAILURE = "ALLOW_FAILURE"
+
+
+class RateLimitExceededMode(StrEnum):
+    DO_NOTHING = "DO_NOTHING"
+    CANCEL_ONLY = "CANCEL_ONLY"
 
 
 def parse_new_order(req: Request, symbol: str) -> tuple[NewOrder, RespType | None]:
@@ -247,6 +253,39 @@ def all_orders(req: Request) -> Any:
     return [F.order_query(o, req.div) for o in orders]
 
 
+def _cancel_replace_prechecks(
+    req: Request, cmd: NewOrder, rate_mode: RateLimitExceededMode
+) -> BinanceError | None:
+    """What cancelReplace evaluates before it cancels anything: "Filters and Order Count
+    are evaluated before the processing of the cancellation and order placement occurs"
+    (rest-api.md). Raises when the request must fail as a whole, nothing cancelled;
+    returns the ``-1015`` when the account is over its unfilled order count but
+    ``CANCEL_ONLY`` asks for the cancel anyway (the new order is then not placed)."""
+    limiter = req.service.limiter
+    account_id = cmd.account_id
+    try:
+        limiter.admit_order(account_id, req.now_us)
+    except BinanceError as e:
+        if rate_mode is RateLimitExceededMode.DO_NOTHING:
+            raise  # "will only attempt to cancel the order if [...] not exceeded": just the -1015
+        return e
+    if req.exchange.engine(cmd.symbol).cfg.status is not SymbolStatus.TRADING:
+        return None  # a symbol that does not trade: the cancel goes ahead, the new order fails
+    # The new order's filters, as order/test checks them. The order being replaced still
+    # counts towards MAX_NUM_ORDERS/MAX_NUM_ALGO_ORDERS here: the CHANGELOG entry that
+    # introduced cancelReplace says that with MAX_NUM_ORDERS 10 and 10 open orders "both
+    # the cancel order placement and new order will fail because of the filter". The
+    # request then fails with the filter's own error (the status table has no row for a
+    # cancel that failed because of the new order), and the resting order stays open.
+    try:
+        req.exchange.test_order(cmd)
+    except EngineError as e:
+        if e.code in (-2010, -1013):  # a refused order counts, as for POST /order
+            limiter.count_order(account_id, req.now_us)
+        raise
+    return None
+
+
 def cancel_replace(req: Request) -> Any:
     eng = symbol_engine(req)
     p = req.params
@@ -254,16 +293,17 @@ def cancel_replace(req: Request) -> Any:
     cancel_id, cancel_client_id = _order_ref(req, "cancelOrderId", "cancelOrigClientOrderId")
     cancel_new_id = p.client_order_id("cancelNewClientOrderId")
     restriction = _cancel_restriction(req)
-    rate_mode = p.optional("orderRateLimitExceededMode")
-    if rate_mode is not None and rate_mode not in ("DO_NOTHING", "CANCEL_ONLY"):
-        raise err.invalid_param("orderRateLimitExceededMode")
+    rate_mode = (
+        p.enum("orderRateLimitExceededMode", RateLimitExceededMode) or RateLimitExceededMode.DO_NOTHING
+    )
     cmd, resp = parse_new_order(req, eng.symbol)
     req.done()
-    assert req.api_key is not None
+    assert req.api_key is not None and mode is not None
     require_trading(req.api_key)
     if not eng.cfg.cancel_replace_allowed:
         raise err.cancel_replace_not_supported()
     validate_shape(cmd)  # a malformed new order fails the request before the cancel
+    over_limit = _cancel_replace_prechecks(req, cmd, rate_mode)
     account_id = req.api_key.account_id
 
     cancel_response: Any
@@ -286,8 +326,12 @@ def cancel_replace(req: Request) -> Any:
     new_response: Any = None
     new_result = "NOT_ATTEMPTED"
     if not cancel_ok and mode is CancelReplaceMode.STOP_ON_FAILURE:
-        # The new order is not attempted, but it counts towards the order limits anyway.
-        req.service.limiter.count_order(account_id, req.now_us)
+        if over_limit is None:
+            # The new order is not attempted, but it counts towards the order limits anyway.
+            req.service.limiter.count_order(account_id, req.now_us)
+    elif over_limit is not None:
+        new_result = "FAILURE"
+        new_response = over_limit.body()
     else:
         try:
             placed = execute_new_order(req, cmd)
@@ -304,9 +348,19 @@ def cancel_replace(req: Request) -> Any:
     }
     if cancel_ok and new_result == "SUCCESS":
         return data
+    status: int | None = None
+    retry_after: int | None = None
+    if over_limit is not None and mode is CancelReplaceMode.STOP_ON_FAILURE:
+        # CANCEL_ONLY over the limit: the status table answers 429 under STOP_ON_FAILURE,
+        # and the usual 409/400 under ALLOW_FAILURE.
+        status, retry_after = 429, over_limit.retry_after
     if cancel_ok or new_result == "SUCCESS":
-        raise BinanceError(-2021, "Order cancel-replace partially failed.", 409, data=data)
-    raise BinanceError(-2022, "Order cancel-replace failed.", 400, data=data)
+        raise BinanceError(
+            -2021, "Order cancel-replace partially failed.", status or 409, data=data, retry_after=retry_after
+        )
+    raise BinanceError(
+        -2022, "Order cancel-replace failed.", status or 400, data=data, retry_after=retry_after
+    )
 
 
 TRADE = Security.TRADE
