@@ -1,11 +1,15 @@
-"""Request weight, raw request and order-count limits, with 429s that escalate to a 418 ban.
+"""Request weight, raw request, connection and order-count limits, with 429s that escalate
+to a 418 ban.
 
 Sans-I/O: every method takes ``now_us``. Windows are fixed and aligned to the clock, as
 Binance's are (the 1-minute weight counter resets at the start of each minute), which is
 what the ``X-MBX-USED-WEIGHT-1M`` header reports.
 
-Weight is per IP; order counts are per account and count *unfilled* orders: an order's
-first fill takes it off the count again (``order_filled``). A request refused with 429
+Weight is per IP and shared by REST and the WebSocket API; ``RAW_REQUESTS`` counts REST
+requests only, and WebSocket API connection attempts have their own ``CONNECTIONS`` limit
+(which the WebSocket API's exchangeInfo publishes instead). Order counts are per account
+and count *unfilled* orders: an order's first fill takes it off the count again
+(``order_filled``). A request refused with 429
 is not counted, but it is a *violation*: an IP that keeps sending after a 429 (more than
 ``ban_after_violations`` refusals in one window) is banned for ``ban_seconds``, doubling
 with each further ban up to three days, and gets 418 with ``Retry-After`` until then.
@@ -57,6 +61,7 @@ def _seconds_until(until_us: int, now_us: int) -> int:
 class _IpState:
     weight: _Window = field(default_factory=lambda: _Window(MINUTE_US))
     raw: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
+    connections: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
     violations: _Window = field(default_factory=lambda: _Window(MINUTE_US))
     banned_until_us: int = 0
     bans: int = 0
@@ -97,14 +102,15 @@ class RateLimiter:
 
     # ------------------------------------------------------------------ requests
 
-    def admit(self, ip: str, weight: int, now_us: int) -> None:
-        """Refuse the request (429/418) if the IP is banned or would exceed its limits."""
+    def admit(self, ip: str, weight: int, now_us: int, *, raw: bool = True) -> None:
+        """Refuse the request (429/418) if the IP is banned or would exceed its limits
+        (``raw``: it is a REST request, so ``RAW_REQUESTS`` applies too)."""
         st = self._ip(ip)
         if st.banned_until_us > now_us:
             raise _still_banned(st, now_us)
         cfg = self.cfg
         over_weight = st.weight.current(now_us) + weight > cfg.request_weight_per_minute
-        over_raw = st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
+        over_raw = raw and st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
         if not (over_weight or over_raw):
             return
         ban = self._count_violation(st, now_us)
@@ -143,10 +149,31 @@ class RateLimiter:
         _ban(st, seconds, now_us)
         return err.banned(st.banned_until_us // 1000, seconds)
 
-    def charge(self, ip: str, weight: int, now_us: int) -> None:
+    def charge(self, ip: str, weight: int, now_us: int, *, raw: bool = True) -> None:
         st = self._ip(ip)
         st.weight.add(now_us, weight)
-        st.raw.add(now_us, 1)
+        if raw:
+            st.raw.add(now_us, 1)
+
+    def admit_connection(self, ip: str, now_us: int) -> None:
+        """Count a WebSocket API connection attempt: 429 ``-1034`` past the ``CONNECTIONS``
+        limit (a violation, like any 429), 418 while the IP is banned."""
+        st = self._ip(ip)
+        if st.banned_until_us > now_us:
+            raise _still_banned(st, now_us)
+        limit = self.cfg.ws_api_connections_per_5m
+        if st.connections.current(now_us) + 1 <= limit:
+            st.connections.add(now_us, 1)
+            return
+        ban = self._count_violation(st, now_us)
+        if ban is not None:
+            raise ban
+        raise err.BinanceError(
+            -1034,
+            f"Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.",
+            429,
+            retry_after=st.connections.seconds_left(now_us),
+        )
 
     def used_weight(self, ip: str, now_us: int) -> int:
         return self._ip(ip).weight.current(now_us)
@@ -203,9 +230,24 @@ class RateLimiter:
         counts = self.order_counts(account_id, now_us)
         return [{**limit, "count": n} for limit, n in zip(self.order_limits(), counts, strict=True)]
 
-    def exchange_info_limits(self) -> list[dict[str, object]]:
-        """``rateLimits`` as exchangeInfo publishes them: exactly what is enforced."""
+    def exchange_info_limits(self, *, ws_api: bool = False) -> list[dict[str, object]]:
+        """``rateLimits`` as exchangeInfo publishes them: exactly what is enforced. The
+        WebSocket API's lists ``CONNECTIONS`` where REST's lists ``RAW_REQUESTS``."""
         cfg = self.cfg
+        if ws_api:
+            last = {
+                "rateLimitType": "CONNECTIONS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": cfg.ws_api_connections_per_5m,
+            }
+        else:
+            last = {
+                "rateLimitType": "RAW_REQUESTS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": cfg.raw_requests_per_5m,
+            }
         return [
             {
                 "rateLimitType": "REQUEST_WEIGHT",
@@ -214,10 +256,5 @@ class RateLimiter:
                 "limit": cfg.request_weight_per_minute,
             },
             *self.order_limits(),
-            {
-                "rateLimitType": "RAW_REQUESTS",
-                "interval": "MINUTE",
-                "intervalNum": 5,
-                "limit": cfg.raw_requests_per_5m,
-            },
+            last,
         ]

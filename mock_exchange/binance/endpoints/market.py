@@ -109,7 +109,7 @@ def exchange_info(req: Request) -> Any:
     return {
         "timezone": "UTC",
         "serverTime": req.now_us // req.div,
-        "rateLimits": req.service.limiter.exchange_info_limits(),
+        "rateLimits": req.service.limiter.exchange_info_limits(ws_api=req.surface == "ws"),
         "exchangeFilters": [],
         "symbols": [F.symbol_info(e.cfg, show_sets) for e in engines],
     }

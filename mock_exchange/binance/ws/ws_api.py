@@ -201,10 +201,11 @@ class WsApi:
         try:
             div = self._time_unit(request.query.get("timeUnit"))
             return_rate_limits = self._url_flag(request.query.get("returnRateLimits"))
-            service.limiter.admit(ip, CONNECT_WEIGHT, now)
+            service.limiter.admit(ip, CONNECT_WEIGHT, now, raw=False)
+            service.limiter.admit_connection(ip, now)
         except BinanceError as e:
             return error_response(e)
-        service.limiter.charge(ip, CONNECT_WEIGHT, now)
+        service.limiter.charge(ip, CONNECT_WEIGHT, now, raw=False)
         await ws.prepare(request)
         conn = WsConnection(ws, service, ip=ip, max_incoming_per_second=None, surface="ws_api")
         session = _Session(conn, div, return_rate_limits, conn.connected_us)
@@ -401,7 +402,7 @@ class WsApi:
             if endpoint is None and session_method is None:
                 raise err.unsupported_operation()
             weight = endpoint.weight_for(params) if endpoint is not None else SESSION_WEIGHT
-            limiter.admit(ip, weight, now)
+            limiter.admit(ip, weight, now, raw=False)
             charged = True
             if endpoint is not None:
                 api_key = self._authenticate(s, endpoint, params, now)
@@ -420,7 +421,7 @@ class WsApi:
             log.exception("WS API method %s failed", method)
             error = err.unknown()
         if charged:
-            limiter.charge(ip, weight, now)
+            limiter.charge(ip, weight, now, raw=False)
         if error is not None and error.http_status == 418:
             s.banned = True
         out: dict[str, Any] = {"id": rid}

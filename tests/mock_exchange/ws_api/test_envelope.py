@@ -295,3 +295,50 @@ async def test_filled_orders_leave_the_order_count(
         reply = await ws.call("order.place", ws.signed(market))
         assert (reply["status"], reply["error"]["code"]) == (429, -1015)
         await ws.ws.close()
+
+
+async def test_connection_attempts_are_limited_per_ip(
+    config: MockConfig, clock: VirtualClock, session: aiohttp.ClientSession
+) -> None:
+    """ "300 connections per attempt every 5 minutes", per IP (3 here); past it, a 429 with
+    -1034 TOO_MANY_CONNECTIONS and the seconds to the window's end."""
+    config.rate_limits.ws_api_connections_per_5m = 3
+    async with MockExchangeServer(config, clock=clock) as server:
+        opened = [await session.ws_connect(server.ws_api_url) for _ in range(3)]
+        status, headers, body = await handshake(session, server.ws_api_url)
+        window_left_s = -(-(300_000_000 - clock.now_us() % 300_000_000) // 1_000_000)
+        assert status == 429
+        assert headers["Retry-After"] == str(window_left_s)
+        assert json.loads(body) == {
+            "code": -1034,
+            "msg": "Too many connection attempts from IP; current limit is 3 per '5 MINUTE'.",
+        }
+        await clock.advance(window_left_s)
+        again = await session.ws_connect(server.ws_api_url)
+        info = await WsApiClient(again, clock).call("exchangeInfo", {"symbol": "BTCUSDT"})
+        assert info["result"]["rateLimits"][-1] == {
+            "rateLimitType": "CONNECTIONS",
+            "interval": "MINUTE",
+            "intervalNum": 5,
+            "limit": 3,
+        }
+        for ws in [*opened, again]:
+            await ws.close()
+
+
+async def test_ws_api_requests_are_not_raw_requests(
+    config: MockConfig, clock: VirtualClock, session: aiohttp.ClientSession
+) -> None:
+    """RAW_REQUESTS is a REST limit: WebSocket API requests spend weight, not raw requests."""
+    config.rate_limits.raw_requests_per_5m = 2
+    async with MockExchangeServer(config, clock=clock) as server:
+        ws = WsApiClient(await session.ws_connect(server.ws_api_url), clock)
+        for _ in range(5):
+            assert (await ws.call("ping"))["status"] == 200
+        async with session.get(server.rest_url + "/api/v3/ping") as first:
+            assert first.status == 200
+        async with session.get(server.rest_url + "/api/v3/ping") as second:
+            assert second.status == 200
+        async with session.get(server.rest_url + "/api/v3/ping") as third:
+            assert third.status == 429
+        await ws.ws.close()
