@@ -64,6 +64,8 @@ class RateLimitConfig:
     raw_requests_per_5m: int = 300_000
     #: WebSocket API connection attempts per IP (``CONNECTIONS``, every 5 minutes).
     ws_api_connections_per_5m: int = 300
+    #: Market/user-data stream (``/ws``, ``/stream``) connection attempts per IP, every 5 minutes.
+    stream_connections_per_5m: int = 300
     orders_per_10s: int = 50
     orders_per_day: int = 160_000
     #: Requests refused with 429 in one window before the IP is banned (418).

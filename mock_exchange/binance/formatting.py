@@ -14,6 +14,7 @@ from mock_exchange.engine import (
     Account,
     Event,
     ExecutionReport,
+    ExecutionType,
     Fill,
     Order,
     OrderStatus,
@@ -558,7 +559,8 @@ def execution_report(r: ExecutionReport, event_time: int, div: int = MS) -> Json
         "I": r.execution_id,
         "w": r.is_working,
         "m": r.is_maker,
-        "M": False,
+        # "Ignore", but Binance's samples set it on trades (faqs/market_orders_faq.md).
+        "M": r.execution_type is ExecutionType.TRADE,
         "O": o.time // div,
         "Z": fmt(r.cumulative_quote),
         "Y": fmt(r.last_quote),

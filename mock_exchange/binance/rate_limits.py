@@ -62,6 +62,7 @@ class _IpState:
     weight: _Window = field(default_factory=lambda: _Window(MINUTE_US))
     raw: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
     connections: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
+    stream_connections: _Window = field(default_factory=lambda: _Window(FIVE_MIN_US))
     violations: _Window = field(default_factory=lambda: _Window(MINUTE_US))
     banned_until_us: int = 0
     bans: int = 0
@@ -76,6 +77,15 @@ class _AccountState:
 def _ban(st: _IpState, seconds: int, now_us: int) -> None:
     st.bans += 1
     st.banned_until_us = now_us + seconds * 1_000_000
+
+
+def _too_many_connections(limit: int, window: _Window, now_us: int) -> err.BinanceError:
+    return err.BinanceError(
+        -1034,
+        f"Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.",
+        429,
+        retry_after=window.seconds_left(now_us),
+    )
 
 
 def _still_banned(st: _IpState, now_us: int) -> err.BinanceError:
@@ -168,12 +178,17 @@ class RateLimiter:
         ban = self._count_violation(st, now_us)
         if ban is not None:
             raise ban
-        raise err.BinanceError(
-            -1034,
-            f"Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.",
-            429,
-            retry_after=st.connections.seconds_left(now_us),
-        )
+        raise _too_many_connections(limit, st.connections, now_us)
+
+    def admit_stream_connection(self, ip: str, now_us: int) -> None:
+        """Count a market/user-data stream connection attempt: 429 ``-1034`` past the
+        limit. The streams are not the API: no ban applies to them and a refusal here is
+        no violation."""
+        st = self._ip(ip)
+        limit = self.cfg.stream_connections_per_5m
+        if st.stream_connections.current(now_us) + 1 > limit:
+            raise _too_many_connections(limit, st.stream_connections, now_us)
+        st.stream_connections.add(now_us, 1)
 
     def used_weight(self, ip: str, now_us: int) -> int:
         return self._ip(ip).weight.current(now_us)

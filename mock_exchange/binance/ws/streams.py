@@ -41,7 +41,8 @@ from mock_exchange.faults.plan import Surface
 
 from .. import formatting as F
 from ..endpoints.user_stream import ListenKey
-from ..rest import dumps
+from ..errors import BinanceError
+from ..rest import dumps, error_response
 from ..service import ExchangeService
 from .connection import GOING_AWAY, WsConnection, prepare_response, valid_request_id
 from .user_data import UserControls, UserDataHub, render_user_event
@@ -243,7 +244,7 @@ class StreamHub:
         combined = request.path.startswith("/stream")
         names: list[str] = []
         if combined:
-            raw = request.query.get("streams")
+            raw = _streams_param(request.rel_url.raw_query_string)
             if raw:
                 names = [n for n in raw.split("/") if n]
         else:
@@ -253,12 +254,17 @@ class StreamHub:
         div = F.US if unit in ("MICROSECOND", "microsecond") else F.MS
         if len(names) > self.timers.max_streams_per_connection:
             raise web.HTTPBadRequest(text="Too many streams requested")
+        ip = request.remote or "127.0.0.1"
+        try:
+            self.service.limiter.admit_stream_connection(ip, self.service.wall_us())
+        except BinanceError as e:
+            return error_response(e)
         ws = prepare_response()
         await ws.prepare(request)
         conn = WsConnection(
             ws,
             self.service,
-            ip=request.remote or "127.0.0.1",
+            ip=ip,
             max_incoming_per_second=self.timers.max_incoming_per_second,
         )
         sc = StreamConn(conn, combined, div)
@@ -327,6 +333,10 @@ class StreamHub:
                 # "closed" kline from an earlier subscription, a full first ticker array.
                 self.kline_open.pop(name, None)
                 self.arr_sent.pop(name, None)
+                if target.kind == "bookTicker":
+                    # The top sent last is unknown to the next subscriber: it is not a
+                    # reason to hold back the next change that happens to restore it.
+                    self.book_tops.pop(target.symbol, None)
                 if not self.subs:
                     self._market_active.clear()
                 if target.kind == "depth" and not any(
@@ -350,7 +360,7 @@ class StreamHub:
         if not isinstance(req, dict):
             return _error(2, "Invalid request: expected a JSON object", None)
         rid = req.get("id")
-        if not valid_request_id(rid):
+        if "id" not in req or not valid_request_id(rid):
             return _error(2, "Invalid request: request ID must be an unsigned integer", None)
         method = req.get("method")
         if method is None:
@@ -887,3 +897,14 @@ def _constant(payload: Any, div: int) -> Any:
 
 def _error(code: int, msg: str, rid: Any) -> str:
     return dumps({"error": {"code": code, "msg": msg}, "id": rid})
+
+
+def _streams_param(raw_query: str) -> str | None:
+    """The ``streams`` query parameter, percent-decoded but with ``+`` kept: a kline
+    stream's ``@+08:00`` reaches the mock unencoded from clients that build the URL by
+    hand (form decoding would turn it into a space)."""
+    for part in raw_query.split("&"):
+        key, _, value = part.partition("=")
+        if unquote(key) == "streams":
+            return unquote(value)
+    return None

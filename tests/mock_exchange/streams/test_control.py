@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 
 from mock_exchange.clock import VirtualClock
 from mock_exchange.engine import NewOrder, OrderType, Side
@@ -47,6 +48,13 @@ async def test_ids_and_errors(connect: Any) -> None:
         "error": {"code": 2, "msg": "Invalid request: request ID must be an unsigned integer"},
         "id": None,
     }
+    # "Parameter id had to be provided": null is an id, a missing one is not.
+    await c.ws.send_str('{"method":"SUBSCRIBE","params":["btcusdt@trade"]}')
+    assert await c.recv() == {
+        "error": {"code": 2, "msg": "Invalid request: request ID must be an unsigned integer"},
+        "id": None,
+    }
+    assert await c.request("LIST_SUBSCRIPTIONS", None, 2) == {"result": [], "id": 2}
     await c.ws.send_str("{not json")
     reply = await c.recv()
     assert reply["error"]["code"] == 3 and reply["error"]["msg"].startswith(
@@ -213,3 +221,21 @@ async def test_server_shutdown_notice(
     msg = json.loads((await asyncio.wait_for(combined.receive(), 5)).data)
     assert msg == {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": clock.now_us() // 1000}}
     await stopping
+
+
+async def test_connection_attempts_are_limited_per_ip(
+    config: Any, clock: VirtualClock, session: aiohttp.ClientSession
+) -> None:
+    """ "300 connections per attempt every 5 minutes per IP" (2 here): past it the
+    handshake is refused with 429 and -1034 until the window ends."""
+    config.rate_limits.stream_connections_per_5m = 2
+    async with MockExchangeServer(config, clock=clock) as server:
+        opened = [await session.ws_connect(server.stream_url + "/ws/btcusdt@trade") for _ in range(2)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(server.stream_url + "/stream?streams=btcusdt@trade")
+        assert refused.value.status == 429
+        window_left_s = -(-(300_000_000 - clock.now_us() % 300_000_000) // 1_000_000)
+        await clock.advance(window_left_s)
+        opened.append(await session.ws_connect(server.stream_url + "/ws/btcusdt@trade"))
+        for ws in opened:
+            await ws.close()

@@ -7,11 +7,13 @@ from typing import Any
 
 import aiohttp
 
+from mock_exchange.binance.ws import STREAMS
 from mock_exchange.clock import VirtualClock
 from mock_exchange.engine import NewOrder, OrderType, Side, TimeInForce
 from mock_exchange.engine.units import parse_units
 from mock_exchange.server import MockExchangeServer
-from tests.mock_exchange.streams.conftest import StreamClient
+from tests.mock_exchange.streams.conftest import TIMEOUT, StreamClient
+from tests.support.waiting import eventually
 
 
 def buy(server: MockExchangeServer, qty: str) -> Any:
@@ -94,6 +96,52 @@ async def test_book_ticker_only_on_change(
         )
     )  # type: ignore[arg-type]
     assert await c.sync() == []
+
+
+def limit_order(server: MockExchangeServer, side: Side, qty: str, price: str) -> Any:
+    acct = server.service.exchange.account_by_name("market-maker").account_id
+    return server.service.place_order(
+        NewOrder(
+            acct,
+            "BTCUSDT",
+            side,
+            OrderType.LIMIT,
+            quantity=parse_units(qty),
+            price=parse_units(price),
+            time_in_force=TimeInForce.GTC,
+        )
+    )
+
+
+async def test_book_ticker_after_a_time_without_subscribers(connect: Any, server: MockExchangeServer) -> None:
+    """The top a former subscriber saw last is no reason to hold back the next change for
+    a new subscriber, even when that change restores the same top."""
+    first: StreamClient = await connect("/ws/btcusdt@bookTicker")
+    placed = limit_order(server, Side.BUY, "0.1", "59999.50")
+    [seen] = await first.sync()
+    assert (seen["b"], seen["B"]) == ("59999.50000000", "0.10000000")
+    await first.ws.close()
+    hub = server.app[STREAMS]
+    await eventually(
+        lambda: "btcusdt@bookTicker" not in hub.subs, "the server to drop the subscriber", TIMEOUT
+    )
+    acct = server.service.exchange.account_by_name("market-maker").account_id
+    server.service.cancel_order(acct, "BTCUSDT", placed.order.order_id)
+    second: StreamClient = await connect("/ws/btcusdt@bookTicker")
+    limit_order(server, Side.BUY, "0.1", "59999.50")  # the same top as the one first saw
+    [again] = await second.sync()
+    assert (again["b"], again["B"]) == ("59999.50000000", "0.10000000")
+
+
+async def test_combined_url_keeps_the_plus_of_a_kline_time_zone(connect: Any) -> None:
+    """Clients put ``@+08:00`` in the ``streams`` query unencoded; ``+`` is not a space."""
+    c: StreamClient = await connect("/stream?streams=btcusdt@kline_1d@+08:00/btcusdt@trade")
+    assert (await c.request("LIST_SUBSCRIPTIONS", None, 1))["result"] == [
+        "btcusdt@kline_1d@+08:00",
+        "btcusdt@trade",
+    ]
+    encoded: StreamClient = await connect("/stream?streams=btcusdt%40kline_1d%40%2B08%3A00")
+    assert (await encoded.request("LIST_SUBSCRIPTIONS", None, 1))["result"] == ["btcusdt@kline_1d@+08:00"]
 
 
 async def test_tickers_klines_and_avg_price(

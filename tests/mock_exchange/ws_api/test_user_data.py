@@ -180,6 +180,7 @@ async def test_partial_then_full_fill(
         "I": trade["I"],
         "w": True,
         "m": False,
+        "M": True,  # set on trades, as in Binance's samples (faqs/market_orders_faq.md)
         "Z": "15001.25000000",
         "Y": "15001.25000000",
     }
@@ -277,6 +278,7 @@ async def test_ioc_remainder_expires(sub: WsApiClient, trading: WsApiClient, res
         "t": -1,
         "I": expired["I"],
         "w": False,
+        "M": False,
         "Y": "0.00000000",
         "eR": "UNFILLED_IOC_QUANTITY_EXPIRED",
     }
