@@ -363,7 +363,21 @@ class BinanceRestClient:
                 timeout_s = self.order_timeout_s if is_order else self.timeout_s
             if on_send is not None:
                 on_send()
-            return await self._send(method, path, text, headers, timeout_s, info)
+            sent_at = self._clock()
+            data = await self._send(method, path, text, headers, timeout_s, info)
+        if path == CONSTANTS.ORDER_PATH and method != "GET":
+            self._sample_transact_time(sent_at, data)
+        return data
+
+    def _sample_transact_time(self, sent_at: float, data: Any) -> None:
+        """An order placement or cancel answer carries the engine's ``transactTime``, read
+        inside this round trip: a server-time sample as good as a ``GET /time``. Orders are
+        when an offset error costs most (fixed order-count windows on the server's clock,
+        study W7), and a clock step too small for -1021 would otherwise go unnoticed until
+        the next periodic resync, and then be outvoted by older samples."""
+        transact_ms = data.get("transactTime") if isinstance(data, dict) else None
+        if isinstance(transact_ms, int) and not isinstance(transact_ms, bool):
+            self.time_synchronizer.add_sample(sent_at, transact_ms, self._clock())
 
     def absorb_rate_limit(self, error: ExchangeError) -> None:
         """Pace every later request by a 418 or 429 answer, from REST or the WebSocket API.

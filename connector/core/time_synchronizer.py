@@ -10,6 +10,14 @@ congested link) moves a mean but not a median. After ``invalidate()`` (call it o
 the old samples are dropped, not merged: they describe a clock relationship that no longer
 holds (the local clock jumped), and a median would outvote the first new sample.
 
+A clock step too small for ``-1021`` (the exchange's clock 900 ms behind ours is still
+accepted) would be outvoted the same way, for as long as old samples outnumber new ones,
+while Binance counts orders and weight in fixed windows on *its* clock. So each sample is
+also kept as the interval it proves: the true offset lies within half the round trip of
+the midpoint. A new sample whose interval is disjoint from every kept one (beyond
+``STEP_TOLERANCE_MS`` of noise) cannot be a slow round trip: the clocks stepped, and the
+old samples are dropped as if invalidated.
+
 Local times are seconds from the injected ``clock`` (``time.time`` by default, which is what
 makes ``time_ms()`` an epoch timestamp); the server time and the offset are milliseconds.
 """
@@ -20,6 +28,10 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable
+
+#: Server clocks are read in whole milliseconds, and Binance's servers need not agree to the
+#: millisecond: a disagreement smaller than this is noise, not a clock step.
+STEP_TOLERANCE_MS = 10.0
 
 
 class TimeSynchronizer:
@@ -36,6 +48,9 @@ class TimeSynchronizer:
             raise ValueError(f"max_samples must be at least 1, got {max_samples}")
         self._clock = clock
         self._offsets_ms: deque[float] = deque(maxlen=max_samples)
+        #: Half the round trip of each kept sample (ms): how far the true offset may be.
+        self._half_widths_ms: deque[float] = deque(maxlen=max_samples)
+        self.steps_detected = 0
         self._resync_interval_s = resync_interval_s
         self._last_sample_at: float | None = None
         self.last_round_trip_s: float | None = None
@@ -62,7 +77,16 @@ class TimeSynchronizer:
         if local_after < local_before:
             raise ValueError(f"local_after ({local_after}) is before local_before ({local_before})")
         midpoint_ms = (local_before + local_after) / 2 * 1000
-        self._offsets_ms.append(server_time_ms - midpoint_ms)
+        offset = server_time_ms - midpoint_ms
+        half_width = (local_after - local_before) / 2 * 1000
+        if self._offsets_ms and all(
+            abs(offset - kept) > half_width + kept_half + STEP_TOLERANCE_MS
+            for kept, kept_half in zip(self._offsets_ms, self._half_widths_ms, strict=True)
+        ):
+            self.steps_detected += 1
+            self.invalidate()  # no kept sample is compatible: the clocks stepped
+        self._offsets_ms.append(offset)
+        self._half_widths_ms.append(half_width)
         self._last_sample_at = local_after
         self.last_round_trip_s = local_after - local_before
 
@@ -77,6 +101,7 @@ class TimeSynchronizer:
     def invalidate(self) -> None:
         """Forget the samples and ask for a resync (e.g. after a ``-1021`` rejection)."""
         self._offsets_ms.clear()
+        self._half_widths_ms.clear()
 
     def resync_due(self, now: float | None = None) -> bool:
         """True with no samples, after ``invalidate()``, or ``resync_interval_s`` after the

@@ -34,13 +34,33 @@ def test_sample_uses_the_midpoint_of_the_round_trip() -> None:
 
 
 def test_offset_is_the_median_of_the_last_samples() -> None:
+    """A slow round trip (sent at 10 s, answered at 20 s, the server having answered at
+    once) gives a far-off midpoint; its wide interval still fits the others, so it is an
+    outlier for the median to ignore, not a clock step."""
     sync = TimeSynchronizer(clock=FakeClock(0.0), max_samples=3)
-    for offset in (100, 5000, 110, 120):  # one outlier, then it ages out
-        sync.add_sample(10.0, 10_000 + offset, 10.0)
-    assert sync.samples_ms == (5000.0, 110.0, 120.0)
-    assert sync.offset_ms == 120.0
-    sync.add_sample(10.0, 10_130, 10.0)
-    assert sync.offset_ms == 120.0
+    sync.add_sample(10.0, 10_100, 10.0)
+    sync.add_sample(10.0, 10_100, 20.0)  # offset -4900 +- 5000
+    sync.add_sample(30.0, 30_110, 30.0)
+    sync.add_sample(40.0, 40_120, 40.0)
+    assert sync.samples_ms == (-4900.0, 110.0, 120.0)
+    assert sync.offset_ms == 110.0
+    sync.add_sample(50.0, 50_130, 50.0)
+    assert sync.offset_ms == 120.0 and sync.steps_detected == 0
+
+
+def test_a_clock_step_too_small_for_1021_is_taken_at_once() -> None:
+    """The exchange's clock steps 900 ms back: within what Binance accepts, so no -1021
+    says so. The first sample proving it (its interval fits no kept one) replaces the old
+    samples instead of being outvoted by them."""
+    sync = TimeSynchronizer(clock=FakeClock(0.0))
+    for t in (10.0, 11.0, 12.0, 13.0):
+        sync.add_sample(t, t * 1000 + 5, t + 0.02)  # offset -5 +- 10
+    sync.add_sample(14.0, 14_000 - 900, 14.02)
+    assert sync.samples_ms == (-910.0,) and sync.offset_ms == -910.0
+    assert sync.steps_detected == 1
+    # A few ms of disagreement between servers is noise, not a step.
+    sync.add_sample(15.0, 15_000 - 920, 15.02)
+    assert sync.samples_ms == (-910.0, -930.0) and sync.steps_detected == 1
 
 
 def test_resync_is_due_after_the_interval() -> None:
