@@ -1193,9 +1193,16 @@ class BinanceExchange:
     async def _cancel(self, order: InFlightOrder) -> CancellationResult:
         client_id = order.client_order_id
         create = self._creating.get(client_id)
-        if create is not None:
+        if create is not None and not order.acknowledged:
             # Let the create answer first: a cancel that overtakes it would find nothing.
-            await asyncio.wait([create])  # (not ``await create``: our cancellation stays ours)
+            # Unless the exchange acknowledges the order meanwhile (the user stream's NEW
+            # can come long before a slow create answer): then a cancel will find it.
+            acknowledged = asyncio.ensure_future(_created_or_settled(order))
+            try:
+                # (not ``await create``: our cancellation stays ours)
+                await asyncio.wait([create, acknowledged], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                acknowledged.cancel()
         if order.is_lost:
             return await self._cancel_lost(order)
         if order.is_done:
@@ -1712,3 +1719,9 @@ class BinanceExchange:
                 self.request_reconciliation("missing fills")
 
         self._run_order_task(fetch())
+
+
+async def _created_or_settled(order: InFlightOrder) -> None:
+    """Return once ``order`` is acknowledged or done (a failure is not raised here)."""
+    with contextlib.suppress(ConnectorError):
+        await order.wait_until_created()

@@ -172,6 +172,25 @@ async def test_cancel_of_an_order_that_just_filled(harness: Harness) -> None:
     assert not log.of(OrderFailed) and not log.of(OrderCancelled)
 
 
+async def test_cancel_does_not_wait_for_a_slow_create_answer_once_acknowledged(harness: Harness) -> None:
+    """The exchange placed the order and the user stream said so (NEW), but the create's
+    own answer is slow. The cancel need not wait for it: the order exists, so the DELETE
+    goes out at once and succeeds; the late create answer changes nothing."""
+    exchange, log = await harness.started()
+    release = asyncio.Event()
+    harness.faults.hold("POST", "/api/v3/order", release)  # executed now, answered later
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)  # from the user stream
+    result = await asyncio.wait_for(exchange.cancel(BTC, order_id), SAFETY)
+    assert result.success and result.state is OrderState.CANCELED
+    assert harness.faults.count("DELETE", "/api/v3/order") == 1
+    assert order_id in exchange._creating  # the create answer is still outstanding
+    release.set()
+    await until(lambda: order_id not in exchange._creating, what="the create answer")
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]
+    assert not log.of(OrderFailed)
+
+
 async def test_cancel_while_the_create_is_in_flight(harness: Harness) -> None:
     """A cancel issued right after ``buy`` waits for the create's answer, then cancels."""
     exchange, log = await harness.started()
