@@ -168,6 +168,12 @@ def validate_shape(cmd: NewOrder) -> None:
         raise BadRequest(-1114, "TimeInForce parameter sent when not required.")
 
 
+def _own_skipped(stp: STPMode, account_id: int) -> int | None:
+    """The account whose resting orders a market order's dry run leaves out: its own, if
+    its STP mode expires them and trades on (``EXPIRE_MAKER``)."""
+    return account_id if stp is STPMode.EXPIRE_MAKER else None
+
+
 def _take_dirty(dirty: dict[int, None], levels: dict[int, Level]) -> list[tuple[int, int]]:
     """The changed levels of one side as (price, new total; 0 if gone), and forget them."""
     out: list[tuple[int, int]] = []
@@ -304,7 +310,7 @@ class MatchingEngine:
             else:
                 lock_asset, lock = cfg.base_asset, qty
         elif is_market:
-            lock_asset, lock = self._market_lock(side, qty, quote_qty)
+            lock_asset, lock = self._market_lock(side, qty, quote_qty, _own_skipped(stp, account_id))
         else:
             assert qty is not None
             if otype is LIMIT_MAKER and self._crosses(side, price):
@@ -592,19 +598,22 @@ class MatchingEngine:
         keys = self.book.bids.keys  # bid prices, best last
         return bool(keys) and keys[-1] >= price
 
-    def _market_lock(self, side: Side, qty: int | None, quote_qty: int | None) -> tuple[str, int]:
-        """(asset, amount) a MARKET order locks, from a dry run over the current book."""
+    def _market_lock(
+        self, side: Side, qty: int | None, quote_qty: int | None, skip_account: int | None
+    ) -> tuple[str, int]:
+        """(asset, amount) a MARKET order locks, from a dry run over the current book
+        (without ``skip_account``'s own orders, which self-trade prevention will remove)."""
         cfg = self.cfg
         if side is BUY:
             if quote_qty is not None:
-                got, _ = self._dry_run(BUY, None, quote_qty)
+                got, _ = self._dry_run(BUY, None, quote_qty, skip_account)
                 self._check_liquidity(BUY, got)
                 return cfg.quote_asset, quote_qty
             assert qty is not None
-            _, lock = self._dry_run(BUY, qty, None)
+            _, lock = self._dry_run(BUY, qty, None, skip_account)
             return cfg.quote_asset, lock
         if quote_qty is not None:
-            lock, _ = self._dry_run(SELL, None, quote_qty)
+            lock, _ = self._dry_run(SELL, None, quote_qty, skip_account)
             self._check_liquidity(SELL, lock)
             return cfg.base_asset, lock
         assert qty is not None
@@ -624,24 +633,33 @@ class MatchingEngine:
         if market_lot is not None and qty < market_lot.min_qty:
             raise rejected(E.LIQUIDITY_MARKET_LOT_SIZE)
 
-    def _dry_run(self, side: Side, qty: int | None, quote: int | None) -> tuple[int, int]:
-        """Walk the opposite side as a market order would: (base quantity, quote amount)."""
+    def _dry_run(
+        self, side: Side, qty: int | None, quote: int | None, skip_account: int | None = None
+    ) -> tuple[int, int]:
+        """Walk the opposite side as a market order would: (base quantity, quote amount).
+        Orders of ``skip_account`` are left out: an ``EXPIRE_MAKER`` taker expires them
+        and trades on past them."""
         step = self.cfg.step_size
         got = spent = 0
         for level in self.book.opposite(side):
             price = level.price
+            total = level.total
+            if skip_account is not None:
+                total -= sum(o.available for o in level.orders.values() if o.account_id == skip_account)
+                if total <= 0:
+                    continue
             if qty is not None:
-                take = min(level.total, qty - got)
+                take = min(total, qty - got)
             else:
                 assert quote is not None
                 cap = (quote - spent) * SCALE // price
                 cap -= cap % step
-                take = min(level.total, cap)
+                take = min(total, cap)
             if take <= 0:
                 break
             got += take
             spent += price * take // SCALE
-            if take < level.total:
+            if take < total:
                 break
         return got, spent
 
@@ -1096,7 +1114,8 @@ class MatchingEngine:
             # Re-price the lock for what the market order will actually cost now.
             self.ledger.unlock(order.account_id, order.lock_asset, order.locked)
             order.locked = 0
-            _, cost = self._dry_run(BUY, order.available, None)
+            skip = _own_skipped(order.self_trade_prevention_mode, order.account_id)
+            _, cost = self._dry_run(BUY, order.available, None, skip)
             if not self.ledger.has_free(order.account_id, order.lock_asset, cost):
                 self._report(order, ET_NEW)
                 self._expire(order, ExpiryReason.INSUFFICIENT_LIQUIDITY)

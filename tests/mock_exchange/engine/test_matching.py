@@ -451,6 +451,19 @@ def test_self_trade_prevention(
     world.ex._check()
 
 
+def test_expire_maker_market_buy_prices_its_lock_past_its_own_orders(world: World) -> None:
+    """A MARKET BUY by quantity locks what a dry run over the book costs. With EXPIRE_MAKER
+    its own best ask will expire, not trade, so the dry run prices the order past it: the
+    whole quantity fills at the next level instead of stopping short for want of funds."""
+    own = world.limit("alice", "SELL", "0.01", "50000")
+    world.limit("bob", "SELL", "0.05", "50010")
+    r = world.market("alice", "BUY", qty="0.01", stp="EXPIRE_MAKER")
+    assert own.order.status is OrderStatus.EXPIRED_IN_MATCH
+    assert r.order.status is OrderStatus.FILLED, r.order
+    assert [(f.price, f.qty) for f in r.fills] == [(u("50010"), u("0.01"))]
+    world.ex._check()
+
+
 @pytest.mark.parametrize("mode", ["DECREMENT", "TRANSFER"])
 def test_stp_decrement_partial(world: World, mode: str) -> None:
     own = world.limit("alice", "SELL", "0.3", "50000")
