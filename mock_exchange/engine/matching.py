@@ -601,19 +601,22 @@ class MatchingEngine:
     def _market_lock(
         self, side: Side, qty: int | None, quote_qty: int | None, skip_account: int | None
     ) -> tuple[str, int]:
-        """(asset, amount) a MARKET order locks, from a dry run over the current book
-        (without ``skip_account``'s own orders, which self-trade prevention will remove)."""
+        """(asset, amount) a MARKET order locks, from a dry run over the current book. With
+        ``skip_account`` (an ``EXPIRE_MAKER`` taker's own account), whichever is more of
+        the dry runs with and without its own orders: they expire rather than trade, so
+        the order may have to pay for the levels behind them."""
         cfg = self.cfg
         if side is BUY:
             if quote_qty is not None:
-                got, _ = self._dry_run(BUY, None, quote_qty, skip_account)
+                got, _ = self._dry_run(BUY, None, quote_qty)
                 self._check_liquidity(BUY, got)
                 return cfg.quote_asset, quote_qty
             assert qty is not None
-            _, lock = self._dry_run(BUY, qty, None, skip_account)
-            return cfg.quote_asset, lock
+            return cfg.quote_asset, self._market_buy_cost(qty, skip_account)
         if quote_qty is not None:
-            lock, _ = self._dry_run(SELL, None, quote_qty, skip_account)
+            lock, _ = self._dry_run(SELL, None, quote_qty)
+            if skip_account is not None:
+                lock = max(lock, self._dry_run(SELL, None, quote_qty, skip_account)[0])
             self._check_liquidity(SELL, lock)
             return cfg.base_asset, lock
         assert qty is not None
@@ -632,6 +635,13 @@ class MatchingEngine:
         market_lot = cfg.market_lot_size
         if market_lot is not None and qty < market_lot.min_qty:
             raise rejected(E.LIQUIDITY_MARKET_LOT_SIZE)
+
+    def _market_buy_cost(self, qty: int, skip_account: int | None) -> int:
+        """What a MARKET BUY of ``qty`` may spend (see ``_market_lock``)."""
+        _, cost = self._dry_run(BUY, qty, None)
+        if skip_account is not None:
+            cost = max(cost, self._dry_run(BUY, qty, None, skip_account)[1])
+        return cost
 
     def _dry_run(
         self, side: Side, qty: int | None, quote: int | None, skip_account: int | None = None
@@ -1115,7 +1125,7 @@ class MatchingEngine:
             self.ledger.unlock(order.account_id, order.lock_asset, order.locked)
             order.locked = 0
             skip = _own_skipped(order.self_trade_prevention_mode, order.account_id)
-            _, cost = self._dry_run(BUY, order.available, None, skip)
+            cost = self._market_buy_cost(order.available, skip)
             if not self.ledger.has_free(order.account_id, order.lock_asset, cost):
                 self._report(order, ET_NEW)
                 self._expire(order, ExpiryReason.INSUFFICIENT_LIQUIDITY)
