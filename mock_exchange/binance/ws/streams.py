@@ -123,6 +123,28 @@ def parse_stream(name: str) -> StreamSpec | None:
     return StreamSpec(name, symbol, "kline", interval=m.group("interval"), tz_offset_us=offset)
 
 
+def _depth_kind(fast: bool) -> Callable[[StreamSpec], bool]:
+    return lambda spec: spec.kind == "depth" and spec.fast == fast
+
+
+def _partial_kind(fast: bool) -> Callable[[StreamSpec], bool]:
+    return lambda spec: spec.kind == "partial" and spec.fast == fast
+
+
+#: What ``_push_tickers`` sends.
+_TICKER_KINDS = frozenset(
+    {"ticker", "miniTicker", "avgPrice", "windowTicker", "referencePrice", "allMini", "allWindowTicker"}
+)
+
+
+def _ticker_kind(spec: StreamSpec) -> bool:
+    return spec.kind in _TICKER_KINDS
+
+
+def _kline_kind(one_second: bool) -> Callable[[StreamSpec], bool]:
+    return lambda spec: spec.kind == "kline" and (spec.interval == "1s") == one_second
+
+
 @dataclass
 class DepthBuffer:
     """Depth updates merged since the last flush of one stream speed."""
@@ -182,7 +204,8 @@ class StreamHub:
         self.arr_sent: dict[str, dict[str, tuple[int, ...]]] = {}
         self._fmt_cache: dict[int, str] = {}
         self._delayed: set[asyncio.Task[None]] = set()
-        self._market_active = asyncio.Event()
+        #: Set whenever subscriptions change or a depth buffer fills: parked timers re-check.
+        self._timers_wake = asyncio.Event()
         self._keys_active = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         service.hub.subscribe(self._on_events)
@@ -194,15 +217,52 @@ class StreamHub:
 
     async def start(self) -> None:
         t = self.timers
+        every = self._every
         self._tasks = [
-            asyncio.ensure_future(self._every(t.depth_fast_interval, lambda: self._flush_depth(True))),
-            asyncio.ensure_future(self._every(t.depth_slow_interval, lambda: self._flush_depth(False))),
-            asyncio.ensure_future(self._every(t.depth_fast_interval, lambda: self._push_partials(True))),
-            asyncio.ensure_future(self._every(t.depth_slow_interval, lambda: self._push_partials(False))),
-            asyncio.ensure_future(self._every(t.ticker_interval, self._push_tickers)),
-            asyncio.ensure_future(self._every(t.kline_interval, lambda: self._push_klines(False))),
-            asyncio.ensure_future(self._every(1.0, lambda: self._push_klines(True))),
-            asyncio.ensure_future(self._every(1.0, self._expire_listen_keys, market=False)),
+            asyncio.ensure_future(
+                every(
+                    t.depth_fast_interval,
+                    lambda: self._flush_depth(True),
+                    lambda: self._subscribed(_depth_kind(True)),
+                    lambda: self._depth_pending(True),
+                )
+            ),
+            asyncio.ensure_future(
+                every(
+                    t.depth_slow_interval,
+                    lambda: self._flush_depth(False),
+                    lambda: self._subscribed(_depth_kind(False)),
+                    lambda: self._depth_pending(False),
+                )
+            ),
+            asyncio.ensure_future(
+                every(
+                    t.depth_fast_interval,
+                    lambda: self._push_partials(True),
+                    lambda: self._subscribed(_partial_kind(True)),
+                )
+            ),
+            asyncio.ensure_future(
+                every(
+                    t.depth_slow_interval,
+                    lambda: self._push_partials(False),
+                    lambda: self._subscribed(_partial_kind(False)),
+                )
+            ),
+            asyncio.ensure_future(
+                every(t.ticker_interval, self._push_tickers, lambda: self._subscribed(_ticker_kind))
+            ),
+            asyncio.ensure_future(
+                every(
+                    t.kline_interval,
+                    lambda: self._push_klines(False),
+                    lambda: self._subscribed(_kline_kind(False)),
+                )
+            ),
+            asyncio.ensure_future(
+                every(1.0, lambda: self._push_klines(True), lambda: self._subscribed(_kline_kind(True)))
+            ),
+            asyncio.ensure_future(self._every_key_second()),
         ]
 
     async def stop(self) -> None:
@@ -222,21 +282,70 @@ class StreamHub:
         for sc in list(self.conns):
             sc.send_payload("!serverShutdown", {"e": "serverShutdown", "E": now // sc.div})
 
-    async def _every(self, seconds: float, fn: Callable[[], None], *, market: bool = True) -> None:
-        """Run ``fn`` every ``seconds`` of clock time while anyone is subscribed (timers park
-        when nobody listens, so an idle server, or a virtual clock jumping a day, costs
-        nothing)."""
+    async def _every(
+        self,
+        seconds: float,
+        fn: Callable[[], None],
+        active: Callable[[], bool],
+        busy: Callable[[], bool] | None = None,
+    ) -> None:
+        """Run ``fn`` every ``seconds`` of clock time while ``active()`` (someone listens to
+        what it sends), on a grid that starts when it becomes active. While it is active
+        but not ``busy()`` (nothing to send, e.g. no depth change since the last flush) it
+        skips its ticks: it parks until there is work, then waits for the next grid tick.
+
+        A parked timer sets no clock deadline, so an idle server, or a quiet market on a
+        virtual clock jumping ahead, costs nothing."""
         if seconds <= 0:
             return  # 0: the work happens inline as events arrive
-        sleep = self.service.clock.sleep
-        active = self._market_active if market else self._keys_active
+        clock = self.service.clock
+        interval = max(1, round(seconds * 1_000_000))
+        tick: int | None = None  # the next grid time (µs) while active
         while True:
-            await active.wait()
-            await sleep(seconds)
+            if not active():
+                tick = None
+                await self._park(active)
+                continue
+            if busy is not None and not busy():
+                await self._park(lambda: busy() or not active())
+                continue
+            now = clock.now_us()
+            if tick is None:
+                tick = now + interval
+            elif tick <= now:  # ticks skipped while there was nothing to do
+                tick += ((now - tick) // interval + 1) * interval
+            await clock.sleep((tick - now) / 1_000_000)
+            tick += interval
             try:
                 fn()
             except Exception:  # a timer must never die silently; keep serving
                 log.exception("stream timer failed")
+
+    async def _park(self, until: Callable[[], bool]) -> None:
+        """Wait until ``until()``, re-checked whenever subscriptions or depth buffers change."""
+        wake = self._timers_wake
+        while True:
+            wake.clear()
+            if until():
+                return
+            await wake.wait()
+
+    async def _every_key_second(self) -> None:
+        """Expire listen keys once a second of clock time while any exists."""
+        sleep = self.service.clock.sleep
+        while True:
+            await self._keys_active.wait()
+            await sleep(1.0)
+            try:
+                self._expire_listen_keys()
+            except Exception:  # a timer must never die silently; keep serving
+                log.exception("stream timer failed")
+
+    def _subscribed(self, kind: Callable[[StreamSpec], bool]) -> bool:
+        return any(kind(spec) for spec in self.specs.values())
+
+    def _depth_pending(self, fast: bool) -> bool:
+        return any(buf.first for (_, speed), buf in self.depth.items() if speed == fast)
 
     # ================================================================== connections
 
@@ -309,7 +418,7 @@ class StreamHub:
         sc.streams[name] = spec
         self.specs[name] = spec
         self.subs.setdefault(name, set()).add(sc)
-        self._market_active.set()
+        self._timers_wake.set()
         if spec.kind == "depth":
             self.depth.setdefault((spec.symbol, spec.fast), DepthBuffer())
         return True
@@ -337,8 +446,7 @@ class StreamHub:
                     # The top sent last is unknown to the next subscriber: it is not a
                     # reason to hold back the next change that happens to restore it.
                     self.book_tops.pop(target.symbol, None)
-                if not self.subs:
-                    self._market_active.clear()
+                self._timers_wake.set()
                 if target.kind == "depth" and not any(
                     s.kind == "depth" and s.symbol == target.symbol and s.fast == target.fast
                     for s in self.specs.values()
@@ -496,6 +604,7 @@ class StreamHub:
                     buf = self.depth.get((event.symbol, fast))
                     if buf is not None:
                         buf.add(event)
+                        self._timers_wake.set()
         if agg:
             self._publish_agg(agg)
         for symbol in touched:
