@@ -28,6 +28,7 @@ from .engine import (
     Side,
     SymbolConfig,
     TimeInForce,
+    format_units,
     symbol_from_config,
 )
 from .engine.units import parse_units
@@ -54,6 +55,10 @@ class BookConfig:
     levels: int
     spacing: int
     quantity: int
+
+
+#: The keys of a ``books`` entry (``BookConfig``'s fields).
+BOOK_SETTINGS = frozenset({"symbol", "account", "mid", "levels", "spacing", "quantity"})
 
 
 @dataclass
@@ -128,6 +133,11 @@ def _amount(value: Any, where: str) -> int:
         return parse_units(str(value))
     except ValueError:
         raise ConfigError(f"{where}: {value!r} is not a non-negative decimal with <= 8 places") from None
+
+
+def _decimal(units: int) -> str:
+    """Units as a person writes the amount: ``"0.5"``, not ``50000000``."""
+    return format_units(units).rstrip("0").rstrip(".")
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -223,9 +233,12 @@ def parse_config(raw: Any) -> MockConfig:
     for i, raw_book in enumerate(_list(top.get("books", []), "books")):
         where = f"books[{i}]"
         b = _mapping(raw_book, where)
-        if b.get("symbol") not in symbols:
+        for key in b:
+            if key not in BOOK_SETTINGS:
+                raise ConfigError(f"{where}.{key}: unknown setting")
+        if not isinstance(b.get("symbol"), str) or b["symbol"] not in symbols:
             raise ConfigError(f"{where}.symbol: {b.get('symbol')!r} is not a configured symbol")
-        if b.get("account") not in names:
+        if not isinstance(b.get("account"), str) or b["account"] not in names:
             raise ConfigError(f"{where}.account: {b.get('account')!r} is not a configured account")
         levels = b.get("levels", 10)
         if not isinstance(levels, int) or isinstance(levels, bool) or levels < 0:
@@ -310,8 +323,7 @@ def seed_book(
                     )
                 )
             except EngineError as e:
-                raise ConfigError(
-                    f"books: cannot seed {book.symbol} {side} {book.quantity} @ {price}: {e}"
-                ) from None
+                quantity, at = _decimal(book.quantity), _decimal(price)
+                raise ConfigError(f"books: cannot seed {book.symbol} {side} {quantity} @ {at}: {e}") from None
             if publish is not None:
                 publish(result.events)
