@@ -170,30 +170,70 @@ class Lines:
         return self.by_path.get((), None)
 
 
-def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> Any:
-    lines.by_path[path] = node.start_mark.line + 1
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _to_python(
+    node: yaml.Node, path: tuple[Any, ...], lines: Lines, inside: frozenset[int] = frozenset()
+) -> Any:
+    """The node as plain data (mappings, lists, scalars), recording every node's line.
+
+    Only plain YAML: a tag PyYAML's safe loader cannot build (``!foo``), a tagged
+    collection (``!!set``, ``!!omap``), a list or mapping as a key, a merge key (``<<``)
+    and an alias inside itself are errors at their line, never a traceback."""
+    line = node.start_mark.line + 1
+    lines.by_path[path] = line
+    where = ".".join(map(str, path)) or "document"
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        plain = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
+        if node.tag != plain:
+            raise ScenarioError("", where, f"the tag {_tag(node)!r} is not supported: write plain YAML", line)
+        if id(node) in inside:
+            raise ScenarioError("", where, "an alias refers to a node that contains it", line)
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(
+                    "", where, "a key must be a name or a number, not a list or a mapping", key_line
+                )
+            if key_node.tag == _MERGE:
+                raise ScenarioError(
+                    "", where, "merge keys ('<<') are not supported: write the fields out", key_line
+                )
+            key = _scalar(key_node, where)
             if key in out:
                 raise ScenarioError(
                     "",
                     ".".join(map(str, (*path, key))) or "document",
                     f"{key!r} is given twice",
-                    key_node.start_mark.line + 1,
+                    key_line,
                 )
-            out[key] = _to_python(value_node, (*path, key), lines)
+            out[key] = _to_python(value_node, (*path, key), lines, inside)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, (*path, i), lines) for i, v in enumerate(node.value)]
-    return _scalar(node)
+        return [_to_python(v, (*path, i), lines, inside) for i, v in enumerate(node.value)]
+    return _scalar(node, where)
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _tag(node: yaml.Node) -> str:
+    return str(node.tag).replace("tag:yaml.org,2002:", "!!")
+
+
+def _scalar(node: yaml.Node, where: str) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as e:  # a tag the safe loader does not know, such as !foo
+        problem = getattr(e, "problem", None) or str(e)
+        raise ScenarioError("", where, f"not valid YAML: {problem}", node.start_mark.line + 1) from None
+    except Exception:  # a standard tag on a value it does not fit: !!int abc, !!bool maybe
+        raise ScenarioError(
+            "", where, f"not valid YAML: {node.value!r} is not a valid {_tag(node)}", node.start_mark.line + 1
+        ) from None
     finally:
         loader.dispose()
 
