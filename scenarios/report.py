@@ -141,4 +141,5 @@ def junit_xml(
         elif r.failures:
             f = r.failures[0]
             ET.SubElement(case, "failure", message=f"{f.where}: {f.message}").text = format_result(r)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # as pytest's --junitxml does
     ET.ElementTree(suite).write(str(path), encoding="utf-8", xml_declaration=True)

@@ -124,3 +124,13 @@ def test_junit_counts_an_invalid_file_as_an_error(
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:
     assert main(["run", "/nonexistent/scenarios"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_junit_goes_into_a_folder_that_does_not_exist_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    write(tmp_path / "suite", "good", PASSING)
+    report = tmp_path / "reports" / "ci" / "j.xml"
+    assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 0
+    assert ET.parse(report).getroot().get("tests") == "1"
+    assert f"JUnit XML written to {report}" in capsys.readouterr().out
