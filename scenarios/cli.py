@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .report import format_result, junit_xml, table
-from .runner import Result, run_scenario
+from .runner import Result, crashed_result, run_scenario
 from .spec import ScenarioError, load_scenario
 
 SUITE = Path(__file__).resolve().parent / "suite"
@@ -38,27 +38,42 @@ def find(paths: Sequence[str]) -> list[Path]:
 async def run_all(
     files: list[Path], keyword: str | None, quiet: bool
 ) -> tuple[list[Result], list[tuple[Path, str]]]:
-    """Run ``files``: the results, and the invalid files with what is wrong with each."""
+    """Run ``files``: the results, and the invalid files with what is wrong with each.
+
+    Every file is run and reported, whatever happens in another one: a file whose loading
+    or run crashes (an unexpected exception, a bug in the harness or the connector) is a
+    result with ``error`` set, and the next file runs."""
     results: list[Result] = []
     invalid: list[tuple[Path, str]] = []
     for f in files:
         if keyword and keyword not in str(f):
             continue
+        result: Result | None = None
         try:
             scenario = load_scenario(f)
         except ScenarioError as e:
             invalid.append((f, str(e)))
             continue
-        if scenario.xfail:
-            continue  # harness self-tests; pytest runs them
-        try:
-            result = await run_scenario(scenario)
-        except ScenarioError as e:  # found on starting: an option only the driver can judge
-            invalid.append((f, str(e)))
-            continue
+        except Exception as e:
+            result = crashed_result(f, "loading", e)
+        else:
+            if scenario.xfail:
+                continue  # harness self-tests; pytest runs them
+            try:
+                result = await run_scenario(scenario)
+            except ScenarioError as e:  # found on starting: an option only the driver can judge
+                invalid.append((f, str(e)))
+                continue
+            except asyncio.CancelledError as e:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # Ctrl-C: stop the whole run
+                result = crashed_result(f, "running", e, scenario)
+            except Exception as e:
+                result = crashed_result(f, "running", e, scenario)
         results.append(result)
         if not quiet:
-            mark = "." if result.passed else "F"
+            mark = "." if result.passed else ("E" if result.error else "F")
             print(mark, end="", flush=True)
     if not quiet:
         print()
@@ -102,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table(results, len(invalid)) if results or invalid else "no scenarios ran")
     if args.junit:
-        junit_xml(results, args.junit, invalid)
+        junit_xml(results, args.junit, invalid)  # creates missing parent folders
         print(f"JUnit XML written to {args.junit}")
     return 0 if results and not failed and not invalid else 1
 

@@ -52,9 +52,20 @@ def timeline(result: Result, failure: Failure | None = None, context: int = CONT
     return shown
 
 
+def _status(result: Result) -> str:
+    return "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
+
+
+def error_summary(result: Result) -> str:
+    """What crashed, on one line ("" when nothing did)."""
+    if not result.error:
+        return ""
+    return result.error_message or result.error.strip().splitlines()[-1]
+
+
 def format_result(result: Result, *, with_timeline: bool = True) -> str:
     s = result.scenario
-    out = [f"{'PASS' if result.passed else 'FAIL'}: {s.name}  ({s.path})"]
+    out = [f"{_status(result)}: {s.name}  ({s.path})"]
     for f in result.failures:
         loc = f"{s.path}:{f.line}" if f.line else s.path
         out.append(f"  {f.where}: {f.message}")
@@ -62,9 +73,10 @@ def format_result(result: Result, *, with_timeline: bool = True) -> str:
         if f.source:
             out.extend("    " + line for line in f.source.splitlines())
     if result.error:
-        out.append("  the run crashed:")
+        out.append(f"  {error_summary(result)}")
+        out.append("  traceback (for debugging):")
         out.extend("    " + line for line in result.error.rstrip().splitlines())
-    if with_timeline and not result.passed:
+    if with_timeline and not result.passed and (result.steps or result.traffic or result.events):
         failure = result.failures[0] if result.failures else None
         out.append("  timeline (virtual ms), up to the failure:")
         out.extend("  " + line for line in timeline(result, failure))
@@ -92,10 +104,13 @@ def table(results: list[Result], invalid: int = 0) -> str:
         if r.failures:
             why = f"{r.failures[0].where}: {r.failures[0].message}"
         elif r.error:
-            why = r.error.strip().splitlines()[-1]
+            why = error_summary(r)
         rows.append(f"{_label(r):<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
     passed = sum(r.passed for r in results)
-    summary = f"{passed} passed, {len(results) - passed} failed"
+    errors = sum(1 for r in results if r.error)
+    summary = f"{passed} passed, {len(results) - passed - errors} failed"
+    if errors:
+        summary += f", {errors} error{'s' if errors > 1 else ''}"
     rows.append(f"\n{summary}, {invalid} invalid" if invalid else f"\n{summary}")
     return "\n".join(rows)
 
@@ -137,7 +152,7 @@ def junit_xml(
             file=r.scenario.path,
         )
         if r.error:
-            ET.SubElement(case, "error", message=r.error.strip().splitlines()[-1]).text = format_result(r)
+            ET.SubElement(case, "error", message=error_summary(r)).text = format_result(r)
         elif r.failures:
             f = r.failures[0]
             ET.SubElement(case, "failure", message=f"{f.where}: {f.message}").text = format_result(r)

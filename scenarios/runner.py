@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -38,7 +39,7 @@ from mock_exchange.server import MockExchangeServer
 from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
-from .spec import Scenario, ScenarioError, Step
+from .spec import Lines, Scenario, ScenarioError, Step
 
 T = TypeVar("T")
 
@@ -88,6 +89,8 @@ class Result:
     steps: list[StepRecord] = field(default_factory=list)
     duration_s: float = 0.0  # float ok: wall time of the run
     error: str | None = None  # harness or connector crash, with traceback
+    #: One line saying what crashed (the report's summary of ``error``).
+    error_message: str | None = None
     #: Warnings and errors the connector logged during the run ("LEVEL logger: message").
     logs: list[str] = field(default_factory=list)
 
@@ -1074,19 +1077,39 @@ async def run_scenario(
     except TimeoutError as e:
         where = scenario.lines.of("setup")
         result.failures.append(Failure("setup", f"timed out waiting for {e}", where, "", *run._activity()))
-    except Exception:
+    except Exception as e:
         result.error = traceback.format_exc()
+        result.error_message = f"the run crashed: {_one_line(e)}"
     finally:
         result.events = list(driver.events)
         if run.server is not None:  # started (or part-started): record, then stop
             result.traffic = list(run.server.service.traffic.entries)
             try:
                 await asyncio.wait_for(run.stop(), 30)
-            except Exception:
+            except Exception as e:
                 if result.error is None:
                     result.error = "stopping: " + traceback.format_exc()
-    logging.getLogger("connector").removeHandler(capture)
+                    result.error_message = f"stopping the run crashed: {_one_line(e)}"
+        logging.getLogger("connector").removeHandler(capture)
     result.logs = capture.lines
     result.duration_s = time.perf_counter() - t0
     result.passed = not result.failures and result.error is None
+    return result
+
+
+def _one_line(e: BaseException) -> str:
+    """``Type: message`` on one line."""
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def crashed_result(path: Path, doing: str, e: BaseException, scenario: Scenario | None = None) -> Result:
+    """The result of a file whose loading or run raised ``e`` outside ``run_scenario``'s
+    own handling: an error naming the file, with the traceback for debugging."""
+    if scenario is None:  # it did not load: a stand-in named after the file
+        name = path.name.removesuffix(".scenario.yaml")
+        scenario = Scenario(str(path), name, "", [], {}, [], {}, Lines())
+    result = Result(scenario, passed=False)
+    result.error = "".join(traceback.format_exception(e))
+    result.error_message = f"{path}: crashed while {doing}: {_one_line(e)}"
     return result

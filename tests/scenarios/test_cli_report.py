@@ -6,6 +6,7 @@ import logging
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,6 +125,54 @@ def test_junit_counts_an_invalid_file_as_an_error(
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:
     assert main(["run", "/nonexistent/scenarios"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["loading", "running"])
+def test_a_crash_in_one_file_is_an_error_and_the_others_still_run(
+    where: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_root_handlers: None,
+) -> None:
+    """An unexpected exception (a harness or connector bug) while loading or running one
+    file is that file's error: the files after it run, the table and JUnit are produced."""
+    from scenarios import cli
+
+    write(tmp_path / "suite", "a_good", PASSING)
+    bad = write(tmp_path / "suite", "b_bad", PASSING)
+    write(tmp_path / "suite", "c_good", PASSING)
+    real_load, real_run = cli.load_scenario, cli.run_scenario
+
+    def load(path: Path) -> Any:
+        if where == "loading" and Path(path).name.startswith("b_"):
+            raise AttributeError("'list' object has no attribute 'items'")
+        return real_load(path)
+
+    async def run(scenario: Any) -> Any:
+        if where == "running" and scenario.id == "b_bad":
+            raise RuntimeError("the harness tripped")
+        return await real_run(scenario)
+
+    monkeypatch.setattr(cli, "load_scenario", load)
+    monkeypatch.setattr(cli, "run_scenario", run)
+    report = tmp_path / "report.xml"
+    assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 1
+    out = capsys.readouterr().out
+    what = (
+        "AttributeError: 'list' object has no attribute 'items'"
+        if where == "loading"
+        else ("RuntimeError: the harness tripped")
+    )
+    assert f"{bad}: crashed while {where}: {what}" in out
+    assert "Traceback (most recent call last)" in out  # for debugging, after the summary
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith("suite/")]
+    assert rows == [["suite/a_good", "pass"], ["suite/b_bad", "ERROR"], ["suite/c_good", "pass"]]
+    assert "2 passed, 0 failed, 1 error" in out
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "1")
+    [error] = [case.find("error") for case in suite if case.get("name") == "b_bad"]
+    assert error is not None and error.get("message") == f"{bad}: crashed while {where}: {what}"
 
 
 def test_junit_goes_into_a_folder_that_does_not_exist_yet(
