@@ -799,18 +799,18 @@ class Run:
                 )
         traffic = self.server.service.traffic.entries
         for i, req in enumerate(expect.get("requests") or []):
-            method, pattern = req.get("method"), req.get("path", "")
+            method, pattern = req.get("method"), req.get("path")
             surface = req.get("surface", "rest")
-            if surface == "rest":
+            if surface == "rest":  # no method: any method; no path: any path
                 n = sum(
                     1
                     for t in traffic
                     if t.surface == "rest"
                     and t.direction == "in"
-                    and (method is None or t.text.startswith(method + " "))
-                    and _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern)
+                    and (method is None or _path_matches(t.text.split(" ", 1)[0].upper(), method.upper()))
+                    and (pattern is None or _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern))
                 )
-                what = f"{method or '*'} {pattern}"
+                what = f"{method or '*'} {pattern or '*'}"
             else:
                 n = sum(
                     1

@@ -287,3 +287,29 @@ def test_event_patterns_compare_booleans_numbers_and_globs() -> None:
     assert not _event_matches(event, {"name": "ReconciliationCompleted", "orders_checked": 3})
     assert not _event_matches(event, {"name": "ReconciliationCompleted", "missing": "x"})
     assert not _event_matches(event, {"name": "StreamStatusChanged"})
+
+
+async def test_rest_requests_match_any_path_without_one_and_methods_as_case_insensitive_globs(
+    tmp_path: Path,
+) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, REST request counts
+        steps:
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+          - wait: {order: o1, state: OPEN}
+        expect:
+          requests:
+            - {method: POST, min: 1}
+            - {method: post, path: /api/v3/order, count: 1}
+            - {method: "P*", path: "/api/v3/ord*", count: 1}
+            - {method: "[gG]et", path: /api/v3/exchangeInfo, min: 1}
+            - {path: /api/v3/order, count: 1}
+            - {method: POST, count: 0}
+            - {method: DELETE, max: 0}
+        """,
+    )
+    # No path means any path: the POST sent is counted (it used to count nothing, so
+    # `count: 0` passed after a POST went out).
+    assert failures(result) == {"expect.requests[5]": ("POST *: expected exactly 0, sent 1", 12)}
