@@ -653,11 +653,11 @@ class Run:
                     want_fee = {k: _dec(v) for k, v in value.items()}
                     if view.fee != want_fee:
                         fail(f"orders.{alias}.fee", f"expected {value}, got {view.fee}", "orders", alias, key)
-                elif key in ("exchange_status", "exchange_id"):
+                elif key == "exchange_status":
                     exchange = self._exchange_order(cid)
                     if exchange is None:
                         fail(f"orders.{alias}.{key}", "the exchange has no such order", "orders", alias, key)
-                    elif key == "exchange_status" and exchange["status"] != value:
+                    elif exchange["status"] != value:
                         fail(
                             f"orders.{alias}.exchange_status",
                             f"expected {value}, got {exchange['status']}",
@@ -665,6 +665,27 @@ class Run:
                             alias,
                             key,
                         )
+                elif key == "exchange_id" and view.exchange_order_id != str(value):
+                    # The connector's view, as every field but exchange_status; the
+                    # exchange's own id is said for context.
+                    exchange = self._exchange_order(cid)
+                    on_exchange = (
+                        "the exchange has no such order"
+                        if exchange is None
+                        else f"the exchange's order id is {exchange['orderId']}"
+                    )
+                    got = (
+                        "the connector has no exchange order id for it"
+                        if view.exchange_order_id is None
+                        else f"got {view.exchange_order_id}"
+                    )
+                    fail(
+                        f"orders.{alias}.exchange_id",
+                        f"expected {value}, {got} ({on_exchange})",
+                        "orders",
+                        alias,
+                        key,
+                    )
                 elif key == "failed_reason" and (view.failure is None or value not in view.failure):
                     fail(
                         f"orders.{alias}.failed_reason",

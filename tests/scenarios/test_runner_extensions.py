@@ -313,3 +313,34 @@ async def test_rest_requests_match_any_path_without_one_and_methods_as_case_inse
     # No path means any path: the POST sent is counted (it used to count nothing, so
     # `count: 0` passed after a POST went out).
     assert failures(result) == {"expect.requests[5]": ("POST *: expected exactly 0, sent 1", 12)}
+
+
+async def test_orders_exchange_id_compares_the_connectors_exchange_order_id(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, exchange ids
+        steps:
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+          - buy: {order: o2, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59001"}
+          - fault: {surface: rest, method: POST, path: /api/v3/order, action: error, status: 400, code: -2010}
+          - buy: {order: o3, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59002"}
+          - wait: {order: o3, state: FAILED}
+        expect:
+          orders:
+            o1: {exchange_id: 41}
+            o2: {exchange_id: 123456789}
+            o3: {exchange_id: "43"}
+        """,
+    )
+    # The default books hold 40 market-maker orders, so the connector's are 41 and 42.
+    assert failures(result) == {
+        "expect.orders.o2.exchange_id": (
+            "expected 123456789, got 42 (the exchange's order id is 42)",
+            11,
+        ),
+        "expect.orders.o3.exchange_id": (
+            "expected 43, the connector has no exchange order id for it (the exchange has no such order)",
+            12,
+        ),
+    }
