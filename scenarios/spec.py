@@ -24,13 +24,19 @@ The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
+from mock_exchange.engine import STPMode, TimeInForce
+from mock_exchange.engine.units import parse_units
 from mock_exchange.faults.plan import FAULT_FIELDS, Fault, FaultSpecError
 
 # ----------------------------------------------------------------------------- vocabulary
@@ -46,7 +52,7 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
         {"account", "symbol", "side"},
         {"type", "quantity", "price", "quote_quantity", "time_in_force", "client_order_id", "as", "stp"},
     ),
-    "exchange_cancel": ({"account", "symbol"}, {"order_id", "client_order_id", "order", "as"}),
+    "exchange_cancel": ({"account", "symbol"}, {"order_id", "client_order_id", "order"}),
     "deposit": ({"account", "asset", "amount"}, set()),
     "withdraw": ({"account", "asset", "amount"}, set()),
     "fault": (set(), {"name", *FAULT_FIELDS}),
@@ -70,6 +76,8 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "check_network": ({"expect"}, {"timeout"}),
     "all_trading_pairs": ({"expect"}, {"timeout"}),
 }
+#: A trading pair as the connector names it (``BTC-USDT``).
+PAIR = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
 #: Steps that may be written with a scalar (``advance: 5``): the field it stands for.
 SCALAR_STEPS = {"advance": "seconds", "skew": "ms"}
 #: `wait: {until: ...}` conditions.
@@ -305,19 +313,22 @@ class _Checker:
     def __init__(self, path: str, lines: Lines) -> None:
         self.path, self.lines = path, lines
 
-    def fail(self, where: str, message: str, *node_path: Any) -> None:
+    def fail(self, where: str, message: str, *node_path: Any) -> NoReturn:
         raise ScenarioError(self.path, where, message, self.lines.of(*node_path))
 
-    def mapping(self, value: Any, where: str, *node_path: Any) -> dict[str, Any]:
+    def mapping(
+        self, value: Any, where: str, *node_path: Any, what: str = "", shape: str = "a mapping"
+    ) -> dict[str, Any]:
+        """``value`` must be a mapping; ``what`` names the field, ``shape`` what it takes."""
         if not isinstance(value, dict):
-            self.fail(where, f"expected a mapping, got {type(value).__name__}", *node_path)
+            self.fail(where, f"{what + ': ' if what else ''}expected {shape}, {_got(value)}", *node_path)
         out: dict[str, Any] = value
         return out
 
     def fields(
         self,
         value: dict[str, Any],
-        allowed: set[str],
+        allowed: set[str] | frozenset[str],
         where: str,
         *node_path: Any,
         required: set[str] | frozenset[str] = frozenset(),
@@ -330,31 +341,144 @@ class _Checker:
             if key not in value:
                 self.fail(where, f"missing required field {key!r}", *node_path)
 
-    def amount(self, value: Any, where: str, *node_path: Any) -> None:
+    # Each value check below names the field as ``label`` (by default the last element
+    # of ``node_path``, quoted: ``'amount'``) and reports at that node's line.
+
+    def amount(self, value: Any, where: str, *node_path: Any, label: str = "") -> Decimal:
+        """A decimal number, written as a string ("0.01"); a whole number may be bare."""
+        label = label or _label(node_path)
         if isinstance(value, bool) or not isinstance(value, str | int):
+            self.fail(where, f'{label} must be a decimal string like "0.01", got {value!r}', *node_path)
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite() or not str(value).strip():
+            self.fail(where, f"{label}: {value!r} is not a decimal number", *node_path)
+        return number
+
+    def units(self, value: Any, where: str, *node_path: Any, label: str = "") -> None:
+        """An amount the mock keeps in 1e-8 units: non-negative, at most 8 decimals."""
+        label = label or _label(node_path)
+        self.amount(value, where, *node_path, label=label)
+        try:
+            parse_units(str(value))
+        except ValueError:
+            self.fail(where, f"{label}: {value!r} is not a non-negative decimal with <= 8 places", *node_path)
+
+    def positive_amount(self, value: Any, where: str, *node_path: Any, label: str = "") -> None:
+        label = label or _label(node_path)
+        self.units(value, where, *node_path, label=label)
+        if Decimal(str(value)) <= 0:
+            self.fail(where, f"{label} must be positive, got {value!r}", *node_path)
+
+    def name(self, value: Any, where: str, *node_path: Any, label: str = "") -> str:
+        """A name (an order, account, asset, symbol, stream...): a non-empty string."""
+        if not (isinstance(value, str) and value.strip()):
             self.fail(
-                where, f'{node_path[-1]!r} must be a decimal string like "0.01", got {value!r}', *node_path
+                where, f"{label or _label(node_path)} must be a non-empty string, got {value!r}", *node_path
+            )
+        out: str = value
+        return out
+
+    def pair(self, value: Any, where: str, *node_path: Any, label: str = "") -> str:
+        """A trading pair as the connector names it: BASE-QUOTE."""
+        label = label or _label(node_path)
+        if not (isinstance(value, str) and PAIR.fullmatch(value)):
+            self.fail(
+                where,
+                f"{label}: {value!r} is not a trading pair of the form BASE-QUOTE (e.g. BTC-USDT)",
+                *node_path,
+            )
+        out: str = value
+        return out
+
+    def seconds(self, value: Any, where: str, *node_path: Any, label: str = "", zero: bool = False) -> None:
+        """A number of (virtual) seconds: an integer or a decimal number, not a string."""
+        label = label or _label(node_path)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+            or (value == 0 and not zero)
+        ):
+            need = "a number of seconds >= 0" if zero else "a positive number of seconds"
+            self.fail(where, f"{label} must be {need}, got {value!r}", *node_path)
+
+    def whole(self, value: Any, where: str, *node_path: Any, label: str = "", minimum: int | None = 0) -> int:
+        """A whole number (not a string, not a boolean), at least ``minimum``."""
+        label = label or _label(node_path)
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+            need = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+            self.fail(where, f"{label} must be {need}, got {value!r}", *node_path)
+        out: int = value
+        return out
+
+    def boolean(self, value: Any, where: str, *node_path: Any, label: str = "") -> None:
+        if not isinstance(value, bool):
+            self.fail(where, f"{label or _label(node_path)} must be true or false, got {value!r}", *node_path)
+
+    def one_of(self, value: Any, allowed: Iterable[str], where: str, *node_path: Any, label: str = "") -> str:
+        allowed = list(allowed)
+        if not (isinstance(value, str) and value in allowed):
+            self.fail(
+                where,
+                f"{label or _label(node_path)} must be one of {', '.join(allowed)}, got {value!r}",
+                *node_path,
+            )
+        out: str = value
+        return out
+
+    def json(self, value: Any, where: str, *node_path: Any, label: str = "", obj: bool = False) -> None:
+        """A JSON value (``obj``: a JSON object) to send as it is."""
+        label = label or _label(node_path)
+        if obj and not isinstance(value, dict):
+            self.fail(
+                where, f"{label}: expected a JSON object (a mapping), got {type(value).__name__}", *node_path
             )
         try:
-            Decimal(str(value))
-        except InvalidOperation:
-            self.fail(where, f"{node_path[-1]!r}: {value!r} is not a decimal number", *node_path)
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            self.fail(where, f"{label}: not a JSON value ({e})", *node_path)
+
+    def name_list(
+        self, value: Any, where: str, *node_path: Any, what: str, shape: str, pairs: bool = False
+    ) -> list[str]:
+        """A list of names (``pairs``: of trading pairs), each given once."""
+        if not isinstance(value, list):
+            self.fail(where, f"{what}: expected {shape}, {_got(value)}", *node_path)
+        seen: set[str] = set()
+        for i, item in enumerate(value):
+            at = (*node_path, i)
+            (self.pair if pairs else self.name)(item, where, *at, label=f"{what}[{i}]")
+            if item in seen:
+                self.fail(where, f"{what}[{i}]: {item!r} is given twice", *at)
+            seen.add(item)
+        out: list[str] = value
+        return out
 
 
 def _is_string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 
-def _is_positive_number(value: Any) -> bool:
-    return isinstance(value, int | float) and value > 0
+def _label(node_path: tuple[Any, ...]) -> str:
+    return repr(node_path[-1]) if node_path else "the value"
+
+
+def _got(value: Any) -> str:
+    """``got list``, or for a scalar ``got str 'OrderFailed'``."""
+    scalar = value is None or isinstance(value, str | int | float | bool)
+    return f"got {type(value).__name__}" + (f" {value!r}" if scalar else "")
 
 
 def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
     """A fault spec (plus an optional ``name``), validated as the control API would."""
     spec = c.mapping(spec, where, *path)
     c.fields(spec, {"name", *FAULT_FIELDS}, where, *path)
-    if "name" in spec and not (isinstance(spec["name"], str) and spec["name"]):
-        c.fail(where, "'name' must be a non-empty string", *path, "name")
+    if "name" in spec:
+        c.name(spec["name"], where, *path, "name")
     try:
         Fault.from_spec({k: v for k, v in spec.items() if k != "name"}, where="fault")
     except FaultSpecError as e:
@@ -362,47 +486,174 @@ def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
         c.fail(where, str(e), *path, field_name)
 
 
-def _check_step(c: _Checker, step: Step) -> None:
-    where = step.where
-    path = ("steps", step.index - 1, step.kind)
+#: Steps that cannot run while the connector is down (``restart_connector.while_down``).
+CONNECTOR_STEPS = {"buy", "sell", "cancel", "cancel_all", "wait", "restart_connector", "check"}
+#: What each condition of ``wait`` reads, besides ``until`` and ``timeout``.
+WAIT_FIELDS: dict[str, set[str]] = {
+    "ready": set(),
+    "book_synced": {"pair"},
+    "user_stream_connected": set(),
+    "order_state": {"order", "state"},
+    "event": {"event", "order", "count"},
+    "balance": {"asset", "total", "available"},
+    "no_open_orders": set(),
+}
+SOCKET_SURFACES = ("stream", "ws_api", "all")
+EXCHANGE_ORDER_TYPES = ("LIMIT", "LIMIT_MAKER", "MARKET")
+#: How the value of each step field is checked (a tuple: one of these strings); fields not
+#: listed here (``type`` and ``expect_error`` of buy/sell, ``expect``, ``while_down``, the
+#: conditions of ``wait``, a fault's fields) are checked by ``_check_step`` itself.
+STEP_FIELD_TYPES: dict[str, dict[str, str | tuple[str, ...]]] = {
+    "buy": {"order": "name", "pair": "name", "amount": "amount", "price": "amount", "quote_amount": "amount"},
+    "cancel": {"order": "name", "expect_error": "bool"},
+    "cancel_all": {"timeout": "seconds"},
+    "exchange_order": {
+        "account": "name",
+        "symbol": "name",
+        "side": ("BUY", "SELL"),
+        "type": EXCHANGE_ORDER_TYPES,
+        "quantity": "amount",
+        "price": "amount",
+        "quote_quantity": "amount",
+        "time_in_force": tuple(m.value for m in TimeInForce),
+        "client_order_id": "name",
+        "as": "name",
+        "stp": tuple(m.value for m in STPMode),
+    },
+    "exchange_cancel": {
+        "account": "name",
+        "symbol": "name",
+        "order_id": "id",
+        "client_order_id": "name",
+        "order": "name",
+    },
+    "deposit": {"account": "name", "asset": "name", "amount": "positive_amount"},
+    "remove_fault": {"name": "name"},
+    "disconnect": {"surface": SOCKET_SURFACES, "stream": "name"},
+    "stall": {"seconds": "seconds", "surface": SOCKET_SURFACES, "stream": "name"},
+    "terminate_user_stream": {"account": "name"},
+    "inject_user_event": {"payload": "json_object", "account": "name"},
+    "inject_stream": {"stream": "name", "payload": "json"},
+    "skew": {"ms": "ms"},
+    "advance": {"seconds": "seconds"},
+    "wait": {
+        "order": "name",
+        "count": "count",
+        "pair": "pair",
+        "asset": "name",
+        "total": "amount",
+        "available": "amount",
+        "timeout": "seconds",
+    },
+    "restart_connector": {"down_for": "seconds_or_zero"},
+    "clear_book": {"symbol": "name"},
+    "seed_book": {
+        "symbol": "name",
+        "account": "name",
+        "mid": "units",
+        "levels": "count",
+        "spacing": "units",
+        "quantity": "units",
+    },
+    "check_network": {"timeout": "seconds"},
+    "all_trading_pairs": {"timeout": "seconds"},
+}
+STEP_FIELD_TYPES["sell"] = STEP_FIELD_TYPES["buy"]
+STEP_FIELD_TYPES["withdraw"] = STEP_FIELD_TYPES["deposit"]
+
+
+def _check_value(c: _Checker, kind: str | tuple[str, ...], value: Any, where: str, *path: Any) -> None:
+    if isinstance(kind, tuple):
+        c.one_of(value, kind, where, *path)
+    elif kind == "name":
+        c.name(value, where, *path)
+    elif kind == "pair":
+        c.pair(value, where, *path)
+    elif kind == "amount":
+        c.amount(value, where, *path)
+    elif kind == "units":
+        c.units(value, where, *path)
+    elif kind == "positive_amount":
+        c.positive_amount(value, where, *path)
+    elif kind == "seconds":
+        c.seconds(value, where, *path)
+    elif kind == "seconds_or_zero":
+        c.seconds(value, where, *path, zero=True)
+    elif kind in ("count", "id"):
+        c.whole(value, where, *path, minimum=1)
+    elif kind == "ms":
+        c.whole(value, where, *path, label="'ms' (milliseconds)", minimum=None)
+    elif kind == "bool":
+        c.boolean(value, where, *path)
+    elif kind == "json":
+        c.json(value, where, *path)
+    elif kind == "json_object":
+        c.json(value, where, *path, obj=True)
+    else:  # pragma: no cover - a mistake in the table above
+        raise AssertionError(kind)
+
+
+def _check_step(c: _Checker, step: Step, where: str = "", path: tuple[Any, ...] = ()) -> None:
+    """One step: its fields, each field's value, and what the step needs together.
+    ``where``/``path`` place a step nested in ``restart_connector.while_down``."""
+    where = where or step.where
+    path = path or ("steps", step.index - 1, step.kind)
     if step.kind == "check":
-        _check_expect(c, step.args, where, *path)
+        check = c.mapping(
+            step.args, where, *path, what="check", shape="a mapping of expectations (as in expect)"
+        )
+        if not check:
+            c.fail(where, "check: name at least one expectation (the fields of expect)", *path)
+        _check_expect(c, check, where, *path)
         return
     if step.kind in SCALAR_STEPS and not isinstance(step.args, dict):  # `advance: 5`
         step.args = {SCALAR_STEPS[step.kind]: step.args}
-    if step.args is None:
-        step.args = {}
     args = c.mapping(step.args, where, *path)
     required, optional = STEP_FIELDS[step.kind]
-    c.fields(
-        {k: v for k, v in args.items() if k != "while_down_steps"},
-        required | optional,
-        where,
-        *path,
-        required=required,
-    )
-    for key in (
-        "amount",
-        "price",
-        "quote_amount",
-        "quantity",
-        "quote_quantity",
-        "total",
-        "available",
-        "mid",
-        "spacing",
-    ):
-        if key in args and args[key] is not None:
-            c.amount(args[key], where, *path, key)
+    c.fields(args, required | optional, where, *path, required=required)
+    for key, kind in STEP_FIELD_TYPES.get(step.kind, {}).items():
+        if key in args:
+            _check_value(c, kind, args[key], where, *path, key)
     if step.kind in ("buy", "sell"):
-        if args["type"] not in ("LIMIT", "LIMIT_MAKER", "MARKET"):
+        if not (isinstance(args["type"], str) and args["type"] in ("LIMIT", "LIMIT_MAKER", "MARKET")):
             c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args['type']!r}", *path, "type")
         if args["type"] != "MARKET" and "price" not in args:
             c.fail(where, f"a {args['type']} order needs a 'price'", *path)
         if "amount" not in args and "quote_amount" not in args:
             c.fail(where, "give 'amount' (base) or 'quote_amount' (MARKET by quote)", *path)
+        if "expect_error" in args and not (
+            args["expect_error"] is True or (isinstance(args["expect_error"], str) and args["expect_error"])
+        ):
+            c.fail(
+                where,
+                "'expect_error' must be the reason the connector refuses the order (e.g. "
+                f"BELOW_MIN_NOTIONAL) or true for any reason, got {args['expect_error']!r}",
+                *path,
+                "expect_error",
+            )
+    if step.kind == "exchange_cancel":
+        given = [key for key in ("order_id", "client_order_id", "order") if key in args]
+        if len(given) != 1:
+            c.fail(
+                where,
+                "give exactly one of 'order_id', 'client_order_id' or 'order' (a name)"
+                + (f", got {' and '.join(map(repr, given))}" if given else ""),
+                *path,
+            )
     if step.kind == "fault":
         _check_fault(c, args, where, *path)
+    if step.kind == "cancel_all" and "expect" in args:
+        want = c.mapping(
+            args["expect"],
+            where,
+            *path,
+            "expect",
+            what="expect",
+            shape="a mapping of order name to whether its cancel succeeds, e.g. {o1: true, o2: false}",
+        )
+        for alias, ok in want.items():
+            c.name(alias, where, *path, "expect", alias, label="an order name")
+            c.boolean(ok, where, *path, "expect", alias, label=f"expect.{alias}")
     if step.kind == "check_network" and args["expect"] not in NETWORK_STATUSES:
         c.fail(
             where,
@@ -410,23 +661,12 @@ def _check_step(c: _Checker, step: Step) -> None:
             *path,
             "expect",
         )
-    if step.kind == "all_trading_pairs" and not _is_string_list(args["expect"]):
-        c.fail(where, "'expect' must be a list of trading pairs, e.g. [BTC-USDT, ETH-USDT]", *path, "expect")
-    if (
-        step.kind in ("check_network", "all_trading_pairs")
-        and "timeout" in args
-        and not _is_positive_number(args["timeout"])
-    ):
-        c.fail(
-            where,
-            f"'timeout' must be a positive number of seconds, got {args['timeout']!r}",
-            *path,
-            "timeout",
-        )
-    if step.kind == "cancel" and "expect_error" in args and not isinstance(args["expect_error"], bool):
-        c.fail(where, "'expect_error' must be true or false", *path, "expect_error")
-    if step.kind in ("advance", "stall") and not _is_positive_number(args.get("seconds")):
-        c.fail(where, f"'seconds' must be a positive number, got {args['seconds']!r}", *path, "seconds")
+    if step.kind == "all_trading_pairs":
+        if not isinstance(args["expect"], list):
+            c.fail(
+                where, "'expect' must be a list of trading pairs, e.g. [BTC-USDT, ETH-USDT]", *path, "expect"
+            )
+        c.name_list(args["expect"], where, *path, "expect", what="expect", shape="a list", pairs=True)
     if step.kind == "restart_connector" and "while_down" in args:
         inner = args["while_down"]
         if not isinstance(inner, list):
@@ -434,18 +674,12 @@ def _check_step(c: _Checker, step: Step) -> None:
         parsed = []
         for j, raw in enumerate(inner):
             sub_where = f"{where} while_down[{j + 1}]"
+            if isinstance(raw, str) and raw in STEP_FIELDS:
+                raw = {raw: {}}
             if not isinstance(raw, dict) or len(raw) != 1:
                 c.fail(sub_where, "each step is a mapping with exactly one key", *path, "while_down", j)
             ((sub_kind, sub_args),) = raw.items()
-            if sub_kind not in STEP_FIELDS or sub_kind in (
-                "buy",
-                "sell",
-                "cancel",
-                "cancel_all",
-                "wait",
-                "restart_connector",
-                "check",
-            ):
+            if sub_kind not in STEP_FIELDS or sub_kind in CONNECTOR_STEPS:
                 c.fail(
                     sub_where,
                     f"{sub_kind!r} cannot run while the connector is down (exchange-side steps "
@@ -460,45 +694,55 @@ def _check_step(c: _Checker, step: Step) -> None:
                 sub_args if sub_args is not None else {},
                 c.lines.of(*path, "while_down", j),
             )
-            _check_step(c, sub)
+            _check_step(c, sub, sub_where, (*path, "while_down", j, sub_kind))
             parsed.append(sub)
         args["while_down_steps"] = parsed
     if step.kind == "wait":
-        until = args.get("until")
-        if until is None:
-            until = args["until"] = (
-                "order_state"
-                if "state" in args
-                else "event"
-                if "event" in args
-                else "balance"
-                if "asset" in args
-                else None
-            )
-        if until not in WAIT_UNTIL:
+        _check_wait(c, args, where, *path)
+
+
+def _check_wait(c: _Checker, args: dict[str, Any], where: str, *path: Any) -> None:
+    until = args.get("until")
+    if until is None:
+        until = args["until"] = (
+            "order_state"
+            if "state" in args
+            else "event"
+            if "event" in args
+            else "balance"
+            if "asset" in args
+            else None
+        )
+    if not (isinstance(until, str) and until in WAIT_UNTIL):
+        c.fail(
+            where,
+            f"'until' must be one of {', '.join(sorted(WAIT_UNTIL))} (or give order+state, "
+            f"event, or asset), got {until!r}",
+            *path,
+        )
+    if until == "order_state" and (
+        "order" not in args or not (isinstance(args.get("state"), str) and args["state"] in ORDER_STATES)
+    ):
+        c.fail(
+            where,
+            f"waiting for an order state needs 'order' and a 'state' in {sorted(ORDER_STATES)}"
+            + (f", got state {args['state']!r}" if "state" in args else ""),
+            *path,
+        )
+    if until == "event" and not (isinstance(args.get("event"), str) and args["event"] in EVENT_NAMES):
+        c.fail(where, f"'event' must be one of {', '.join(sorted(EVENT_NAMES))}", *path, "event")
+    if until == "balance" and not ("asset" in args and ("total" in args or "available" in args)):
+        c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
+    takes = WAIT_FIELDS[until]
+    for key in args:
+        if key not in takes | {"until", "timeout"}:
             c.fail(
                 where,
-                f"'until' must be one of {', '.join(sorted(WAIT_UNTIL))} (or give order+state, "
-                f"event, or asset), got {until!r}",
+                f"{key!r} does not apply when waiting for {until} (it reads "
+                + (", ".join(repr(k) for k in sorted(takes)) + " and " if takes else "")
+                + "'timeout')",
                 *path,
-            )
-        if until == "order_state" and ("order" not in args or args.get("state") not in ORDER_STATES):
-            c.fail(
-                where,
-                f"waiting for an order state needs 'order' and a 'state' in {sorted(ORDER_STATES)}"
-                + (f", got state {args['state']!r}" if "state" in args else ""),
-                *path,
-            )
-        if until == "event" and args.get("event") not in EVENT_NAMES:
-            c.fail(where, f"'event' must be one of {', '.join(sorted(EVENT_NAMES))}", *path, "event")
-        if until == "balance" and "asset" not in args:
-            c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
-        if "timeout" in args and not _is_positive_number(args["timeout"]):
-            c.fail(
-                where,
-                f"'timeout' must be a positive number of seconds, got {args['timeout']!r}",
-                *path,
-                "timeout",
+                key,
             )
 
 
@@ -697,6 +941,106 @@ def _check_names(c: _Checker, steps: list[Step]) -> None:
                 )
 
 
+#: ``"${o1.order_id}"`` / ``"${o1.client_order_id}"`` in an injected payload.
+PAYLOAD_REF = re.compile(r"\$\{(\w+)\.(order_id|client_order_id)\}")
+
+
+class _Names:
+    """The names a scenario defines, in timeline order: what a step or a ``check`` may
+    refer to is what earlier steps defined; the final ``expect`` sees them all."""
+
+    def __init__(self, faults: list[str]) -> None:
+        self.orders: list[str] = []  # buy/sell ``order``: the connector's orders
+        self.exchange_orders: list[str] = []  # exchange_order ``as``
+        self.faults: list[str] = list(faults)  # setup.faults and fault steps: ``name``
+
+    def order(self, c: _Checker, name: Any, where: str, label: str, *path: Any, final: bool = False) -> None:
+        """``name`` must name one of the connector's orders (a buy or sell)."""
+        if name in self.orders:
+            return
+        if final:
+            message = f"{label}: no step places an order named {name!r}"
+        else:
+            message = f"{label}: no order named {name!r} was placed before this step"
+        known = ", ".join(self.orders)
+        message += f" (orders: {known})" if known else " (no buy or sell names an order)"
+        if name in self.exchange_orders:
+            message += f"; {name!r} names an exchange_order, which the connector does not track"
+        c.fail(where, message, *path)
+
+
+def _check_references(c: _Checker, steps: list[Step], faults: list[str]) -> _Names:
+    """Every name a step uses was defined by an earlier step; returns all names."""
+    names = _Names(faults)
+    for step in steps:
+        top = ("steps", step.index - 1, step.kind)
+        nested = step.args.get("while_down_steps", []) if step.kind == "restart_connector" else []
+        for s, path, where in [
+            (step, top, step.where),
+            *(
+                (w, (*top, "while_down", j, w.kind), f"{step.where} while_down[{j + 1}]")
+                for j, w in enumerate(nested)
+            ),
+        ]:
+            a = s.args
+            if s.kind in ("cancel", "wait") and "order" in a:
+                names.order(c, a["order"], where, "'order'", *path, "order")
+            known = [*names.exchange_orders, *names.orders]
+            if s.kind == "exchange_cancel" and "order" in a and a["order"] not in known:
+                c.fail(
+                    where,
+                    f"'order': no order named {a['order']!r} was placed before this step (by "
+                    f"exchange_order 'as' or by a buy or sell; named so far: {', '.join(known) or 'none'})",
+                    *path,
+                    "order",
+                )
+            if s.kind == "cancel_all" and isinstance(a.get("expect"), dict):
+                for alias in a["expect"]:
+                    names.order(c, alias, where, f"expect.{alias}", *path, "expect", alias)
+            if s.kind in ("inject_user_event", "inject_stream"):
+                _check_payload_refs(c, names, a["payload"], where, *path, "payload")
+            if s.kind == "remove_fault":
+                if a["name"] not in names.faults:
+                    armed = ", ".join(names.faults) or "none"
+                    c.fail(
+                        where,
+                        f"'name': no fault named {a['name']!r} is armed at this step (named faults: {armed})",
+                        *path,
+                        "name",
+                    )
+                names.faults.remove(a["name"])
+            if s.kind == "fault" and "name" in a and a["name"] not in names.faults:
+                names.faults.append(a["name"])
+            # A step names its order after the references above: it cannot refer to itself.
+            if s.kind in ("buy", "sell"):
+                names.orders.append(a["order"])
+            if s.kind == "exchange_order" and "as" in a:
+                names.exchange_orders.append(a["as"])
+    return names
+
+
+def _check_payload_refs(c: _Checker, names: _Names, value: Any, where: str, *path: Any) -> None:
+    """``"${o1.order_id}"`` references in an injected payload: the whole string, naming an
+    order placed earlier (a reference inside a longer string would be sent as it is)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_payload_refs(c, names, item, where, *path, key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_payload_refs(c, names, item, where, *path, i)
+    elif isinstance(value, str) and "${" in value:
+        label = ".".join(map(str, path[path.index("payload") :]))
+        m = PAYLOAD_REF.fullmatch(value)
+        if m is None:
+            c.fail(
+                where,
+                f'{label}: {value!r} is not a reference: write the whole value as "${{o1.order_id}}" '
+                'or "${o1.client_order_id}"',
+                *path,
+            )
+        names.order(c, m.group(1), where, label, *path)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ``ScenarioError`` on the first problem."""
     p = str(path)
@@ -755,6 +1099,7 @@ def load_scenario(path: str | Path) -> Scenario:
         _check_step(c, step)
         steps.append(step)
     _check_names(c, steps)
+    _check_references(c, steps, sorted(names))
     expect = doc.get("expect") or {}
     _check_expect(c, expect, "expect", "expect")
     tags = doc.get("tags") or []

@@ -46,6 +46,7 @@ def test_a_valid_file_using_every_extension_loads(tmp_path: Path) -> None:
               - check_network: {expect: NOT_CONNECTED}
               - all_trading_pairs: {expect: [BTC-USDT], timeout: 5}
               - fault: {surface: ws_api, method: order.place, action: respond, status: 200, body: null}
+              - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
               - cancel: {order: o1, expect_error: true}
             expect:
               requests:
