@@ -24,6 +24,7 @@ The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import re
@@ -35,7 +36,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from mock_exchange.engine import STPMode, TimeInForce
+from mock_exchange.engine import OrderStatus, STPMode, TimeInForce
 from mock_exchange.engine.units import parse_units
 from mock_exchange.faults.plan import FAULT_FIELDS, Fault, FaultSpecError
 
@@ -103,7 +104,6 @@ EXPECT_FIELDS = {
     "requests",
     "ready",
     "errors",
-    "book",
     "connections",
     "market",
     "trading_rules",
@@ -125,8 +125,8 @@ ORDER_EXPECT_FIELDS = {
     "executed_quote",
     "fee",
     "fills",
-    "exchange_status",
     "exchange_id",
+    "exchange_status",
     "failed_reason",
 }
 EVENT_NAMES = {
@@ -746,46 +746,183 @@ def _check_wait(c: _Checker, args: dict[str, Any], where: str, *path: Any) -> No
             )
 
 
+#: What each expectation takes, for "expected ..." messages.
+EXPECT_SHAPES = {
+    "events": "a mapping of order name to its events, e.g. {o1: [OrderCreated, OrderCompleted]}",
+    "no_events": "a list of event names, e.g. [OrderFailed]",
+    "orders": "a mapping of order name to fields, e.g. {o1: {state: FILLED}}",
+    "balances": 'a mapping of asset to {total, available}, e.g. {BTC: {total: "1"}}',
+    "exchange_balances": 'a mapping of account to assets, e.g. {trader: {BTC: {free: "1", locked: "0"}}}',
+    "exchange_orders": "a mapping of account to symbols, e.g. {trader: {BTCUSDT: {open: 1, total: 1}}}",
+    "book_matches_exchange": "a trading pair or a list of them, e.g. BTC-USDT",
+    "errors": "a mapping of order name to the reason it was refused, e.g. {o1: BELOW_MIN_NOTIONAL}",
+    "requests": "a list of {method, path, count|min|max}",
+    "connections": "a list of {surface, count|min|max}",
+    "market": 'a mapping of trading pair to fields, e.g. {BTC-USDT: {best_bid: "59995"}}',
+    "trading_rules": 'a mapping of trading pair to rule fields, e.g. {BTC-USDT: {min_order_size: "0.00001"}}',
+    "no_trading_rule": "a list of trading pairs, e.g. [BNB-USDT]",
+    "supported_order_types": "a list of names, e.g. [LIMIT, MARKET]",
+    "status": "a mapping of status part to true or false, e.g. {user_stream_initialized: true}",
+}
+#: ``balances``, ``exchange_balances`` and ``exchange_orders``: what the runner compares.
+BALANCE_FIELDS = frozenset({"total", "available"})
+EXCHANGE_BALANCE_FIELDS = frozenset({"free", "locked"})
+EXCHANGE_ORDER_COUNTS = frozenset({"open", "total"})
+#: An order's status on the exchange (``orders.<name>.exchange_status``).
+EXCHANGE_STATUSES = tuple(m.value for m in OrderStatus)
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
+
+
+def _named(c: _Checker, value: Any, where: str, what: str, *path: Any) -> dict[str, Any]:
+    """An expectation keyed by names (orders, assets, accounts, symbols): a mapping whose
+    keys are names."""
+    out = c.mapping(value, where, *path, what=what, shape=EXPECT_SHAPES.get(what, "a mapping"))
+    for key in out:
+        if not (isinstance(key, str) and key.strip()):
+            c.fail(where, f"{what}: the key {key!r} must be a name (a non-empty string)", *path, key)
+    return out
+
+
 def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
+    """An ``expect`` mapping (also a ``check`` step's): each expectation's shape, and every
+    field inside it one the runner compares."""
     exp = c.mapping(expect, where, *path)
     c.fields(exp, EXPECT_FIELDS, where, *path)
-    for alias, names in (exp.get("events") or {}).items():
-        if not isinstance(names, list):
-            c.fail(where, f"events.{alias}: expected a list of event names", *path, "events", alias)
-        for i, name in enumerate(names):
-            if name not in EVENT_NAMES and name != "...":
-                c.fail(
-                    where,
-                    f"events.{alias}[{i}]: unknown event {name!r} (known: {', '.join(sorted(EVENT_NAMES))})",
-                    *path,
-                    "events",
-                    alias,
-                    i,
-                )
-    for name in exp.get("no_events") or []:
-        if name not in EVENT_NAMES:
-            c.fail(where, f"no_events: unknown event {name!r}", *path, "no_events")
-    for alias, want in (exp.get("orders") or {}).items():
-        want = c.mapping(want, where, *path, "orders", alias)
-        c.fields(want, ORDER_EXPECT_FIELDS, f"{where} orders.{alias}", *path, "orders", alias)
-        if "state" in want and want["state"] not in ORDER_STATES:
+    known_events = ", ".join(sorted(EVENT_NAMES))
+    if "events" in exp:
+        for alias, names in _named(c, exp["events"], where, "events", *path, "events").items():
+            at = (*path, "events", alias)
+            if not isinstance(names, list):
+                c.fail(where, f"events.{alias}: expected a list of event names, {_got(names)}", *at)
+            for i, name in enumerate(names):
+                if not (isinstance(name, str) and (name in EVENT_NAMES or name == "...")):
+                    c.fail(
+                        where, f"events.{alias}[{i}]: unknown event {name!r} (known: {known_events})", *at, i
+                    )
+    if "no_events" in exp:
+        no_events = exp["no_events"]
+        if not isinstance(no_events, list) or not no_events:
             c.fail(
                 where,
-                f"orders.{alias}.state: must be one of {', '.join(sorted(ORDER_STATES))}",
+                f"no_events: expected {EXPECT_SHAPES['no_events']}, {_got(no_events)}",
                 *path,
-                "orders",
-                alias,
-                "state",
+                "no_events",
             )
-    requests = exp.get("requests") or []
-    if not isinstance(requests, list):
-        c.fail(where, "requests: expected a list of {method, path, count|min|max}", *path, "requests")
-    for i, req in enumerate(requests):
+        for i, name in enumerate(no_events):
+            if not (isinstance(name, str) and name in EVENT_NAMES):
+                c.fail(
+                    where,
+                    f"no_events[{i}]: unknown event {name!r} (known: {known_events})",
+                    *path,
+                    "no_events",
+                    i,
+                )
+    if "orders" in exp:
+        for alias, want in _named(c, exp["orders"], where, "orders", *path, "orders").items():
+            at = (*path, "orders", alias)
+            want = c.mapping(
+                want, where, *at, what=f"orders.{alias}", shape="a mapping of fields, e.g. {state: FILLED}"
+            )
+            c.fields(want, ORDER_EXPECT_FIELDS, f"{where} orders.{alias}", *at)
+            _check_order_fields(c, want, alias, where, *at)
+    if "balances" in exp:
+        for asset, want in _named(c, exp["balances"], where, "balances", *path, "balances").items():
+            _check_amounts(c, want, BALANCE_FIELDS, f"balances.{asset}", where, *path, "balances", asset)
+    if "balances_match_exchange" in exp and exp["balances_match_exchange"] is not True:
+        c.fail(
+            where,
+            "balances_match_exchange: expected true (leave it out not to compare), "
+            f"got {exp['balances_match_exchange']!r}",
+            *path,
+            "balances_match_exchange",
+        )
+    if "exchange_balances" in exp:
+        accounts = _named(c, exp["exchange_balances"], where, "exchange_balances", *path, "exchange_balances")
+        for account, assets in accounts.items():
+            at = (*path, "exchange_balances", account)
+            what = f"exchange_balances.{account}"
+            assets = c.mapping(
+                assets,
+                where,
+                *at,
+                what=what,
+                shape='a mapping of asset to {free, locked}, e.g. {BTC: {free: "1"}}',
+            )
+            if not assets:
+                c.fail(where, f"{what}: name at least one asset", *at)
+            for asset, want in assets.items():
+                if not (isinstance(asset, str) and asset.strip()):
+                    c.fail(
+                        where, f"{what}: the key {asset!r} must be a name (a non-empty string)", *at, asset
+                    )
+                _check_amounts(c, want, EXCHANGE_BALANCE_FIELDS, f"{what}.{asset}", where, *at, asset)
+    if "exchange_orders" in exp:
+        accounts = _named(c, exp["exchange_orders"], where, "exchange_orders", *path, "exchange_orders")
+        for account, symbols in accounts.items():
+            at = (*path, "exchange_orders", account)
+            what = f"exchange_orders.{account}"
+            symbols = c.mapping(
+                symbols,
+                where,
+                *at,
+                what=what,
+                shape="a mapping of symbol to {open, total}, e.g. {BTCUSDT: {open: 1}}",
+            )
+            if not symbols:
+                c.fail(where, f"{what}: name at least one symbol", *at)
+            for symbol, counts in symbols.items():
+                if not (isinstance(symbol, str) and symbol.strip()):
+                    c.fail(
+                        where, f"{what}: the key {symbol!r} must be a name (a non-empty string)", *at, symbol
+                    )
+                sat = (*at, symbol)
+                counts = c.mapping(
+                    counts,
+                    where,
+                    *sat,
+                    what=f"{what}.{symbol}",
+                    shape="{open, total}, e.g. {open: 1, total: 2}",
+                )
+                c.fields(counts, EXCHANGE_ORDER_COUNTS, f"{where} {what}.{symbol}", *sat)
+                if not counts:
+                    c.fail(where, f"{what}.{symbol}: give 'open' and/or 'total'", *sat)
+                for key, value in counts.items():
+                    c.whole(value, where, *sat, key, label=f"{what}.{symbol}.{key}")
+    if "book_matches_exchange" in exp:
+        pairs = exp["book_matches_exchange"]
+        at = (*path, "book_matches_exchange")
+        if isinstance(pairs, str):
+            c.pair(pairs, where, *at, label="book_matches_exchange")
+        elif isinstance(pairs, list) and pairs:
+            c.name_list(pairs, where, *at, what="book_matches_exchange", shape="", pairs=True)
+        else:
+            c.fail(
+                where,
+                f"book_matches_exchange: expected {EXPECT_SHAPES['book_matches_exchange']}, {_got(pairs)}",
+                *at,
+            )
+    if "errors" in exp:
+        for alias, reason in _named(c, exp["errors"], where, "errors", *path, "errors").items():
+            if not (isinstance(reason, str) and reason.strip()):
+                c.fail(
+                    where,
+                    f"errors.{alias}: expected the reason the connector refused the order "
+                    f"(e.g. BELOW_MIN_NOTIONAL), got {reason!r}",
+                    *path,
+                    "errors",
+                    alias,
+                )
+    if "ready" in exp:
+        c.boolean(exp["ready"], where, *path, "ready", label="ready")
+    for key in ("requests", "connections"):
+        if key in exp and not isinstance(exp[key], list):
+            c.fail(where, f"{key}: expected {EXPECT_SHAPES[key]}, {_got(exp[key])}", *path, key)
+    for i, req in enumerate(exp.get("requests", [])):
         at = (*path, "requests", i)
         req = c.mapping(req, f"{where} requests[{i}]", *at)
         c.fields(req, {"method", "path", "count", "min", "max", "surface"}, f"{where} requests[{i}]", *at)
         surface = req.get("surface", "rest")
-        if surface not in REQUEST_SURFACES:
+        if not (isinstance(surface, str) and surface in REQUEST_SURFACES):
             c.fail(
                 where,
                 f"requests[{i}].surface: must be one of {', '.join(REQUEST_SURFACES)}, got {surface!r}",
@@ -803,17 +940,34 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
         for key in ("method", "path"):
             if key in req and not (isinstance(req[key], str) and req[key]):
                 c.fail(where, f"requests[{i}].{key}: expected a non-empty string", *at, key)
+        if (
+            surface == "rest"
+            and "method" in req
+            and not any(fnmatch.fnmatchcase(m, req["method"].upper()) for m in HTTP_METHODS)
+        ):
+            c.fail(
+                where,
+                f"requests[{i}].method: {req['method']!r} never matches: it matches no HTTP method "
+                f"({', '.join(HTTP_METHODS)}; a glob, any case)",
+                *at,
+                "method",
+            )
+        if surface == "rest" and "path" in req and not req["path"].startswith(("/", "*", "?", "[")):
+            c.fail(
+                where,
+                f"requests[{i}].path: {req['path']!r} never matches: a path starts with '/' "
+                "(e.g. /api/v3/order)",
+                *at,
+                "path",
+            )
         _check_counts(c, req, f"requests[{i}]", where, *at)
-    connections = exp.get("connections") or []
-    if not isinstance(connections, list):
-        c.fail(where, "connections: expected a list of {surface, count|min|max}", *path, "connections")
-    for i, conn in enumerate(connections):
+    for i, conn in enumerate(exp.get("connections", [])):
         at = (*path, "connections", i)
         conn = c.mapping(conn, f"{where} connections[{i}]", *at)
         c.fields(
             conn, {"surface", "count", "min", "max"}, f"{where} connections[{i}]", *at, required={"surface"}
         )
-        if conn["surface"] not in CONNECTION_SURFACES:
+        if not (isinstance(conn["surface"], str) and conn["surface"] in CONNECTION_SURFACES):
             c.fail(
                 where,
                 f"connections[{i}].surface: must be one of {', '.join(CONNECTION_SURFACES)}, "
@@ -825,8 +979,10 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
     if "market" in exp:
         _check_market(c, exp["market"], where, *path, "market")
     if "trading_rules" in exp:
-        rules = c.mapping(exp["trading_rules"], where, *path, "trading_rules")
-        for pair, want in rules.items():
+        for pair, want in _named(
+            c, exp["trading_rules"], where, "trading_rules", *path, "trading_rules"
+        ).items():
+            c.pair(pair, where, *path, "trading_rules", pair, label="trading_rules")
             want = c.mapping(want, f"{where} trading_rules.{pair}", *path, "trading_rules", pair)
             if not want:
                 c.fail(
@@ -837,17 +993,98 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
                 if value is None or isinstance(value, bool):
                     continue
                 c.amount(value, f"{where} trading_rules.{pair}", *at)
-    for key in ("no_trading_rule", "supported_order_types"):
-        if key in exp and not _is_string_list(exp[key]):
-            c.fail(where, f"{key}: expected a list of names", *path, key)
+    if "no_trading_rule" in exp:
+        c.name_list(
+            exp["no_trading_rule"],
+            where,
+            *path,
+            "no_trading_rule",
+            what="no_trading_rule",
+            shape=EXPECT_SHAPES["no_trading_rule"],
+            pairs=True,
+        )
+    if "supported_order_types" in exp:
+        c.name_list(
+            exp["supported_order_types"],
+            where,
+            *path,
+            "supported_order_types",
+            what="supported_order_types",
+            shape=EXPECT_SHAPES["supported_order_types"],
+        )
     if "status" in exp:
-        status = c.mapping(exp["status"], where, *path, "status")
-        for key, value in status.items():
+        for key, value in _named(c, exp["status"], where, "status", *path, "status").items():
             if not isinstance(value, bool):
                 c.fail(where, f"status.{key}: expected true or false, got {value!r}", *path, "status", key)
     for key in ("connector_events", "no_connector_events"):
         if key in exp:
             _check_connector_events(c, exp[key], key, where, *path, key)
+
+
+def _check_order_fields(c: _Checker, want: dict[str, Any], alias: str, where: str, *at: Any) -> None:
+    """``orders.<name>``: the connector's view of one order."""
+    what = f"orders.{alias}"
+    if "state" in want and not (isinstance(want["state"], str) and want["state"] in ORDER_STATES):
+        c.fail(
+            where,
+            f"{what}.state: must be one of {', '.join(sorted(ORDER_STATES))}, got {want['state']!r}",
+            *at,
+            "state",
+        )
+    for key in ("executed", "executed_quote"):
+        if key in want:
+            c.amount(want[key], where, *at, key, label=f"{what}.{key}")
+    if "fills" in want:
+        c.whole(want["fills"], where, *at, "fills", label=f"{what}.fills")
+    if "fee" in want:
+        fee = c.mapping(
+            want["fee"],
+            where,
+            *at,
+            "fee",
+            what=f"{what}.fee",
+            shape='a mapping of asset to amount, e.g. {BTC: "0.00001"} ({} for none)',
+        )
+        for asset, amount in fee.items():
+            if not (isinstance(asset, str) and asset.strip()):
+                c.fail(where, f"{what}.fee: the key {asset!r} must be an asset name", *at, "fee", asset)
+            c.amount(amount, where, *at, "fee", asset, label=f"{what}.fee.{asset}")
+    if "exchange_id" in want:
+        value = want["exchange_id"]
+        if not (
+            (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+            or (isinstance(value, str) and value.isdigit())
+        ):
+            c.fail(
+                where,
+                f"{what}.exchange_id: expected the exchange's order id, a whole number such as 41, "
+                f"got {value!r}",
+                *at,
+                "exchange_id",
+            )
+    if "exchange_status" in want:
+        c.one_of(
+            want["exchange_status"],
+            EXCHANGE_STATUSES,
+            where,
+            *at,
+            "exchange_status",
+            label=f"{what}.exchange_status",
+        )
+    if "failed_reason" in want:
+        c.name(want["failed_reason"], where, *at, "failed_reason", label=f"{what}.failed_reason")
+
+
+def _check_amounts(c: _Checker, want: Any, allowed: frozenset[str], what: str, where: str, *at: Any) -> None:
+    """A balance to compare: some of ``allowed`` (total/available, free/locked), decimals."""
+    fields = " and/or ".join(repr(k) for k in sorted(allowed, reverse=allowed == BALANCE_FIELDS))
+    shape = "{" + ", ".join(sorted(allowed, reverse=allowed == BALANCE_FIELDS)) + "}"
+    want = c.mapping(want, where, *at, what=what, shape=f'{shape}, e.g. {{{sorted(allowed)[0]}: "1"}}')
+    c.fields(want, allowed, f"{where} {what}", *at)
+    if not want:
+        c.fail(where, f"{what}: give {fields}", *at)
+    for key, value in want.items():
+        c.amount(value, where, *at, key, label=f"{what}.{key}")
 
 
 def _check_counts(c: _Checker, spec: dict[str, Any], name: str, where: str, *path: Any) -> None:
@@ -856,6 +1093,8 @@ def _check_counts(c: _Checker, spec: dict[str, Any], name: str, where: str, *pat
             isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= 0
         ):
             c.fail(where, f"{name}.{key}: expected a whole number >= 0, got {spec[key]!r}", *path, key)
+    if not {"count", "min", "max"} & set(spec):
+        c.fail(where, f"{name}: give 'count', or 'min' and/or 'max' (without them it checks nothing)", *path)
     if "count" in spec and ("min" in spec or "max" in spec):
         c.fail(where, f"{name}: give 'count', or 'min' and/or 'max', not both", *path)
     if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
@@ -863,14 +1102,18 @@ def _check_counts(c: _Checker, spec: dict[str, Any], name: str, where: str, *pat
 
 
 def _check_market(c: _Checker, market: Any, where: str, *path: Any) -> None:
-    market = c.mapping(market, where, *path)
-    for pair, want in market.items():
+    for pair, want in _named(c, market, where, "market", *path).items():
         at = (*path, pair)
+        c.pair(pair, where, *at, label="market")
         sub = f"{where} market.{pair}"
         want = c.mapping(want, sub, *at)
         c.fields(want, MARKET_FIELDS, sub, *at)
+        if not want:
+            c.fail(where, f"market.{pair}: name at least one field", *at)
         for key, value in want.items():
             if key == "price_for_volume":
+                if isinstance(value, list) and not value:
+                    c.fail(sub, "'price_for_volume': give a query or a list of them", *at, key)
                 queries = value if isinstance(value, list) else [value]
                 for j, query in enumerate(queries):
                     qat = (*at, key, j) if isinstance(value, list) else (*at, key)
@@ -879,8 +1122,7 @@ def _check_market(c: _Checker, market: Any, where: str, *path: Any) -> None:
                     c.fields(query, PRICE_FOR_VOLUME_FIELDS, qwhere, *qat, required={"side", "volume"})
                     if query["side"] not in ("buy", "sell"):
                         c.fail(qwhere, f"'side' must be buy or sell, got {query['side']!r}", *qat, "side")
-                    c.amount(query["volume"], qwhere, *qat, "volume")
-                    if Decimal(str(query["volume"])) <= 0:
+                    if c.amount(query["volume"], qwhere, *qat, "volume") <= 0:
                         c.fail(qwhere, "'volume' must be positive", *qat, "volume")
                     if not {"price", "vwap", "filled"} & set(query):
                         c.fail(qwhere, "give what to check: 'price', 'vwap' and/or 'filled'", *qat)
@@ -1011,6 +1253,8 @@ def _check_references(c: _Checker, steps: list[Step], faults: list[str]) -> _Nam
                 names.faults.remove(a["name"])
             if s.kind == "fault" and "name" in a and a["name"] not in names.faults:
                 names.faults.append(a["name"])
+            if s.kind == "check":
+                _check_expect_references(c, names, a, where, *path)
             # A step names its order after the references above: it cannot refer to itself.
             if s.kind in ("buy", "sell"):
                 names.orders.append(a["order"])
@@ -1039,6 +1283,17 @@ def _check_payload_refs(c: _Checker, names: _Names, value: Any, where: str, *pat
                 *path,
             )
         names.order(c, m.group(1), where, label, *path)
+
+
+def _check_expect_references(
+    c: _Checker, names: _Names, exp: dict[str, Any], where: str, *path: Any, final: bool = False
+) -> None:
+    """Order names in ``events``, ``orders`` and ``errors`` name the connector's orders
+    (placed before a ``check``; anywhere for the final ``expect``): an unknown name would
+    compare with nothing, and ``events: {o_1: []}`` would always pass."""
+    for key in ("events", "orders", "errors"):
+        for alias in exp.get(key, {}):
+            names.order(c, alias, where, f"{key}.{alias}", *path, key, alias, final=final)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -1099,9 +1354,11 @@ def load_scenario(path: str | Path) -> Scenario:
         _check_step(c, step)
         steps.append(step)
     _check_names(c, steps)
-    _check_references(c, steps, sorted(names))
-    expect = doc.get("expect") or {}
+    defined = _check_references(c, steps, sorted(names))
+    expect = doc.get("expect")
+    expect = {} if expect is None else expect
     _check_expect(c, expect, "expect", "expect")
+    _check_expect_references(c, defined, expect, "expect", "expect", final=True)
     tags = doc.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         c.fail("document", "'tags' must be a list of strings", "tags")

@@ -579,3 +579,353 @@ def test_valid_step_values_load(tmp_path: Path) -> None:
     )
     assert [s.kind for s in scenario_.steps][:3] == ["buy", "sell", "buy"]
     assert scenario_.steps[25].args["while_down_steps"][1].kind == "clear_faults"
+
+
+# ----------------------------------------------------------------------------- expectations
+
+
+def expecting(expect: str, *steps: str) -> str:
+    """A scenario placing order o1 (and ``steps``), then expecting ``expect`` (one line)."""
+    return "name: x\nsteps:\n" + BUY + "".join(f"  - {s}\n" for s in steps) + f"expect: {expect}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "line"),
+    [
+        # Wrong shapes, which used to crash the load (events) or the run (the others).
+        pytest.param(
+            expecting("{events: [OrderCreated]}"),
+            "expect",
+            "events: expected a mapping of order name to its events, e.g. "
+            "{o1: [OrderCreated, OrderCompleted]}, got list",
+            4,
+            id="events-list",
+        ),
+        pytest.param(
+            expecting("{events: {o1: [{name: OrderCreated}]}}"),
+            "expect",
+            "events.o1[0]: unknown event {'name': 'OrderCreated'} (known: BalanceUpdated, OrderAnomaly, "
+            "OrderCancelled, OrderCompleted, OrderCreated, OrderExpired, OrderFailed, OrderFilled)",
+            4,
+            id="events-entry-mapping",
+        ),
+        pytest.param(
+            expecting("{no_events: OrderFailed}"),
+            "expect",
+            "no_events: expected a list of event names, e.g. [OrderFailed], got str 'OrderFailed'",
+            4,
+            id="no-events-string",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {executed: lots}}}"),
+            "expect",
+            "orders.o1.executed: 'lots' is not a decimal number",
+            4,
+            id="orders-executed",
+        ),
+        pytest.param(
+            expecting('{orders: {o1: {fee: "0.1"}}}'),
+            "expect",
+            'orders.o1.fee: expected a mapping of asset to amount, e.g. {BTC: "0.00001"} ({} for none), '
+            "got str '0.1'",
+            4,
+            id="orders-fee-string",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {fee: {BTC: 0.1}}}}"),
+            "expect",
+            'orders.o1.fee.BTC must be a decimal string like "0.01", got 0.1',
+            4,
+            id="orders-fee-float",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {fills: '1'}}}"),
+            "expect",
+            "orders.o1.fills must be a whole number >= 0, got '1'",
+            4,
+            id="orders-fills",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {exchange_status: DONE}}}"),
+            "expect",
+            "orders.o1.exchange_status must be one of NEW, PARTIALLY_FILLED, FILLED, CANCELED, REJECTED, "
+            "EXPIRED, EXPIRED_IN_MATCH, got 'DONE'",
+            4,
+            id="orders-exchange-status",
+        ),
+        pytest.param(
+            expecting("{balances: [BTC]}"),
+            "expect",
+            'balances: expected a mapping of asset to {total, available}, e.g. {BTC: {total: "1"}}, got list',
+            4,
+            id="balances-list",
+        ),
+        pytest.param(
+            expecting("{exchange_balances: {trader: 5}}"),
+            "expect",
+            "exchange_balances.trader: expected a mapping of asset to {free, locked}, "
+            'e.g. {BTC: {free: "1"}}, got int 5',
+            4,
+            id="exchange-balances-number",
+        ),
+        pytest.param(
+            expecting("{exchange_orders: [trader]}"),
+            "expect",
+            "exchange_orders: expected a mapping of account to symbols, e.g. "
+            "{trader: {BTCUSDT: {open: 1, total: 1}}}, got list",
+            4,
+            id="exchange-orders-list",
+        ),
+        pytest.param(
+            expecting("{errors: [o1]}"),
+            "expect",
+            "errors: expected a mapping of order name to the reason it was refused, e.g. "
+            "{o1: BELOW_MIN_NOTIONAL}, got list",
+            4,
+            id="errors-list",
+        ),
+        pytest.param(
+            expecting("{errors: {o1: true}}"),
+            "expect",
+            "errors.o1: expected the reason the connector refused the order (e.g. BELOW_MIN_NOTIONAL), "
+            "got True",
+            4,
+            id="errors-true",
+        ),
+        pytest.param(
+            expecting("{book_matches_exchange: true}"),
+            "expect",
+            "book_matches_exchange: expected a trading pair or a list of them, e.g. BTC-USDT, got bool True",
+            4,
+            id="book-matches-bool",
+        ),
+        pytest.param(
+            expecting("{book_matches_exchange: [BTC-USDT, BTCUSDT]}"),
+            "expect",
+            "book_matches_exchange[1]: 'BTCUSDT' is not a trading pair of the form BASE-QUOTE "
+            "(e.g. BTC-USDT)",
+            4,
+            id="book-matches-symbol-not-pair",
+        ),
+        pytest.param(
+            expecting("{no_trading_rule: [BNBUSDT]}"),
+            "expect",
+            "no_trading_rule[0]: 'BNBUSDT' is not a trading pair of the form BASE-QUOTE (e.g. BTC-USDT)",
+            4,
+            id="no-trading-rule-symbol-not-pair",
+        ),
+        pytest.param(
+            expecting("{market: {BTCUSDT: {best_bid: '1'}}}"),
+            "expect",
+            "market: 'BTCUSDT' is not a trading pair of the form BASE-QUOTE (e.g. BTC-USDT)",
+            4,
+            id="market-symbol-not-pair",
+        ),
+        # Keys nothing reads, and expectations that compare nothing: no false green.
+        pytest.param(
+            expecting('{balances: {BTC: {free: "999"}}}'),
+            "expect balances.BTC",
+            "unknown field 'free' (known: available, total)",
+            4,
+            id="balances-free",
+        ),
+        pytest.param(
+            expecting("{balances: {BTC: {}}}"),
+            "expect",
+            "balances.BTC: give 'total' and/or 'available'",
+            4,
+            id="balances-nothing",
+        ),
+        pytest.param(
+            expecting('{exchange_balances: {trader: {BTC: {total: "999"}}}}'),
+            "expect exchange_balances.trader.BTC",
+            "unknown field 'total' (known: free, locked)",
+            4,
+            id="exchange-balances-total",
+        ),
+        pytest.param(
+            expecting("{exchange_orders: {trader: {BTCUSDT: {opn: 5, totl: 7}}}}"),
+            "expect exchange_orders.trader.BTCUSDT",
+            "unknown field 'opn' (known: open, total)",
+            4,
+            id="exchange-orders-typos",
+        ),
+        pytest.param(
+            expecting("{exchange_orders: {trader: {BTCUSDT: 5}}}"),
+            "expect",
+            "exchange_orders.trader.BTCUSDT: expected {open, total}, e.g. {open: 1, total: 2}, got int 5",
+            4,
+            id="exchange-orders-number",
+        ),
+        pytest.param(
+            expecting("{exchange_orders: {trader: {BTCUSDT: {open: '1'}}}}"),
+            "expect",
+            "exchange_orders.trader.BTCUSDT.open must be a whole number >= 0, got '1'",
+            4,
+            id="exchange-orders-count-string",
+        ),
+        pytest.param(
+            expecting("{book: {BTCUSDT: 1}}"),
+            "expect",
+            "unknown field 'book' (known: balances, balances_match_exchange, book_matches_exchange, "
+            "connections, connector_events, errors, events, exchange_balances, exchange_orders, market, "
+            "no_connector_events, no_events, no_trading_rule, orders, ready, requests, status, "
+            "supported_order_types, trading_rules)",
+            4,
+            id="book-is-not-an-expectation",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {exchange_id: x41}}}"),
+            "expect",
+            "orders.o1.exchange_id: expected the exchange's order id, a whole number such as 41, got 'x41'",
+            4,
+            id="exchange-id",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {exchange_ID: 41}}}"),
+            "expect orders.o1",
+            "unknown field 'exchange_ID' (known: exchange_id, exchange_status, executed, executed_quote, "
+            "failed_reason, fee, fills, state)",
+            4,
+            id="orders-unknown-field",
+        ),
+        pytest.param(
+            expecting("{ready: 'false'}"),
+            "expect",
+            "ready must be true or false, got 'false'",
+            4,
+            id="ready-string",
+        ),
+        pytest.param(
+            expecting("{balances_match_exchange: false}"),
+            "expect",
+            "balances_match_exchange: expected true (leave it out not to compare), got False",
+            4,
+            id="balances-match-false",
+        ),
+        pytest.param(
+            expecting("{requests: [{method: ORDER, path: /api/v3/order, count: 0}]}"),
+            "expect",
+            "requests[0].method: 'ORDER' never matches: it matches no HTTP method (GET, POST, PUT, DELETE, "
+            "HEAD, OPTIONS, PATCH; a glob, any case)",
+            4,
+            id="requests-method-matching-nothing",
+        ),
+        pytest.param(
+            expecting("{requests: [{method: POST, path: api/v3/order, count: 0}]}"),
+            "expect",
+            "requests[0].path: 'api/v3/order' never matches: a path starts with '/' (e.g. /api/v3/order)",
+            4,
+            id="requests-relative-path",
+        ),
+        pytest.param(
+            expecting("{requests: [{method: POST, path: /api/v3/order}]}"),
+            "expect",
+            "requests[0]: give 'count', or 'min' and/or 'max' (without them it checks nothing)",
+            4,
+            id="requests-without-count",
+        ),
+        pytest.param(
+            expecting("{connections: [{surface: stream}]}"),
+            "expect",
+            "connections[0]: give 'count', or 'min' and/or 'max' (without them it checks nothing)",
+            4,
+            id="connections-without-count",
+        ),
+        pytest.param(
+            expecting("{market: {BTC-USDT: {price_for_volume: []}}}"),
+            "expect market.BTC-USDT",
+            "'price_for_volume': give a query or a list of them",
+            4,
+            id="market-empty-queries",
+        ),
+    ],
+)
+def test_expectation_values_are_checked_when_loading(
+    tmp_path: Path, text: str, where: str, message: str, line: int
+) -> None:
+    check_error(tmp_path, text, where, message, line)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "line"),
+    [
+        pytest.param(
+            expecting("{events: {o_1: []}}"),
+            "expect",
+            "events.o_1: no step places an order named 'o_1' (orders: o1)",
+            4,
+            id="events-typo-would-always-pass",
+        ),
+        pytest.param(
+            expecting("{orders: {o2: {state: FILLED}}}"),
+            "expect",
+            "orders.o2: no step places an order named 'o2' (orders: o1)",
+            4,
+            id="orders-unknown",
+        ),
+        pytest.param(
+            expecting("{errors: {o2: BELOW_MIN_NOTIONAL}}"),
+            "expect",
+            "errors.o2: no step places an order named 'o2' (orders: o1)",
+            4,
+            id="errors-unknown",
+        ),
+        pytest.param(
+            "name: x\nsteps:\n"
+            "  - exchange_order: {account: market-maker, symbol: BTCUSDT, side: SELL, quantity: '1',\n"
+            "                     price: '1', as: mm}\n"
+            "expect: {events: {mm: []}}\n",
+            "expect",
+            "events.mm: no step places an order named 'mm' (no buy or sell names an order); 'mm' names an "
+            "exchange_order, which the connector does not track",
+            5,
+            id="events-of-an-exchange-order",
+        ),
+        pytest.param(
+            "name: x\nsteps:\n  - check: {events: {o1: [OrderCreated]}}\n" + BUY,
+            "step 1 (check)",
+            "events.o1: no order named 'o1' was placed before this step (no buy or sell names an order)",
+            3,
+            id="check-before-the-order",
+        ),
+    ],
+)
+def test_expectations_name_orders_the_connector_placed(
+    tmp_path: Path, text: str, where: str, message: str, line: int
+) -> None:
+    check_error(tmp_path, text, where, message, line)
+
+
+def test_valid_expectations_load(tmp_path: Path) -> None:
+    scenario_ = load_scenario(
+        write(
+            tmp_path,
+            """
+            name: every expectation, well formed
+            steps:
+              - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+              - buy: {order: small, pair: BTC-USDT, type: LIMIT, amount: "0.00001", price: "1",
+                      expect_error: BELOW_MIN_NOTIONAL}
+              - check: {orders: {o1: {state: OPEN}}, balances: {USDT: {available: "99410"}}}
+            expect:
+              events: {o1: [OrderCreated, ...]}
+              no_events: [OrderFailed]
+              orders:
+                o1: {state: OPEN, executed: "0", executed_quote: 0, fills: 0, fee: {}, exchange_status: NEW,
+                     exchange_id: 41}
+              balances: {BTC: {total: "1", available: 1}}
+              balances_match_exchange: true
+              exchange_balances: {trader: {USDT: {free: "99410", locked: "590"}}}
+              exchange_orders: {trader: {BTCUSDT: {open: 1, total: 1}, ETHUSDT: {total: 0}}}
+              book_matches_exchange: BTC-USDT
+              requests:
+                - {method: POST, path: /api/v3/order, count: 1}
+                - {path: "*/openOrders", max: 0}
+                - {method: "p*", min: 1}
+              errors: {small: BELOW_MIN_NOTIONAL}
+              ready: true
+            """,
+        )
+    )
+    assert scenario_.expect["book_matches_exchange"] == "BTC-USDT"
