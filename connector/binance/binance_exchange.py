@@ -375,7 +375,7 @@ class BinanceExchange:
             self._auth = BinanceAuth(
                 api_key, api_secret, self.time_synchronizer.time_ms, recv_window_ms=recv_window_ms
             )
-        self._ids = ClientOrderIdFactory(client_order_id_prefix)
+        self._ids = ClientOrderIdFactory(client_order_id_prefix, clock=clock)
         self._symbols = SymbolMapper()
         self._rules: dict[str, TradingRule] = {}
         self._fee_rates: dict[str, tuple[Decimal, Decimal]] = {}  # pair → (maker, taker)

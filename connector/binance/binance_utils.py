@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -231,12 +231,16 @@ _ALNUM = re.compile(r"[^A-Za-z0-9]")
 class ClientOrderIdFactory:
     """New client order ids: ``<prefix><B|S><base><quote><nonce>``, at most 36 characters.
 
-    The nonce is a strictly increasing count of microseconds since the epoch, so ids stay
-    unique across restarts of the process. The asset letters are informative only and are
-    shortened first when the id would be too long; the nonce is never cut.
+    The nonce is a strictly increasing count of microseconds since the epoch on ``clock``
+    (the connector's own clock: ``time.time`` in production, so ids stay unique across
+    restarts of the process; a virtual clock in tests and scenarios, so a run's ids are the
+    same every time). The asset letters are informative only and are shortened first when
+    the id would be too long; the nonce is never cut.
     """
 
-    def __init__(self, prefix: str = CONSTANTS.DEFAULT_CLIENT_ORDER_ID_PREFIX) -> None:
+    def __init__(
+        self, prefix: str = CONSTANTS.DEFAULT_CLIENT_ORDER_ID_PREFIX, clock: Callable[[], float] = time.time
+    ) -> None:
         if len(prefix) > CONSTANTS.MAX_CLIENT_ORDER_ID_PREFIX_LENGTH or (
             prefix and not CONSTANTS.CLIENT_ORDER_ID_RE.fullmatch(prefix)
         ):
@@ -245,10 +249,11 @@ class ClientOrderIdFactory:
                 f"{CONSTANTS.MAX_CLIENT_ORDER_ID_PREFIX_LENGTH} characters"
             )
         self.prefix = prefix
+        self._clock = clock
         self._last_nonce = 0
 
     def _nonce(self) -> int:
-        nonce = max(time.time_ns() // 1000, self._last_nonce + 1)
+        nonce = max(round(self._clock() * 1_000_000), self._last_nonce + 1)
         self._last_nonce = nonce
         return nonce
 

@@ -8,6 +8,7 @@ streams and user data streams subscribe there) in engine order, exactly once.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -91,6 +92,12 @@ class ExchangeService:
         #: purpose (a delay on the clock, a hang): a virtual-clock driver may jump time
         #: only when this is zero, or it would make a request look slow that is merely busy.
         self.rest_busy = 0
+        #: WebSocket connections are numbered per server (1, 2, ... on every surface), so
+        #: a fresh server's traffic log reads the same whatever ran before in the process.
+        self._connection_ids = itertools.count(1)
+
+    def next_connection_id(self) -> int:
+        return next(self._connection_ids)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:

@@ -23,7 +23,7 @@ import itertools
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -167,9 +167,6 @@ class Action:
     body: Any = None
 
 
-_ids = itertools.count(1)
-
-
 @dataclass
 class Fault:
     match: Match
@@ -180,7 +177,9 @@ class Fault:
     after: int = 0
     #: Fire on a match with this probability (the plan's seeded RNG decides).
     probability: float = 1.0  # float ok: a probability
-    id: int = field(default_factory=lambda: next(_ids))
+    #: Numbered by the plan it is added to (1, 2, ...; 0 until then), so a fresh server
+    #: numbers its faults the same way whatever ran before in the process.
+    id: int = 0
     label: str = ""
     seen: int = 0
     fired: int = 0
@@ -327,8 +326,10 @@ class FaultPlan:
         self.log: list[tuple[int, str, str]] = []
         #: Called on every firing (the service records it in the traffic log).
         self.on_fire: Callable[[Fault, str, str], None] | None = None
+        self._ids = itertools.count(1)
 
     def add(self, fault: Fault) -> Fault:
+        fault.id = next(self._ids)
         self.faults.append(fault)
         self.active.add(fault.match.surface)
         return fault

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import re
 import struct
 from collections import deque
@@ -29,8 +28,6 @@ from aiohttp import WSMsgType, web
 from mock_exchange.clock import call_later
 
 from ..service import ExchangeService
-
-_ids = itertools.count(1)
 
 # Close codes.
 NORMAL = 1000
@@ -64,7 +61,7 @@ class WsConnection:
         max_queue: int = 100_000,
         surface: str = "stream",
     ) -> None:
-        self.id = next(_ids)
+        self.id = service.next_connection_id()
         self.surface = surface
         self.traffic = service.traffic
         # Cleared while the connection is stalled (fault injection): nothing is written.

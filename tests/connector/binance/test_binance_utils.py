@@ -234,3 +234,20 @@ def test_unchanged_input() -> None:
     before = copy.deepcopy(entry)
     trading_rule_from_symbol(entry)
     assert entry == before
+
+
+def test_client_order_id_nonces_come_from_the_injected_clock() -> None:
+    """Microseconds on the connector's clock: a virtual clock gives the same ids every run,
+    and ids stay strictly increasing when time stands still or steps back."""
+    now = [1_780_000_000.1]
+    factory = ClientOrderIdFactory("x-T", clock=lambda: now[0])
+    first = factory.new_id(TradeType.BUY, "BTC-USDT")
+    assert first == "x-TBBTCUSD" + format(1_780_000_000_100_000, "x")
+    same_instant = factory.new_id(TradeType.SELL, "BTC-USDT")
+    assert same_instant == "x-TSBTCUSD" + format(1_780_000_000_100_001, "x")
+    now[0] = 1_779_999_999.0  # the clock stepped back
+    assert factory.new_id(TradeType.BUY, "BTC-USDT").endswith(format(1_780_000_000_100_002, "x"))
+    now[0] = 1_780_000_001.0
+    assert factory.new_id(TradeType.BUY, "BTC-USDT").endswith(format(1_780_000_001_000_000, "x"))
+    again = ClientOrderIdFactory("x-T", clock=lambda: 1_780_000_000.1)
+    assert again.new_id(TradeType.BUY, "BTC-USDT") == first  # reproducible
