@@ -10,7 +10,10 @@ A run does not depend on the machine's speed: virtual time moves only once every
 that can happen at the current instant has happened (``Run.settle``: the event loop has
 nothing ready to run and no socket has data waiting; the connector and the mock share
 this process and talk over loopback, so what one side wrote is readable by the other at
-once), and timers are woken one deadline at a time, each settled before the next.
+once), and timers are woken one deadline at a time, each settled before the next. After
+every step the harness settles too, so a step's effect (a dropped connection, a
+terminated user stream, an injected event, another participant's order) has reached the
+connector before the next step starts.
 
 Everything observable is kept for the report: the connector's events, the exchange's wire
 traffic, and which step was running when, so a failure can be shown in context.
@@ -386,6 +389,15 @@ class Run:
         return self.aliases[alias]
 
     async def run_step(self, step: Step) -> None:
+        """Run one step, then settle: what the step caused (a request sent, a connection
+        dropped, a stream terminated, an event injected, an order placed by someone else)
+        has been delivered and handled before the next step starts. Virtual time does not
+        move for that; only ``advance``, ``wait`` and the steps that wait for the connector
+        let it pass."""
+        await self._run_step(step)
+        await self.settle()
+
+    async def _run_step(self, step: Step) -> None:
         a = step.args
         assert self.server is not None
         control = self.server.control
@@ -419,7 +431,6 @@ class Run:
                         "but it was accepted for sending",
                     )
                 self.aliases[alias] = cid
-                await self.pump(0)  # let the request go out
             elif kind == "cancel":
                 cid = self._order_id(step, a["order"])
                 success = await self._await(
@@ -500,7 +511,6 @@ class Run:
                 control.clear_faults()
             elif kind == "disconnect":
                 control.disconnect(a.get("surface", "all"), a.get("stream"))
-                await self.pump(0)
             elif kind == "stall":
                 control.stall(float(a["seconds"]), a.get("surface", "all"), a.get("stream"))  # float ok
             elif kind == "terminate_user_stream":

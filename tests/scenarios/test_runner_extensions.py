@@ -344,3 +344,37 @@ async def test_orders_exchange_id_compares_the_connectors_exchange_order_id(tmp_
             12,
         ),
     }
+
+
+async def test_a_steps_effect_reaches_the_connector_before_the_next_step(tmp_path: Path) -> None:
+    """Like `disconnect`, the steps that act on the exchange (terminate, inject, another
+    participant's order, a deposit) are delivered and handled before the next step: a
+    `check` or `wait` right after one sees the connector's reaction, not stale state."""
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, effects are delivered before the next step
+        steps:
+          - terminate_user_stream: {}
+          - check: {status: {user_stream: false}}
+          - wait: {until: user_stream_connected}
+          - inject_user_event:
+              payload: {e: balanceUpdate, E: 1780000000000, a: BTC, d: "0", T: 1780000000000}
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59999"}
+          - check: {orders: {o1: {state: OPEN}}}
+          - exchange_order:
+              {account: market-maker, symbol: BTCUSDT, side: SELL, type: LIMIT, quantity: "0.01", price: "59999",
+               time_in_force: IOC}
+          - check: {orders: {o1: {state: FILLED}}}
+          - deposit: {account: trader, asset: ETH, amount: "1"}
+          - check: {balances: {ETH: {total: "11"}}}
+        expect:
+          connector_events:
+            - {name: StreamStatusChanged, stream: user_stream, connected: false}
+            - {name: StreamStatusChanged, stream: user_stream, connected: true}
+        """,
+    )
+    assert failures(result) == {}
+    # and no virtual time passed for it: the check ran at the step's own instant
+    [terminate, check] = result.steps[:2]
+    assert terminate.started_us == check.started_us
