@@ -24,19 +24,23 @@ The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import functools
 import json
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
-from mock_exchange.engine import OrderStatus, STPMode, TimeInForce
+from mock_exchange.config import build_exchange, parse_config
+from mock_exchange.engine import ConfigError, Exchange, OrderStatus, STPMode, TimeInForce
 from mock_exchange.engine.units import parse_units
 from mock_exchange.faults.plan import FAULT_FIELDS, Fault, FaultSpecError
 
@@ -70,7 +74,7 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
         set(),
         {"until", "order", "event", "state", "count", "pair", "asset", "total", "available", "timeout"},
     ),
-    "restart_connector": (set(), {"down_for", "while_down"}),
+    "restart_connector": (set(), {"down_for", "while_down", "timeout"}),
     "clear_book": ({"symbol"}, set()),
     "seed_book": ({"symbol", "account", "mid", "levels", "spacing", "quantity"}, set()),
     "check": (set(), set()),  # takes an `expect`-shaped mapping: validated separately
@@ -312,6 +316,8 @@ class Scenario:
 class _Checker:
     def __init__(self, path: str, lines: Lines) -> None:
         self.path, self.lines = path, lines
+        #: The connector's trading pairs (``setup.connector.trading_pairs``), once known.
+        self.trading_pairs: list[str] = ["BTC-USDT"]
 
     def fail(self, where: str, message: str, *node_path: Any) -> NoReturn:
         raise ScenarioError(self.path, where, message, self.lines.of(*node_path))
@@ -545,7 +551,7 @@ STEP_FIELD_TYPES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "available": "amount",
         "timeout": "seconds",
     },
-    "restart_connector": {"down_for": "seconds_or_zero"},
+    "restart_connector": {"down_for": "seconds_or_zero", "timeout": "seconds"},
     "clear_book": {"symbol": "name"},
     "seed_book": {
         "symbol": "name",
@@ -733,6 +739,15 @@ def _check_wait(c: _Checker, args: dict[str, Any], where: str, *path: Any) -> No
         c.fail(where, f"'event' must be one of {', '.join(sorted(EVENT_NAMES))}", *path, "event")
     if until == "balance" and not ("asset" in args and ("total" in args or "available" in args)):
         c.fail(where, "waiting for a balance needs 'asset' and 'total' and/or 'available'", *path)
+    pair = args.get("pair", DEFAULT_PAIRS[0])
+    if until == "book_synced" and pair not in c.trading_pairs:
+        c.fail(
+            where,
+            f"'pair': {pair!r} is not one of the connector's trading pairs ({', '.join(c.trading_pairs)}; "
+            "set them in setup.connector.trading_pairs)",
+            *path,
+            "pair",
+        )
     takes = WAIT_FIELDS[until]
     for key in args:
         if key not in takes | {"until", "timeout"}:
@@ -1160,6 +1175,320 @@ def _check_connector_events(c: _Checker, events: Any, name: str, where: str, *pa
                 c.fail(where, f"{name}[{i}].{key}: expected a scalar, got {value!r}", *at, key)
 
 
+#: ``setup.books.<symbol>``: a book the market maker rests (the mock's ``books`` entry).
+BOOK_FIELDS = frozenset({"account", "mid", "levels", "spacing", "quantity"})
+#: ``setup.connector`` options the harness itself reads; the rest are the driver's.
+HARNESS_OPTIONS = frozenset({"trading_pairs", "wait_ready"})
+#: The connector's pairs unless ``setup.connector.trading_pairs`` says otherwise, and the
+#: account it trades as (the runner's defaults).
+DEFAULT_PAIRS = ["BTC-USDT"]
+TRADER = "trader"
+#: The ``START_US`` the runner's exchange starts at; any instant does for a trial build.
+_TRIAL_START_US = 1_780_000_000_000_000
+
+
+@functools.cache
+def _default_config() -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load(
+        resources.files("mock_exchange").joinpath("default_config.yaml").read_text()
+    )
+    return raw
+
+
+def default_config() -> dict[str, Any]:
+    """The mock's default configuration as parsed YAML (a fresh copy)."""
+    return copy.deepcopy(_default_config())
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _check_setup(c: _Checker, raw: Any) -> dict[str, Any]:
+    """``setup``: the shape of each part, then the mock configuration it makes."""
+    setup = c.mapping({} if raw is None else raw, "setup", "setup")
+    c.fields(setup, SETUP_FIELDS, "setup", "setup")
+    for key in [k for k, v in setup.items() if v is None]:  # `balances:` with nothing after it
+        del setup[key]
+    if "config" in setup:
+        c.mapping(
+            setup["config"],
+            "setup",
+            "setup",
+            "config",
+            what="config",
+            shape="a mapping of mock configuration sections (README: Configuration)",
+        )
+    faults = setup.get("faults", [])
+    if not isinstance(faults, list):
+        c.fail("setup", "'faults' must be a list of fault specs", "setup", "faults")
+    names: set[str] = set()
+    for i, spec in enumerate(faults):
+        _check_fault(c, spec, f"setup.faults[{i}]", "setup", "faults", i)
+        if "name" in spec:
+            if spec["name"] in names:
+                c.fail(
+                    f"setup.faults[{i}]", f"fault name {spec['name']!r} is used twice", "setup", "faults", i
+                )
+            names.add(spec["name"])
+    if "balances" in setup:
+        accounts = c.mapping(
+            setup["balances"],
+            "setup",
+            "setup",
+            "balances",
+            what="balances",
+            shape='a mapping of account to its balances, e.g. {trader: {BTC: "1", USDT: "1000"}}',
+        )
+        for account, assets in accounts.items():
+            at = ("setup", "balances", account)
+            where = f"setup.balances.{account}"
+            c.name(account, "setup", *at, label="balances: an account")
+            assets = c.mapping(assets, where, *at, shape='a mapping of asset to amount, e.g. {BTC: "1"}')
+            for asset, amount in assets.items():
+                c.name(asset, where, *at, asset, label="an asset")
+                c.units(amount, where, *at, asset)
+    if "books" in setup:
+        books = c.mapping(
+            setup["books"],
+            "setup",
+            "setup",
+            "books",
+            what="books",
+            shape='a mapping of symbol to its book, e.g. {BTCUSDT: {account: market-maker, mid: "60000", '
+            'levels: 5, spacing: "10", quantity: "0.5"}}',
+        )
+        for symbol, book in books.items():
+            at = ("setup", "books", symbol)
+            where = f"setup.books.{symbol}"
+            c.name(symbol, "setup", *at, label="books: a symbol")
+            book = c.mapping(book, where, *at, shape="{account, mid, levels, spacing, quantity}")
+            c.fields(book, BOOK_FIELDS, where, *at, required=BOOK_FIELDS - {"levels"})
+            c.name(book["account"], where, *at, "account")
+            for key in ("mid", "spacing", "quantity"):
+                c.units(book[key], where, *at, key)
+            if "levels" in book:
+                c.whole(book["levels"], where, *at, "levels")
+    if "clear_books" in setup and setup["clear_books"] is not True:
+        c.name_list(
+            setup["clear_books"],
+            "setup",
+            "setup",
+            "clear_books",
+            what="clear_books",
+            shape="a list of symbols, e.g. [ETHBTC] (or true: every book)",
+        )
+    if "connector" in setup:
+        options = c.mapping(
+            setup["connector"],
+            "setup",
+            "setup",
+            "connector",
+            what="connector",
+            shape="a mapping of connector options, e.g. {trading_pairs: [BTC-USDT], wait_ready: true}",
+        )
+        options_at: tuple[Any, ...] = ("setup", "connector")
+        if "trading_pairs" in options:
+            c.name_list(
+                options["trading_pairs"],
+                "setup.connector",
+                *options_at,
+                "trading_pairs",
+                what="trading_pairs",
+                shape="a list of trading pairs, e.g. [BTC-USDT, ETH-USDT]",
+                pairs=True,
+            )
+        if "wait_ready" in options:
+            c.boolean(options["wait_ready"], "setup.connector", *options_at, "wait_ready")
+        for key, value in options.items():
+            if not (isinstance(key, str) and key):
+                c.fail("setup.connector", f"the key {key!r} must be an option's name", *options_at, key)
+            if key not in HARNESS_OPTIONS and not (
+                value is None or isinstance(value, str | int | float | bool)
+            ):
+                c.fail(
+                    "setup.connector",
+                    f"{key!r} must be a single value (a number, a string or a boolean), {_got(value)}",
+                    *options_at,
+                    key,
+                )
+    _check_mock_config(c, setup)
+    return setup
+
+
+def _config_error_path(message: str) -> tuple[Any, ...]:
+    """The configuration path a ``ConfigError`` starts with (``accounts[0].balances.BTC:``)."""
+    head = message.split(": ", 1)[0].removeprefix("config.")
+    if not re.fullmatch(r"[\w-]+(\[\d+\])?(\.[\w-]+(\[\d+\])?)*", head):
+        return ()
+    out: list[Any] = []
+    for part in head.split("."):
+        name, _, index = part.partition("[")
+        out.append(name)
+        if index:
+            out.append(int(index.rstrip("]")))
+    return tuple(out)
+
+
+def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
+    """Build the mock configuration the run will use (the defaults, ``setup.config`` over
+    them, then ``balances``, ``books`` and ``clear_books``, as the runner does) and the
+    exchange it makes, so a configuration problem is found now, at its line. Learns the
+    symbols and accounts, and checks the names setup gives against them."""
+    config = _deep_merge(default_config(), copy.deepcopy(setup.get("config", {})))
+
+    def config_error(e: Exception) -> NoReturn:
+        message = (
+            str(e) if isinstance(e, ConfigError) else f"not a valid configuration ({type(e).__name__}: {e})"
+        )
+        c.fail("setup.config", message, "setup", "config", *_config_error_path(message))
+
+    # Symbols and accounts first: the names everything else refers to.
+    try:
+        parsed = parse_config({**config, "books": []})
+    except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
+        config_error(e)
+    symbols = {s.symbol: f"{s.base_asset}-{s.quote_asset}" for s in parsed.symbols}
+    accounts = [a.name for a in parsed.accounts]
+    if TRADER not in accounts:
+        c.fail(
+            "setup.config",
+            f"accounts: the connector trades as {TRADER!r}, and no account has that name "
+            f"(accounts: {', '.join(accounts) or 'none'})",
+            "setup",
+            "config",
+            "accounts",
+        )
+    raw_books = config.get("books", [])
+    if not isinstance(raw_books, list) or not all(isinstance(b, dict) for b in raw_books):
+        c.fail(
+            "setup.config",
+            "books: expected a list of books ({symbol, account, mid, ...})",
+            "setup",
+            "config",
+            "books",
+        )
+    for account in setup.get("balances", {}):
+        if account not in accounts:
+            c.fail(
+                f"setup.balances.{account}",
+                f"no account {account!r} (accounts: {', '.join(accounts)})",
+                "setup",
+                "balances",
+                account,
+            )
+    for symbol, book in setup.get("books", {}).items():
+        if symbol not in symbols:  # said here, in the file's terms, not the merged config's
+            c.fail(
+                "setup.books",
+                f"unknown symbol {symbol!r} (symbols: {', '.join(symbols)})",
+                "setup",
+                "books",
+                symbol,
+            )
+        if book["account"] not in accounts:
+            c.fail(
+                f"setup.books.{symbol}",
+                f"'account': no account {book['account']!r} (accounts: {', '.join(accounts)})",
+                "setup",
+                "books",
+                symbol,
+                "account",
+            )
+    # clear_books may also name a default book whose symbol setup.config took away.
+    clearable = [*symbols]
+    clearable += [
+        b["symbol"] for b in raw_books if isinstance(b.get("symbol"), str) and b["symbol"] not in clearable
+    ]
+    clear = clearable if setup.get("clear_books") is True else setup.get("clear_books", [])
+    for i, symbol in enumerate(clear):
+        if symbol not in clearable:
+            c.fail(
+                "setup.clear_books",
+                f"unknown symbol {symbol!r} (symbols: {', '.join(clearable)})",
+                "setup",
+                "clear_books",
+                i,
+            )
+    listed = ", ".join(symbols.values())
+    options = setup.get("connector", {})
+    if "trading_pairs" in options:
+        for i, pair in enumerate(options["trading_pairs"]):
+            if pair not in symbols.values():
+                c.fail(
+                    "setup.connector",
+                    f"trading_pairs[{i}]: the exchange lists no {pair} (its pairs: {listed}; "
+                    "setup.config.symbols lists the exchange's symbols)",
+                    "setup",
+                    "connector",
+                    "trading_pairs",
+                    i,
+                )
+    elif DEFAULT_PAIRS[0] not in symbols.values():
+        c.fail(
+            "setup",
+            f"the connector trades {DEFAULT_PAIRS[0]} unless setup.connector.trading_pairs says otherwise, "
+            f"and the exchange lists no {DEFAULT_PAIRS[0]} (its pairs: {listed})",
+            "setup",
+        )
+    c.trading_pairs = list(options.get("trading_pairs", DEFAULT_PAIRS))
+    # The whole configuration, as the runner builds it, and the exchange it makes.
+    books = setup.get("books", {})
+    #: Per book of the final configuration: where the file gives it and how to call it.
+    sources: list[tuple[str, tuple[Any, ...], str]] = []
+    final_books = []
+    for j, b in enumerate(raw_books):
+        if isinstance(b.get("symbol"), str) and (b["symbol"] in books or b["symbol"] in clear):
+            continue
+        if "books" in setup.get("config", {}):
+            sources.append(("setup.config", ("setup", "config", "books", j), f"books[{j}]"))
+        else:  # a default book the file does not mention
+            sources.append(("setup", ("setup",), f"the default {b.get('symbol')} book"))
+        final_books.append(b)
+    for symbol, book in books.items():
+        sources.append((f"setup.books.{symbol}", ("setup", "books", symbol), ""))
+        final_books.append({"symbol": symbol, **{k: str(v) if k != "levels" else v for k, v in book.items()}})
+    final = {**config, "books": final_books}
+    for entry in final.get("accounts", []):
+        if entry.get("name") in setup.get("balances", {}):
+            entry["balances"] = {asset: str(v) for asset, v in setup["balances"][entry["name"]].items()}
+    try:
+        parsed = parse_config(final)
+        build_exchange(parsed, Exchange(lambda: _TRIAL_START_US, seed=parsed.seed))
+    except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
+        message = (
+            str(e) if isinstance(e, ConfigError) else f"not a valid configuration ({type(e).__name__}: {e})"
+        )
+        index = _book_index(message, final_books)
+        if index is None:
+            config_error(e)
+        where, at, name = sources[index]
+        m = re.match(r"books\[\d+\]\.?", message)
+        rest = message[m.end() :] if m else message
+        field_path = _config_error_path(message)[2:] if m else ()
+        if where == "setup":
+            symbol = final_books[index]["symbol"]
+            message = f"{name}: {rest} (give setup.books.{symbol} or list {symbol} in setup.clear_books)"
+        elif name and m:
+            message = f"{name}.{rest}"
+        else:
+            message = rest.removeprefix("books: ")
+        c.fail(where, message, *at, *field_path)
+
+
+def _book_index(message: str, books: list[dict[str, Any]]) -> int | None:
+    """Which book a configuration error is about (``books[2].mid: ...`` or ``books: cannot
+    seed BTCUSDT ...``), or None."""
+    if m := re.match(r"books\[(\d+)\]", message):
+        return int(m.group(1))
+    if m := re.match(r"books: cannot seed (\S+) ", message):
+        return next((i for i, b in enumerate(books) if b.get("symbol") == m.group(1)), None)
+    return None
+
+
 def _check_names(c: _Checker, steps: list[Step]) -> None:
     """Each order name is given once: ``order`` of a buy/sell (the connector's orders) and
     ``as`` of an exchange_order (orders placed on the exchange) each name one order."""
@@ -1314,23 +1643,7 @@ def load_scenario(path: str | Path) -> Scenario:
     )
     if not isinstance(doc["name"], str) or not doc["name"].strip():
         c.fail("document", "'name' must be a non-empty string", "name")
-    setup = c.mapping(doc.get("setup") or {}, "setup", "setup")
-    c.fields(setup, SETUP_FIELDS, "setup", "setup")
-    faults = setup.get("faults") or []
-    if not isinstance(faults, list):
-        c.fail("setup", "'faults' must be a list of fault specs", "setup", "faults")
-    names: set[str] = set()
-    for i, spec in enumerate(faults):
-        _check_fault(c, spec, f"setup.faults[{i}]", "setup", "faults", i)
-        if "name" in spec:
-            if spec["name"] in names:
-                c.fail(
-                    f"setup.faults[{i}]", f"fault name {spec['name']!r} is used twice", "setup", "faults", i
-                )
-            names.add(spec["name"])
-    for account, assets in (setup.get("balances") or {}).items():
-        for asset, amount in c.mapping(assets, "setup", "setup", "balances", account).items():
-            c.amount(amount, f"setup.balances.{account}", "setup", "balances", account, asset)
+    setup = _check_setup(c, doc.get("setup"))
     raw_steps = doc["steps"]
     if not isinstance(raw_steps, list) or not raw_steps:
         c.fail("steps", "expected a non-empty list of steps", "steps")
@@ -1354,14 +1667,16 @@ def load_scenario(path: str | Path) -> Scenario:
         _check_step(c, step)
         steps.append(step)
     _check_names(c, steps)
-    defined = _check_references(c, steps, sorted(names))
+    defined = _check_references(c, steps, [f["name"] for f in setup.get("faults", []) if "name" in f])
     expect = doc.get("expect")
     expect = {} if expect is None else expect
     _check_expect(c, expect, "expect", "expect")
     _check_expect_references(c, defined, expect, "expect", "expect", final=True)
-    tags = doc.get("tags") or []
+    tags = [] if doc.get("tags") is None else doc["tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         c.fail("document", "'tags' must be a list of strings", "tags")
+    if not isinstance(doc.get("description", ""), str | None):
+        c.fail("document", f"'description' must be text, {_got(doc['description'])}", "description")
     xfail = doc.get("xfail")
     if xfail not in (None, "validate", "run"):
         c.fail("document", "'xfail' must be 'validate' or 'run'", "xfail")

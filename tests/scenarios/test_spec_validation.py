@@ -380,7 +380,7 @@ def scenario(*steps: str) -> str:
         pytest.param(
             scenario("restart_connector: {while_down_steps: []}"),
             "step 1 (restart_connector)",
-            "unknown field 'while_down_steps' (known: down_for, while_down)",
+            "unknown field 'while_down_steps' (known: down_for, timeout, while_down)",
             3,
             id="internal-field-is-not-a-field",
         ),
@@ -929,3 +929,283 @@ def test_valid_expectations_load(tmp_path: Path) -> None:
         )
     )
     assert scenario_.expect["book_matches_exchange"] == "BTC-USDT"
+
+
+# ----------------------------------------------------------------------------- setup
+
+
+def with_setup(setup: str, *steps: str) -> str:
+    """A scenario with ``setup`` (YAML lines, indented under it) and ``steps``."""
+    lines = "".join(f"  {line}\n" for line in textwrap.dedent(setup).strip().splitlines())
+    return "name: x\nsetup:\n" + lines + "steps:\n" + "".join(f"  - {s}\n" for s in steps or ["clear_faults"])
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "line"),
+    [
+        # Wrong shapes, which used to crash the load (balances) or the run (the others).
+        pytest.param(
+            with_setup("balances: [trader]"),
+            "setup",
+            "balances: expected a mapping of account to its balances, e.g. "
+            '{trader: {BTC: "1", USDT: "1000"}}, got list',
+            3,
+            id="balances-list",
+        ),
+        pytest.param(
+            with_setup("balances: {trader: {BTC: 1.5}}"),
+            "setup.balances.trader",
+            "'BTC' must be a decimal string like \"0.01\", got 1.5",
+            3,
+            id="balance-float",
+        ),
+        pytest.param(
+            with_setup("balances: {trader: {BTC: '1.000000001'}}"),
+            "setup.balances.trader",
+            "'BTC': '1.000000001' is not a non-negative decimal with <= 8 places",
+            3,
+            id="balance-precision",
+        ),
+        pytest.param(
+            with_setup("books: {BTCUSDT: lots}"),
+            "setup.books.BTCUSDT",
+            "expected {account, mid, levels, spacing, quantity}, got str 'lots'",
+            3,
+            id="books-string",
+        ),
+        pytest.param(
+            with_setup("config: 5"),
+            "setup",
+            "config: expected a mapping of mock configuration sections (README: Configuration), got int 5",
+            3,
+            id="config-number",
+        ),
+        pytest.param(
+            with_setup("connector: [a]"),
+            "setup",
+            "connector: expected a mapping of connector options, e.g. {trading_pairs: [BTC-USDT], "
+            "wait_ready: true}, got list",
+            3,
+            id="connector-list",
+        ),
+        pytest.param(
+            with_setup("connector: {trading_pairs: BTC-USDT}"),
+            "setup.connector",
+            "trading_pairs: expected a list of trading pairs, e.g. [BTC-USDT, ETH-USDT], got str 'BTC-USDT'",
+            3,
+            id="trading-pairs-string",
+        ),
+        pytest.param(
+            with_setup("connector: {trading_pairs: [BTC-USDT, ETHUSDT]}"),
+            "setup.connector",
+            "trading_pairs[1]: 'ETHUSDT' is not a trading pair of the form BASE-QUOTE (e.g. BTC-USDT)",
+            3,
+            id="trading-pair-form",
+        ),
+        pytest.param(
+            with_setup("connector: {wait_ready: 'false'}"),
+            "setup.connector",
+            "'wait_ready' must be true or false, got 'false'",
+            3,
+            id="wait-ready-string",
+        ),
+        pytest.param(
+            with_setup("connector: {request_timeout_s: [1]}"),
+            "setup.connector",
+            "'request_timeout_s' must be a single value (a number, a string or a boolean), got list",
+            3,
+            id="driver-option-list",
+        ),
+        pytest.param(
+            with_setup("clear_books: ETHBTC"),
+            "setup",
+            "clear_books: expected a list of symbols, e.g. [ETHBTC] (or true: every book), got str 'ETHBTC'",
+            3,
+            id="clear-books-string",
+        ),
+        # Names the exchange configuration does not have.
+        pytest.param(
+            with_setup("clear_books: [ETHBTC, BTCUSD]"),
+            "setup.clear_books",
+            "unknown symbol 'BTCUSD' (symbols: BTCUSDT, ETHUSDT, ETHBTC)",
+            3,
+            id="clear-books-unknown-symbol",
+        ),
+        pytest.param(
+            with_setup("connector: {trading_pairs: [BTC-USDT, XRP-USDT]}"),
+            "setup.connector",
+            "trading_pairs[1]: the exchange lists no XRP-USDT (its pairs: BTC-USDT, ETH-USDT, ETH-BTC; "
+            "setup.config.symbols lists the exchange's symbols)",
+            3,
+            id="trading-pair-not-listed",
+        ),
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  symbols:
+                    - {symbol: ETHBTC, baseAsset: ETH, quoteAsset: BTC}
+                clear_books: [BTCUSDT, ETHUSDT, ETHBTC]
+                """
+            ),
+            "setup",
+            "the connector trades BTC-USDT unless setup.connector.trading_pairs says otherwise, and the "
+            "exchange lists no BTC-USDT (its pairs: ETH-BTC)",
+            3,
+            id="default-pair-not-listed",
+        ),
+        pytest.param(
+            with_setup("balances: {trdaer: {BTC: '1'}}"),
+            "setup.balances.trdaer",
+            "no account 'trdaer' (accounts: trader, market-maker)",
+            3,
+            id="balances-unknown-account",
+        ),
+        pytest.param(
+            with_setup(
+                "books: {BTCUSDT: {account: mm, mid: '60000', levels: 3, spacing: '1', quantity: '0.5'}}"
+            ),
+            "setup.books.BTCUSDT",
+            "'account': no account 'mm' (accounts: trader, market-maker)",
+            3,
+            id="book-unknown-account",
+        ),
+        pytest.param(
+            with_setup(
+                "books: {BTCUSDT: {account: market-maker, mid: '60000', level: 3, spacing: '1', "
+                "quantity: '1'}}"
+            ),
+            "setup.books.BTCUSDT",
+            "unknown field 'level' (known: account, levels, mid, quantity, spacing)",
+            3,
+            id="book-typo",
+        ),
+        # The configuration itself, and the exchange it builds.
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  rate_limits: {orders_per_10s: "5"}
+                """
+            ),
+            "setup.config",
+            "rate_limits.orders_per_10s: expected int, got '5'",
+            4,
+            id="config-value",
+        ),
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  books:
+                    - {symbol: BTCUSDT, account: market-maker, mid: "1", level: 2, spacing: "0.1",
+                       quantity: "1"}
+                """
+            ),
+            "setup.config",
+            "books[0].level: unknown setting",
+            5,
+            id="config-book-typo",
+        ),
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  accounts:
+                    - {name: alice, balances: {BTC: "1"}}
+                """
+            ),
+            "setup.config",
+            "accounts: the connector trades as 'trader', and no account has that name (accounts: alice)",
+            5,
+            id="no-trader-account",
+        ),
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  accounts: [{name: trader}]
+                """
+            ),
+            "setup",
+            "the default BTCUSDT book: account: 'market-maker' is not a configured account (give "
+            "setup.books.BTCUSDT or list BTCUSDT in setup.clear_books)",
+            3,
+            id="default-book-without-its-account",
+        ),
+        pytest.param(
+            with_setup(
+                "books: {BTCUSDT: {account: market-maker, mid: '60000', levels: 3, spacing: '0.001', "
+                "quantity: '0.5'}}"
+            ),
+            "setup.books.BTCUSDT",
+            "cannot seed BTCUSDT BUY 0.5 @ 59999.999: -1013: Filter failure: PRICE_FILTER",
+            3,
+            id="book-that-cannot-be-seeded",
+        ),
+        # Steps that name a trading pair: one of the connector's.
+        pytest.param(
+            with_setup("connector: {trading_pairs: [ETH-USDT]}", "wait: {until: book_synced}"),
+            "step 1 (wait)",
+            "'pair': 'BTC-USDT' is not one of the connector's trading pairs (ETH-USDT; set them in "
+            "setup.connector.trading_pairs)",
+            5,
+            id="wait-book-of-a-pair-not-traded",
+        ),
+        # The document.
+        pytest.param(
+            "name: x\nsetup: []\nsteps: [clear_faults]\n",
+            "setup",
+            "expected a mapping, got list",
+            2,
+            id="setup-list",
+        ),
+        pytest.param(
+            "name: x\ndescription: {a: 1}\nsteps: [clear_faults]\n",
+            "document",
+            "'description' must be text, got dict",
+            2,
+            id="description-mapping",
+        ),
+        pytest.param(
+            "name: x\ntags: ''\nsteps: [clear_faults]\n",
+            "document",
+            "'tags' must be a list of strings",
+            2,
+            id="tags-empty-string",
+        ),
+    ],
+)
+def test_setup_is_checked_against_the_configuration_it_makes(
+    tmp_path: Path, text: str, where: str, message: str, line: int
+) -> None:
+    check_error(tmp_path, text, where, message, line)
+
+
+def test_a_valid_setup_loads(tmp_path: Path) -> None:
+    scenario_ = load_scenario(
+        write(
+            tmp_path,
+            """
+            name: every setup part, well formed
+            setup:
+              config:
+                rate_limits: {orders_per_10s: 5}
+                symbols:
+                  - {symbol: BTCUSDT, baseAsset: BTC, quoteAsset: USDT}
+                  - {symbol: BNBUSDT, baseAsset: BNB, quoteAsset: USDT, status: BREAK}
+              balances: {trader: {BTC: "0", USDT: 1000, BNB: "2.5"}}
+              books:
+                BTCUSDT: {account: market-maker, mid: "60000", levels: 5, spacing: "10", quantity: "0.5"}
+              clear_books: [ETHUSDT, ETHBTC]   # default books of symbols setup.config took away
+              connector: {trading_pairs: [BTC-USDT, BNB-USDT], wait_ready: false, order_request_timeout_s: 2}
+              faults: [{name: boot, surface: rest, path: /api/v3/ping, action: error}]
+            steps:
+              - wait: {until: book_synced, pair: BNB-USDT}
+              - remove_fault: {name: boot}
+            """,
+        )
+    )
+    assert scenario_.setup["connector"]["trading_pairs"] == ["BTC-USDT", "BNB-USDT"]
+    # `true` clears every book, and a key given no value is as if left out.
+    load_scenario(write(tmp_path, "name: x\nsetup: {clear_books: true, balances: }\nsteps: [clear_faults]\n"))
