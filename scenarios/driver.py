@@ -134,7 +134,9 @@ class ConnectorDriver(Protocol):
     def status(self) -> dict[str, bool]:
         """At least: ready, user_stream, and book:<pair> for each pair; plus the connector's
         own readiness parts (Hummingbot's ``status_dict``: ``user_stream_initialized``,
-        ``order_books_initialized``, ...), which ``expect.status`` matches."""
+        ``order_books_initialized``, ...), which ``expect.status`` matches. A driver may
+        also have ``not_ready_reasons() -> dict[str, str]`` (part -> why it is not ready),
+        which a time-out waiting for the connector to be ready then shows."""
         ...
 
     # -- network and metadata (template cases 1-12) -----------------------------------------

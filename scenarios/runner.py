@@ -306,7 +306,7 @@ class Run:
                 message = f"timed out after {timeout:g} s (virtual) waiting for {what}"
                 if observed is not None:
                     message += f"; {observed()}"
-                raise StepFailed(step, message) if step else TimeoutError(what)
+                raise StepFailed(step, message) if step else TimeoutError(message)
             await self._slice(end)
 
     async def _await(self, call: Coroutine[Any, Any, T], timeout: float, step: Step, what: str) -> T:
@@ -368,7 +368,9 @@ class Run:
         )
         await self.driver.start(env)
         if wait_ready:
-            await self.until(self._ready, READY_TIMEOUT_S, None, "the connector to become ready")
+            await self.until(
+                self._ready, READY_TIMEOUT_S, None, "the connector to become ready", self._readiness
+            )
             # Every run starts on a rate-limit window boundary (40 s into a minute), where a
             # connector may hold a request back for a moment (the Binance connector's window
             # guard): the first step comes a little later, as it would after a real start-up.
@@ -530,21 +532,7 @@ class Run:
             elif kind == "wait":
                 await self.wait(step)
             elif kind == "restart_connector":
-                down_for = float(a.get("down_for", 0))  # float ok: seconds
-                inner: list[Step] = a.get("while_down_steps", [])
-
-                async def while_down() -> None:
-                    for sub in inner:
-                        await self.run_step(sub)
-                    if down_for:
-                        await self.pump(down_for)
-
-                # The driver may need virtual time to pass while it stops and starts.
-                restart = self.driver.restart(while_down)
-                await self._await(restart, READY_TIMEOUT_S + down_for, step, "the connector to restart")
-                await self.until(
-                    self._ready, READY_TIMEOUT_S, step, "the restarted connector to become ready"
-                )
+                await self._restart(step)
             elif kind == "clear_book":
                 control.clear_book(a["symbol"])
             elif kind == "seed_book":
@@ -558,6 +546,68 @@ class Run:
                     raise StepFailed(step, "; ".join(f"{f.where}: {f.message}" for f in failures))
         except ControlError as e:
             raise StepFailed(step, str(e)) from None
+
+    async def _restart(self, step: Step) -> None:
+        """Stop the connector, run ``while_down`` and let ``down_for`` pass, start it again.
+        Stopping, and becoming ready once started again, may each take ``timeout`` virtual
+        seconds (default ``READY_TIMEOUT_S``); the time spent down is not counted."""
+        a = step.args
+        down_for = float(a.get("down_for", 0))  # float ok: seconds
+        timeout = float(a.get("timeout", READY_TIMEOUT_S))  # float ok: seconds
+        inner: list[Step] = a.get("while_down_steps", [])
+        stopped, back = asyncio.Event(), asyncio.Event()
+
+        async def while_down() -> None:
+            stopped.set()
+            for sub in inner:
+                await self.run_step(sub)
+            if down_for:
+                await self.pump(down_for)
+            back.set()
+
+        restart = asyncio.ensure_future(self.driver.restart(while_down))
+        try:
+            # The driver may need virtual time to pass while it stops...
+            await self.until(
+                lambda: stopped.is_set() or restart.done(), timeout, step, "the connector to stop"
+            )
+            # ...while it is down, the while_down steps and down_for move time themselves...
+            if not restart.done() and not back.is_set():
+                returned = asyncio.ensure_future(back.wait())
+                await asyncio.wait((restart, returned), return_when=asyncio.FIRST_COMPLETED)
+                returned.cancel()
+
+            # ...and while it starts again and gets ready.
+            def up() -> bool:
+                if not restart.done():
+                    return False
+                return restart.cancelled() or restart.exception() is not None or self._ready()
+
+            await self.until(up, timeout, step, "the restarted connector to become ready", self._readiness)
+            restart.result()  # what the restart (or a while_down step) raised
+        finally:
+            if not restart.done():
+                restart.cancel()
+                await asyncio.gather(restart, return_exceptions=True)
+
+    def _readiness(self) -> str:
+        """What is not ready in the connector, and why (for time-outs waiting for ready)."""
+        try:
+            status = self.driver.status()
+        except Exception as e:
+            return f"the connector's status is not available ({_one_line(e)})"
+        not_ready = [part for part, ok in status.items() if not ok]
+        if not not_ready:
+            return "the connector is ready"
+        reasons: dict[str, str] = {}
+        explain = getattr(self.driver, "not_ready_reasons", None)  # optional in drivers
+        if explain is not None:
+            try:
+                reasons = explain()
+            except Exception as e:
+                reasons = {"(reasons)": f"not available ({_one_line(e)})"}
+        why = "; ".join(f"{part}: {reason}" for part, reason in reasons.items())
+        return f"not ready: {', '.join(not_ready)}" + (f" (why: {why})" if why else "")
 
     _REF = re.compile(r"^\$\{(\w+)\.(order_id|client_order_id)\}$")
 
@@ -587,7 +637,7 @@ class Run:
         cond: Callable[[], bool]
         observed: Callable[[], str] = lambda: f"connector status: {d.status()}"  # noqa: E731
         if until == "ready":
-            cond, what = self._ready, "the connector to be ready"
+            cond, what, observed = self._ready, "the connector to be ready", self._readiness
         elif until == "book_synced":
             pair = a.get("pair", "BTC-USDT")
             cond, what = (lambda: d.status().get(f"book:{pair}", False)), f"the {pair} book to be synced"
@@ -1159,7 +1209,7 @@ async def run_scenario(
         raise
     except TimeoutError as e:
         where = scenario.lines.of("setup")
-        result.failures.append(Failure("setup", f"timed out waiting for {e}", where, "", *run._activity()))
+        result.failures.append(Failure("setup", str(e), where, "", *run._activity()))
     except Exception as e:
         result.error = traceback.format_exc()
         result.error_message = f"the run crashed: {_one_line(e)}"

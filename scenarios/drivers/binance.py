@@ -225,6 +225,11 @@ class BinanceDriver:
             out[f"book:{pair}"] = x.is_order_book_synced(pair)
         return out
 
+    def not_ready_reasons(self) -> dict[str, str]:
+        """For each part that is not ready, why (optional for a driver: the runner shows it
+        when a wait for the connector to be ready times out)."""
+        return dict(self._x.not_ready_reasons)
+
     async def check_network(self) -> str:
         return str(await self._x.check_network())
 

@@ -378,3 +378,69 @@ async def test_a_steps_effect_reaches_the_connector_before_the_next_step(tmp_pat
     # and no virtual time passed for it: the check ran at the step's own instant
     [terminate, check] = result.steps[:2]
     assert terminate.started_us == check.started_us
+
+
+async def test_restart_connector_takes_a_timeout_and_says_what_is_not_ready(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, a restart that never gets ready
+        steps:
+          - restart_connector:
+              timeout: 5
+              while_down:
+                - fault: {surface: ws_api, method: userDataStream.subscribe.signature, action: error,
+                          status: 400, code: -1022, times: null}
+        """,
+    )
+    [failure] = result.failures
+    assert (failure.where, failure.line) == ("step 1 (restart_connector)", 3)
+    assert failure.message.startswith(
+        "timed out after 5 s (virtual) waiting for the restarted connector to become ready; "
+        "not ready: user_stream_initialized, ready, user_stream (why: user_stream_initialized: "
+        "subscription failed: "
+    ), failure.message
+    assert "-1022" in failure.message
+
+
+async def test_time_spent_down_does_not_count_against_the_restart_timeout(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, a long time down
+        steps:
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+          - wait: {order: o1, state: OPEN}
+          - restart_connector:
+              down_for: 30
+              while_down:
+                - advance: 90
+                - exchange_cancel: {account: trader, symbol: BTCUSDT, order: o1}
+          - wait: {order: o1, state: CANCELED}
+        """,
+    )
+    assert failures(result) == {}
+    [restart, after] = result.steps[2:]
+    assert after.started_us - restart.started_us >= 120_000_000  # 90 s + 30 s down
+
+
+async def test_a_setup_that_never_gets_ready_says_what_is_not_ready(tmp_path: Path) -> None:
+    result = await run(
+        tmp_path,
+        """
+        name: runner self-test, never ready
+        setup:
+          faults:
+            - {surface: rest, method: GET, path: /api/v3/exchangeInfo, action: error, status: 500, code: -1001,
+               times: null}
+        steps:
+          - advance: 1
+        """,
+    )
+    [failure] = result.failures
+    assert failure.where == "setup"
+    assert failure.message.startswith(
+        "timed out after 60 s (virtual) waiting for the connector to become ready; not ready: "
+        "symbols_mapping_initialized, trading_rule_initialized, order_books_initialized"
+    ), failure.message
+    assert "(why: symbols_mapping_initialized: " in failure.message and "-1001" in failure.message
