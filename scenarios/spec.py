@@ -19,7 +19,11 @@ A scenario is one YAML document, written the way a bug report reads::
 ``load_scenario`` validates everything before anything runs; a problem is reported as
 ``ScenarioError`` naming the file, the step (or section), the field, and the line.
 The step and expectation vocabularies are the tables ``STEP_FIELDS`` / ``EXPECT_FIELDS``
-(docs/scenarios.md describes each).
+(docs/scenarios.md describes each). Validation is meant to leave nothing for the runner
+to trip over: every value has its type checked (``STEP_FIELD_TYPES`` for steps; the
+expectation and setup checkers below), every key is one the runner reads, every order
+or fault name is defined by an earlier step, and the mock configuration ``setup`` makes
+is built once, on a throwaway exchange, so its problems are found at their line too.
 """
 
 from __future__ import annotations
@@ -463,10 +467,6 @@ class _Checker:
             seen.add(item)
         out: list[str] = value
         return out
-
-
-def _is_string_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 
 def _label(node_path: tuple[Any, ...]) -> str:
