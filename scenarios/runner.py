@@ -786,14 +786,14 @@ class Run:
                         if exchange is None
                         else f"the exchange's order id is {exchange['orderId']}"
                     )
-                    got = (
+                    recorded = (
                         "the connector has no exchange order id for it"
                         if view.exchange_order_id is None
                         else f"got {view.exchange_order_id}"
                     )
                     fail(
                         f"orders.{alias}.exchange_id",
-                        f"expected {value}, {got} ({on_exchange})",
+                        f"expected {value}, {recorded} ({on_exchange})",
                         "orders",
                         alias,
                         key,

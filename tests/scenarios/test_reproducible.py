@@ -14,7 +14,8 @@ from scenarios.spec import load_scenario
 FAILING = """
 name: a 503 on create, then a second order and a reconnect; expecting (wrongly) three orders
 steps:
-  - fault: {surface: rest, method: POST, path: /api/v3/order, action: execute_then_error, status: 503, code: -1007}
+  - fault:
+      {surface: rest, method: POST, path: /api/v3/order, action: execute_then_error, status: 503, code: -1007}
   - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
   - wait: {order: o1, state: OPEN}
   - disconnect: {surface: all}

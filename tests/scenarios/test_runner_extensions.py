@@ -363,8 +363,8 @@ async def test_a_steps_effect_reaches_the_connector_before_the_next_step(tmp_pat
           - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59999"}
           - check: {orders: {o1: {state: OPEN}}}
           - exchange_order:
-              {account: market-maker, symbol: BTCUSDT, side: SELL, type: LIMIT, quantity: "0.01", price: "59999",
-               time_in_force: IOC}
+              {account: market-maker, symbol: BTCUSDT, side: SELL, type: LIMIT, quantity: "0.01",
+               price: "59999", time_in_force: IOC}
           - check: {orders: {o1: {state: FILLED}}}
           - deposit: {account: trader, asset: ETH, amount: "1"}
           - check: {balances: {ETH: {total: "11"}}}
@@ -431,8 +431,8 @@ async def test_a_setup_that_never_gets_ready_says_what_is_not_ready(tmp_path: Pa
         name: runner self-test, never ready
         setup:
           faults:
-            - {surface: rest, method: GET, path: /api/v3/exchangeInfo, action: error, status: 500, code: -1001,
-               times: null}
+            - {surface: rest, method: GET, path: /api/v3/exchangeInfo, action: error, status: 500,
+               code: -1001, times: null}
         steps:
           - advance: 1
         """,
