@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from .runner import Failure, Result
 
 CONTEXT = 40  # timeline lines shown before a failure
 LOG_LINES = 15  # connector log lines shown with a failure
+MESSAGE_LIMIT = 1000  # characters of one failure message
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,45 @@ def _short(text: str, limit: int = 180) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _capped(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A long message cut, saying how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... (+{len(text) - limit} characters)"
+
+
+class OrderNamer:
+    """Puts the scenario's name for an order next to its client order id: ``o3 (x-TCONN...)``,
+    so a report can be matched with the file that names the orders."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.by_id = {cid: name for name, cid in names.items() if cid and cid != name}
+        ids = sorted(self.by_id, key=len, reverse=True)  # the longest first: no prefix match
+        self._pattern = (
+            re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])") if ids else None
+        )
+
+    def names_in(self, text: str) -> list[str]:
+        if self._pattern is None:
+            return []
+        return list(dict.fromkeys(self.by_id[m] for m in self._pattern.findall(text)))
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: f"{self.by_id[m.group(1)]} ({m.group(1)})", text)
+
+    def short(self, text: str, limit: int = 180) -> str:
+        """``_short`` of the named text; names the cut removed are kept at the end."""
+        named = self(text)
+        shown = _short(named, limit)
+        lost = [name for name in self.names_in(text) if f"{name} (" not in shown]
+        return shown + (f"  [{', '.join(lost)}]" if lost else "")
+
+
 def timeline(result: Result, failure: Failure | None = None, context: int = CONTEXT) -> list[str]:
     """Steps, wire traffic and connector events merged by (virtual) time, ending where the
-    failure was found (or at the end of the run)."""
+    failure was found (or at the end of the run). Client order ids carry the scenario's
+    name for the order."""
+    named = OrderNamer(result.order_names)
     lines: list[Line] = []
     traffic_limit = failure.traffic_seq if failure and failure.traffic_seq else None
     event_limit = failure.event_seq if failure and failure.event_seq else None
@@ -40,11 +78,11 @@ def timeline(result: Result, failure: Failure | None = None, context: int = CONT
             break
         arrow = "->" if t.direction == "in" else "<-"
         conn = f"#{t.conn}" if t.conn is not None else ""
-        lines.append(Line(t.mono_ns, t.time_us, _short(f"   wire  {t.surface}{conn} {arrow} {t.text}")))
+        lines.append(Line(t.mono_ns, t.time_us, named.short(f"   wire  {t.surface}{conn} {arrow} {t.text}")))
     for e in result.events:
         if event_limit is not None and e.seq > event_limit:
             break
-        lines.append(Line(e.mono_ns, e.time_us, _short(f"   event {e}")))
+        lines.append(Line(e.mono_ns, e.time_us, named.short(f"   event {e}")))
     lines.sort(key=lambda x: x.mono_ns)
     shown = [f"{x.time_us // 1000:>14} {x.text}" for x in lines[-context:]]
     if len(lines) > context:
@@ -63,12 +101,18 @@ def error_summary(result: Result) -> str:
     return result.error_message or result.error.strip().splitlines()[-1]
 
 
+def failure_message(result: Result, failure: Failure) -> str:
+    """``where: message``, orders named as in the scenario, a very long message cut."""
+    return f"{failure.where}: {_capped(OrderNamer(result.order_names)(failure.message))}"
+
+
 def format_result(result: Result, *, with_timeline: bool = True) -> str:
     s = result.scenario
+    named = OrderNamer(result.order_names)
     out = [f"{_status(result)}: {s.name}  ({s.path})"]
     for f in result.failures:
         loc = f"{s.path}:{f.line}" if f.line else s.path
-        out.append(f"  {f.where}: {f.message}")
+        out.append(f"  {failure_message(result, f)}")
         out.append(f"    at {loc}")
         if f.source:
             out.extend("    " + line for line in f.source.splitlines())
@@ -82,7 +126,7 @@ def format_result(result: Result, *, with_timeline: bool = True) -> str:
         out.extend("  " + line for line in timeline(result, failure))
         if result.logs:
             out.append(f"  connector warnings and errors ({len(result.logs)}, last {LOG_LINES}):")
-            out.extend("    " + _short(line) for line in result.logs[-LOG_LINES:])
+            out.extend("    " + named.short(line) for line in result.logs[-LOG_LINES:])
     return "\n".join(out)
 
 
@@ -102,7 +146,7 @@ def table(results: list[Result], invalid: int = 0) -> str:
         status = "pass" if r.passed else ("ERROR" if r.error else "FAIL")
         why = ""
         if r.failures:
-            why = f"{r.failures[0].where}: {r.failures[0].message}"
+            why = failure_message(r, r.failures[0])
         elif r.error:
             why = error_summary(r)
         rows.append(f"{_label(r):<{width}}  {status:<6}  {r.duration_s:5.2f}s  {why[:120]}")
@@ -155,6 +199,6 @@ def junit_xml(
             ET.SubElement(case, "error", message=error_summary(r)).text = format_result(r)
         elif r.failures:
             f = r.failures[0]
-            ET.SubElement(case, "failure", message=f"{f.where}: {f.message}").text = format_result(r)
+            ET.SubElement(case, "failure", message=failure_message(r, f)).text = format_result(r)
     Path(path).parent.mkdir(parents=True, exist_ok=True)  # as pytest's --junitxml does
     ET.ElementTree(suite).write(str(path), encoding="utf-8", xml_declaration=True)

@@ -106,6 +106,9 @@ class Result:
     error_message: str | None = None
     #: Warnings and errors the connector logged during the run ("LEVEL logger: message").
     logs: list[str] = field(default_factory=list)
+    #: The scenario's order names and the client order ids they stand for (the connector's
+    #: orders and, with ``as:``, orders placed on the exchange), for the report.
+    order_names: dict[str, str] = field(default_factory=dict)
 
 
 class _LogCapture(logging.Handler):
@@ -198,6 +201,7 @@ class Run:
         self.server: MockExchangeServer | None = None
         self.aliases: dict[str, str] = {}  # order alias -> client order id
         self.exchange_aliases: dict[str, tuple[str, str, int]] = {}  # alias -> (account, symbol, order id)
+        self.exchange_client_ids: dict[str, str] = {}  # alias -> client order id on the exchange
         self.fault_names: dict[str, int] = {}
         #: The connector's trading pairs (``setup.connector.trading_pairs``), once started.
         self.trading_pairs: list[str] = []
@@ -483,6 +487,7 @@ class Run:
                 )
                 if "as" in a:
                     self.exchange_aliases[a["as"]] = (a["account"], a["symbol"], order["orderId"])
+                    self.exchange_client_ids[a["as"]] = str(order["clientOrderId"])
             elif kind == "exchange_cancel":
                 if "order" in a:
                     if a["order"] in self.exchange_aliases:
@@ -692,7 +697,8 @@ class Run:
             cond, what = (lambda: not d.open_orders()), "no open orders"
 
             def observed() -> str:
-                return f"open: {', '.join(d.open_orders())}"
+                open_ids = d.open_orders()
+                return f"{len(open_ids)} open: {_listing(open_ids)}"
 
         await self.until(cond, timeout, step, what, observed)
 
@@ -724,7 +730,7 @@ class Run:
             cid = self.aliases.get(alias)
             got = order_events.get(cid, []) if cid else []
             if not _match_sequence(names, got):
-                fail(f"events.{alias}", f"expected {names}, got {got}", "events", alias)
+                fail(f"events.{alias}", f"expected {names}, got {_sequence(got)}", "events", alias)
         for name in expect.get("no_events") or []:
             hits = [e for e in d.events if e.name == name]
             if hits:
@@ -885,7 +891,8 @@ class Run:
                         fail(
                             f"exchange_orders.{account}.{symbol}.total",
                             f"expected {spec['total']} orders in all, "
-                            f"got {len(rows)}: {[(r['clientOrderId'], r['status']) for r in rows]}",
+                            f"got {len(rows)}: "
+                            + _listing([f"{r['clientOrderId']} {r['status']}" for r in rows]),
                             "exchange_orders",
                             account,
                             symbol,
@@ -1215,6 +1222,7 @@ async def run_scenario(
         result.error_message = f"the run crashed: {_one_line(e)}"
     finally:
         result.events = list(driver.events)
+        result.order_names = {**run.exchange_client_ids, **run.aliases}
         if run.server is not None:  # started (or part-started): record, then stop
             result.traffic = list(run.server.service.traffic.entries)
             try:
@@ -1228,6 +1236,29 @@ async def run_scenario(
     result.duration_s = time.perf_counter() - t0
     result.passed = not result.failures and result.error is None
     return result
+
+
+#: How many items of a long list a failure message shows.
+LIST_LIMIT = 10
+
+
+def _listing(items: list[str], limit: int = LIST_LIMIT) -> str:
+    """``a, b, c``; a long list is cut after ``limit`` items, with the count of the rest."""
+    if not items:
+        return "none"
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def _sequence(names: list[str], head: int = 6, tail: int = 4) -> str:
+    """An event sequence as a list; a long one keeps its start and its end (where the
+    terminal event is) and counts what it leaves out."""
+    if len(names) <= head + tail + 1:
+        return str(names)
+    middle = len(names) - head - tail
+    shown = [*map(repr, names[:head]), f"... {middle} more ...", *map(repr, names[-tail:])]
+    return "[" + ", ".join(shown) + "]"
 
 
 def _seconds(us: int) -> float:

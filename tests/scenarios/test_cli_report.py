@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -183,3 +184,48 @@ def test_junit_goes_into_a_folder_that_does_not_exist_yet(
     assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 0
     assert ET.parse(report).getroot().get("tests") == "1"
     assert f"JUnit XML written to {report}" in capsys.readouterr().out
+
+
+def test_failures_name_orders_as_the_scenario_does_and_cut_long_lists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    """Client order ids carry the scenario's name for the order (`o3 (x-TCONN...)`) in
+    messages, the timeline, the table and JUnit; a list of 25 open orders is cut to 10."""
+    buys = "\n".join(
+        f'  - buy: {{order: o{i}, pair: BTC-USDT, type: LIMIT, amount: "0.001", price: "{59000 - i}"}}'
+        for i in range(1, 26)
+    )
+    write(
+        tmp_path / "suite",
+        "many_open",
+        f"name: many open orders\nsteps:\n{buys}\n  - wait: {{until: no_open_orders, timeout: 1}}\n",
+    )
+    report = tmp_path / "report.xml"
+    assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 1
+    out = capsys.readouterr().out
+    [message] = [line for line in out.splitlines() if line.startswith("  step 26 (wait): ")]
+    assert re.fullmatch(
+        r"  step 26 \(wait\): timed out after 1 s \(virtual\) waiting for no open orders; 25 open: "
+        r"o1 \(x-TCONNBBTCUSD[0-9a-f]+\), (o\d+ \(x-TCONNBBTCUSD[0-9a-f]+\), ){8}"
+        r"o10 \(x-TCONNBBTCUSD[0-9a-f]+\) and 15 more",
+        message,
+    ), message
+    assert re.search(r"event OrderCreated o25 \(x-TCONNBBTCUSD[0-9a-f]+\)", out)  # the timeline
+    assert re.search(r"newClientOrderId=o25 \(x-TCONNBBTCUSD[0-9a-f]+\)", out)  # the wire
+    [row] = [line for line in out.splitlines() if line.startswith("suite/many_open")]
+    assert "25 open: o1 (x-TCONN" in row
+    [case] = ET.parse(report).getroot().iter("testcase")
+    failure = case.find("failure")
+    assert failure is not None and "25 open: o1 (x-TCONN" in (failure.get("message") or "")
+
+
+def test_order_names_replace_whole_ids_only_and_survive_a_cut() -> None:
+    from scenarios.report import OrderNamer
+
+    named = OrderNamer({"o1": "x-TCONNB1", "o2": "x-TCONNB12", "mm": "abc"})
+    assert named("x-TCONNB1 x-TCONNB12 x-TCONNB123 abc abcd") == (
+        "o1 (x-TCONNB1) o2 (x-TCONNB12) x-TCONNB123 mm (abc) abcd"
+    )
+    line = "   wire  rest -> " + "x" * 200 + " c=x-TCONNB12"
+    assert named.short(line).endswith("...  [o2]")
+    assert OrderNamer({})("x-TCONNB1") == "x-TCONNB1"

@@ -444,3 +444,17 @@ async def test_a_setup_that_never_gets_ready_says_what_is_not_ready(tmp_path: Pa
         "symbols_mapping_initialized, trading_rule_initialized, order_books_initialized"
     ), failure.message
     assert "(why: symbols_mapping_initialized: " in failure.message and "-1001" in failure.message
+
+
+def test_long_lists_in_messages_are_cut_with_a_count() -> None:
+    from scenarios.runner import _listing, _sequence
+
+    assert _listing([]) == "none"
+    assert _listing(["a", "b"]) == "a, b"
+    assert _listing([f"x{i}" for i in range(300)]) == ", ".join(f"x{i}" for i in range(10)) + " and 290 more"
+    events = ["OrderCreated", *["OrderFilled"] * 298, "OrderCompleted"]
+    assert _sequence(events) == (
+        "['OrderCreated', 'OrderFilled', 'OrderFilled', 'OrderFilled', 'OrderFilled', 'OrderFilled', "
+        "... 290 more ..., 'OrderFilled', 'OrderFilled', 'OrderFilled', 'OrderCompleted']"
+    )
+    assert _sequence(["OrderCreated"]) == "['OrderCreated']"
