@@ -322,6 +322,9 @@ class _Checker:
         self.path, self.lines = path, lines
         #: The connector's trading pairs (``setup.connector.trading_pairs``), once known.
         self.trading_pairs: list[str] = ["BTC-USDT"]
+        #: The exchange's accounts and symbols, once ``setup`` has been checked.
+        self.accounts: list[str] | None = None
+        self.symbols: list[str] | None = None
 
     def fail(self, where: str, message: str, *node_path: Any) -> NoReturn:
         raise ScenarioError(self.path, where, message, self.lines.of(*node_path))
@@ -564,6 +567,17 @@ STEP_FIELD_TYPES: dict[str, dict[str, str | tuple[str, ...]]] = {
     "check_network": {"timeout": "seconds"},
     "all_trading_pairs": {"timeout": "seconds"},
 }
+#: Steps whose ``account`` / ``symbol`` name one of the exchange's (setup makes them known).
+EXCHANGE_NAME_STEPS = {
+    "exchange_order",
+    "exchange_cancel",
+    "deposit",
+    "withdraw",
+    "terminate_user_stream",
+    "inject_user_event",
+    "clear_book",
+    "seed_book",
+}
 STEP_FIELD_TYPES["sell"] = STEP_FIELD_TYPES["buy"]
 STEP_FIELD_TYPES["withdraw"] = STEP_FIELD_TYPES["deposit"]
 
@@ -620,6 +634,21 @@ def _check_step(c: _Checker, step: Step, where: str = "", path: tuple[Any, ...] 
     for key, kind in STEP_FIELD_TYPES.get(step.kind, {}).items():
         if key in args:
             _check_value(c, kind, args[key], where, *path, key)
+    if step.kind in EXCHANGE_NAME_STEPS:
+        if c.accounts is not None and "account" in args and args["account"] not in c.accounts:
+            c.fail(
+                where,
+                f"'account': no account named {args['account']!r} (accounts: {', '.join(c.accounts)})",
+                *path,
+                "account",
+            )
+        if c.symbols is not None and "symbol" in args and args["symbol"] not in c.symbols:
+            c.fail(
+                where,
+                f"'symbol': unknown symbol {args['symbol']!r} (symbols: {', '.join(c.symbols)})",
+                *path,
+                "symbol",
+            )
     if step.kind in ("buy", "sell"):
         if not (isinstance(args["type"], str) and args["type"] in ("LIMIT", "LIMIT_MAKER", "MARKET")):
             c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args['type']!r}", *path, "type")
@@ -1435,6 +1464,7 @@ def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
             "setup",
         )
     c.trading_pairs = list(options.get("trading_pairs", DEFAULT_PAIRS))
+    c.accounts, c.symbols = accounts, list(symbols)
     # The whole configuration, as the runner builds it, and the exchange it makes.
     books = setup.get("books", {})
     #: Per book of the final configuration: where the file gives it and how to call it.

@@ -1152,6 +1152,47 @@ def with_setup(setup: str, *steps: str) -> str:
             5,
             id="wait-book-of-a-pair-not-traded",
         ),
+        # Steps that name an account or a symbol: one the exchange has.
+        pytest.param(
+            scenario("deposit: {account: trdaer, asset: BTC, amount: '1'}"),
+            "step 1 (deposit)",
+            "'account': no account named 'trdaer' (accounts: trader, market-maker)",
+            3,
+            id="deposit-unknown-account",
+        ),
+        pytest.param(
+            scenario(
+                "exchange_order: {account: market-maker, symbol: BTCUSD, side: BUY, quantity: '1', "
+                "price: '1'}"
+            ),
+            "step 1 (exchange_order)",
+            "'symbol': unknown symbol 'BTCUSD' (symbols: BTCUSDT, ETHUSDT, ETHBTC)",
+            3,
+            id="exchange-order-unknown-symbol",
+        ),
+        pytest.param(
+            "name: x\nsteps:\n  - restart_connector:\n      while_down:\n"
+            "        - clear_book: {symbol: btcusdt}\n",
+            "step 1 (restart_connector) while_down[1]",
+            "'symbol': unknown symbol 'btcusdt' (symbols: BTCUSDT, ETHUSDT, ETHBTC)",
+            5,
+            id="nested-step-unknown-symbol",
+        ),
+        pytest.param(
+            with_setup(
+                """
+                config:
+                  symbols: [{symbol: BTCUSDT, baseAsset: BTC, quoteAsset: USDT}]
+                clear_books: [ETHUSDT, ETHBTC]
+                """,
+                "seed_book: {symbol: ETHBTC, account: market-maker, mid: '0.05', levels: 2, "
+                "spacing: '0.001', quantity: '1'}",
+            ),
+            "step 1 (seed_book)",
+            "'symbol': unknown symbol 'ETHBTC' (symbols: BTCUSDT)",
+            7,
+            id="step-symbol-the-config-took-away",
+        ),
         # The document.
         pytest.param(
             "name: x\nsetup: []\nsteps: [clear_faults]\n",
