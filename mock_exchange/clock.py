@@ -53,17 +53,44 @@ def call_later(clock: Clock, seconds: float, fn: Callable[[], None], tasks: set[
     task.add_done_callback(tasks.discard)
 
 
-async def _settle(rounds: int = 5) -> None:
-    for _ in range(rounds):
+#: Event-loop turns ``settle`` allows for one instant before it gives up waiting for quiet
+#: (something that never stops at a fixed virtual time must not hang the caller).
+SETTLE_MAX_TURNS = 20_000
+
+
+async def settle(max_turns: int = SETTLE_MAX_TURNS) -> None:
+    """Let everything that can happen at this instant happen: run the event loop until
+    nothing is ready to run, no timer is due and no socket has data (or room) waiting.
+
+    A client and server in one process talk over loopback, where a write is readable on
+    the other side at once, so an idle loop means every request, answer and message in
+    flight has been handled. This reads CPython's event-loop internals; on another loop
+    it falls back to a millisecond of real time.
+    """
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)
+    scheduled = getattr(loop, "_scheduled", None)
+    selector = getattr(loop, "_selector", None)
+    if ready is None or scheduled is None or selector is None:  # not CPython's loop
+        await asyncio.sleep(0.001)
+        return
+    quiet = 0
+    for _ in range(max_turns):
         await asyncio.sleep(0)
+        busy = (
+            bool(ready) or bool(scheduled and scheduled[0].when() <= loop.time()) or bool(selector.select(0))
+        )
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            return
 
 
 class VirtualClock:
     """Time that moves only when told to. ``sleep`` returns once ``advance`` reaches it.
 
     Sleepers wake in deadline order (ties in the order they started sleeping), and each
-    gets a chance to run before time moves past the next deadline, so timer-driven code
-    behaves as it would in real time, only faster.
+    gets a chance to run, I/O included (see ``settle``), before time moves past the next
+    deadline, so timer-driven code behaves as it would in real time, only faster.
     """
 
     def __init__(self, start_us: int = 1_700_000_000_000_000) -> None:
@@ -89,14 +116,15 @@ class VirtualClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, waking every sleeper whose deadline passes."""
         target = self._now + int(seconds * 1_000_000)
-        await _settle()  # let tasks that are about to sleep register their deadlines first
+        await settle()  # let tasks that are about to sleep register their deadlines first
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline, _, fut = heapq.heappop(self._sleepers)
             self._now = max(self._now, deadline)
             if not fut.done():
                 fut.set_result(None)
-            # Let the woken task (and whatever it wakes) run at this instant.
-            await _settle()
+            # Let the woken task, whatever it wakes and any I/O it starts (a request over
+            # loopback and its answer) run at this instant, before time moves on.
+            await settle()
         self._now = target
 
     def next_deadline_us(self) -> int | None:

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from mock_exchange.clock import VirtualClock
+from mock_exchange.clock import VirtualClock, settle
 from mock_exchange.config import parse_config
 from mock_exchange.control import ControlError
 from mock_exchange.engine import ConfigError
@@ -230,28 +230,8 @@ class Run:
 
     async def settle(self) -> None:
         """Let everything that can happen at this virtual instant happen, without moving
-        time: run the event loop until nothing is ready to run, no timer is due and no
-        socket has data (or room) waiting. The connector and the mock run in this process
-        and talk over loopback, where a write is readable on the other side at once, so an
-        idle loop means every request, answer and message in flight has been handled."""
-        loop = asyncio.get_running_loop()
-        ready = getattr(loop, "_ready", None)
-        scheduled = getattr(loop, "_scheduled", None)
-        selector = getattr(loop, "_selector", None)
-        if ready is None or scheduled is None or selector is None:  # not CPython's loop
-            await asyncio.sleep(0.001)
-            return
-        quiet = 0
-        for _ in range(SETTLE_MAX_TURNS):
-            await asyncio.sleep(0)
-            busy = (
-                bool(ready)
-                or bool(scheduled and scheduled[0].when() <= loop.time())
-                or bool(selector.select(0))
-            )
-            quiet = 0 if busy else quiet + 1
-            if quiet >= 2:
-                return
+        time (``mock_exchange.clock.settle``)."""
+        await settle(SETTLE_MAX_TURNS)
 
     async def _advance(self, step_us: int) -> None:
         """Move virtual time ``step_us`` on, waking the sleepers one deadline at a time and
