@@ -47,10 +47,19 @@ class ScenarioFile(pytest.File):
 def _declared_xfail(path: Path) -> str | None:
     """The ``xfail`` a file declares, read without validating it (it may be invalid)."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        node = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return None
-    return raw.get("xfail") if isinstance(raw, dict) else None
+    # Read from the node tree: building values would fail on the very mistake declared.
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "xfail"
+                and isinstance(value, yaml.ScalarNode)
+            ):
+                return str(value.value)
+    return None
 
 
 class ScenarioItem(pytest.Item):
