@@ -27,19 +27,30 @@ from connector.core.order_book_tracker import Backoff
 
 from ..driver import DriverEnv, LocalRejection, MarketView, ObservedEvent, OrderView, VolumeQuote
 
+
 #: Options a scenario's ``setup.connector`` may set (BinanceExchange keyword arguments).
-OPTIONS = {
-    "recv_window_ms",
-    "request_timeout_s",
-    "order_request_timeout_s",
-    "trading_rules_interval_s",
-    "order_status_poll_interval_s",
-    "fills_wait_timeout_s",
-    "lost_order_count_limit",
-    "lost_order_min_age_s",
-    "heartbeat_s",
-    "client_order_id_prefix",
-    "throttle_safety_margin",
+def _seconds(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+#: Connector options a scenario may set, each with the check its value must pass and what
+#: that check means (for the error message).
+OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "recv_window_ms": (lambda v: _count(v) and v <= 60_000, "a whole number of milliseconds, 1 to 60000"),
+    "request_timeout_s": (_seconds, "seconds (a number, 0 or more)"),
+    "order_request_timeout_s": (_seconds, "seconds (a number, 0 or more)"),
+    "trading_rules_interval_s": (_seconds, "seconds (a number, 0 or more)"),
+    "order_status_poll_interval_s": (_seconds, "seconds (a number, 0 or more)"),
+    "fills_wait_timeout_s": (_seconds, "seconds (a number, 0 or more)"),
+    "lost_order_count_limit": (_count, "a whole number, 1 or more"),
+    "lost_order_min_age_s": (_seconds, "seconds (a number, 0 or more)"),
+    "heartbeat_s": (_seconds, "seconds (a number, 0 or more)"),
+    "client_order_id_prefix": (lambda v: isinstance(v, str), "a string"),
+    "throttle_safety_margin": (lambda v: _seconds(v) and v < 1, "a fraction, 0 or more and below 1"),
 }
 #: Short real-time request timeouts and quick backoffs: scenarios run in milliseconds.
 DEFAULTS: dict[str, Any] = {
@@ -91,9 +102,12 @@ class BinanceDriver:
 
     @staticmethod
     def validate_options(options: dict[str, Any]) -> str | None:
-        for key in options:
+        for key, value in options.items():
             if key not in OPTIONS:
                 return f"unknown connector option {key!r} (known: {', '.join(sorted(OPTIONS))})"
+            check, meaning = OPTIONS[key]
+            if not check(value):
+                return f"connector option {key!r} must be {meaning}, got {value!r}"
         return None
 
     def _build(self, env: DriverEnv) -> BinanceExchange:

@@ -109,6 +109,17 @@ def test_a_problem_found_only_when_running_is_reported_as_invalid(
     assert "1 passed, 0 failed, 1 invalid" in out
 
 
+def test_a_connector_option_of_the_wrong_type_is_invalid_not_a_readiness_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    bad = "name: bad value\nsetup:\n  connector: {request_timeout_s: soon}\nsteps:\n  - advance: 1\n"
+    write(tmp_path, "bad_value", bad)
+    assert main(["run", str(tmp_path), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out
+    assert "connector option 'request_timeout_s' must be seconds (a number, 0 or more), got 'soon'" in out
+
+
 def test_junit_counts_an_invalid_file_as_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
 ) -> None:
