@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import fnmatch
-import functools
 import json
 import logging
 import re
@@ -34,11 +33,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from mock_exchange.clock import VirtualClock, settle
 from mock_exchange.config import parse_config
@@ -48,7 +44,7 @@ from mock_exchange.server import MockExchangeServer
 from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
-from .spec import Lines, Scenario, ScenarioError, Step
+from .spec import Lines, Scenario, ScenarioError, Step, deep_merge, default_config
 
 T = TypeVar("T")
 
@@ -132,26 +128,10 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in override.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-@functools.cache
-def _default_config() -> dict[str, Any]:
-    """The mock's default configuration, as parsed YAML (read once; callers copy it)."""
-    raw: dict[str, Any] = yaml.safe_load(
-        resources.files("mock_exchange").joinpath("default_config.yaml").read_text()
-    )
-    return raw
-
-
 def build_config(scenario: Scenario) -> Any:
     """The mock configuration for a scenario: the defaults, its overrides, known keys."""
     setup = scenario.setup
-    raw = _deep_merge(copy.deepcopy(_default_config()), copy.deepcopy(setup.get("config") or {}))
+    raw = deep_merge(default_config(), copy.deepcopy(setup.get("config") or {}))
     for account, assets in (setup.get("balances") or {}).items():
         entry = next((a for a in raw["accounts"] if a["name"] == account), None)
         if entry is None:

@@ -1229,10 +1229,10 @@ def default_config() -> dict[str, Any]:
     return copy.deepcopy(_default_config())
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in override.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -1367,7 +1367,7 @@ def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
     them, then ``balances``, ``books`` and ``clear_books``, as the runner does) and the
     exchange it makes, so a configuration problem is found now, at its line. Learns the
     symbols and accounts, and checks the names setup gives against them."""
-    config = _deep_merge(default_config(), copy.deepcopy(setup.get("config", {})))
+    config = deep_merge(default_config(), copy.deepcopy(setup.get("config", {})))
 
     def config_error(e: Exception) -> NoReturn:
         message = (
