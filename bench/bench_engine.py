@@ -300,12 +300,16 @@ def make_workload(n: int, seed: int = 42, warm_levels: int = 400) -> tuple[list[
     return setup, ops
 
 
-def run_reference(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
+def run_matcher(
+    factory: Callable[[], ReferenceMatcher | FloorMatcher], setup: list[Op], ops: list[Op]
+) -> Callable[[], float]:
+    """A timed replay of ``ops`` on a fresh matcher that has rested ``setup``."""
+
     def go() -> float:
-        ref = ReferenceMatcher()
+        matcher = factory()
         for op in setup:
-            ref.add(op[1], op[2], op[3], op[4])
-        add, cancel, cross = ref.add, ref.cancel, ref.cross
+            matcher.add(op[1], op[2], op[3], op[4])
+        add, cancel, cross = matcher.add, matcher.cancel, matcher.cross
         t0 = time.perf_counter()
         for op in ops:
             kind = op[0]
@@ -346,26 +350,6 @@ BTCUSDT = {
         {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 1_000_000},
     ],
 }
-
-
-def run_floor(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
-    def go() -> float:
-        floor = FloorMatcher()
-        for op in setup:
-            floor.add(op[1], op[2], op[3], op[4])
-        add, cancel, cross = floor.add, floor.cancel, floor.cross
-        t0 = time.perf_counter()
-        for op in ops:
-            kind = op[0]
-            if kind == "add":
-                add(op[1], op[2], op[3], op[4])
-            elif kind == "cancel":
-                cancel(op[1])
-            else:
-                cross(op[1], op[2], op[3], op[4])
-        return time.perf_counter() - t0
-
-    return go
 
 
 def run_engine(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
@@ -451,10 +435,10 @@ def main() -> None:
     setup, ops = make_workload(args.ops)
     kinds = {k: sum(1 for o in ops if o[0] == k) for k in ("add", "cancel", "cross")}
     print(f"workload: {len(ops)} ops {kinds}, {len(setup)} setup orders")
-    dec_med, dec_min = measure(run_reference(as_decimal(setup), as_decimal(ops)))
-    ref_med, ref_min = measure(run_reference(setup, ops))
+    dec_med, dec_min = measure(run_matcher(ReferenceMatcher, as_decimal(setup), as_decimal(ops)))
+    ref_med, ref_min = measure(run_matcher(ReferenceMatcher, setup, ops))
     check_floor(setup, ops)
-    floor_med, floor_min = measure(run_floor(setup, ops))
+    floor_med, floor_min = measure(run_matcher(FloorMatcher, setup, ops))
     eng_med, eng_min = measure(run_engine(setup, ops))
     n = len(ops)
     print(f"reference, Decimal: {n / dec_med:>12,.0f} ops/s median  {n / dec_min:>12,.0f} best")
