@@ -174,7 +174,7 @@ class Params:
         v = self.mandatory(name) if required else self.optional(name)
         if v is None:
             return None
-        if not _LONG.match(v) or (v.startswith("-") and not signed):
+        if not _LONG.fullmatch(v) or (v.startswith("-") and not signed):
             raise err.illegal_chars(name, LONG_RANGE)
         n = int(v)
         if n > 2**63 - 1 or n < -(2**63):
@@ -225,7 +225,7 @@ class Params:
             if name == "origClientOrderId":
                 raise err.empty_orig_client_order_id()
             raise err.empty(name)
-        if not _CLIENT_ID.match(v):
+        if not _CLIENT_ID.fullmatch(v):
             raise err.illegal_chars(name, CLIENT_ID_RANGE)
         return v
 
@@ -262,7 +262,7 @@ class Params:
         v = self.optional("recvWindow")
         if v is None:
             return 5_000_000
-        if not _RECV_WINDOW.match(v):
+        if not _RECV_WINDOW.fullmatch(v):
             raise err.illegal_chars("recvWindow", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")
         whole, _, frac = v.partition(".")
         us = int(whole) * 1000 + int(frac.ljust(3, "0")) if frac else int(whole) * 1000

@@ -154,10 +154,12 @@ class Exchange:
             placed = eng.place(cmd, client_id, now)
         except EngineError:
             self.ledger.discard_touches()
+            if not cmd.new_client_order_id:
+                self._client_id_pool.append(client_id)  # unused: the next order gets it
             raise
         assert placed is not None
-        order, fills, events = placed
-        return PlaceResult(order, fills, events)
+        order, fills, events, as_placed = placed
+        return PlaceResult(order, fills, events, as_placed)
 
     def test_order(self, cmd: NewOrder) -> None:
         """Validate like ``order/test``: everything up to the matching engine, no state change."""
@@ -204,7 +206,12 @@ class Exchange:
         order = self.find_order(account_id, symbol, order_id, orig_client_order_id, not_found=CancelRejected)
         cancel_id = new_client_order_id or self.new_client_id()
         now = self.now()
-        events = self.engines[symbol].cancel(order, cancel_id, now, restriction)
+        try:
+            events = self.engines[symbol].cancel(order, cancel_id, now, restriction)
+        except EngineError:
+            if not new_client_order_id:
+                self._client_id_pool.append(cancel_id)  # unused: a refusal leaves no trace
+            raise
         return CancelResult(order, cancel_id, now, events)
 
     def cancel_open_orders(self, account_id: int, symbol: str) -> list[CancelResult]:

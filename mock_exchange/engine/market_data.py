@@ -241,8 +241,8 @@ class MarketData:
         each selected kline covers its whole interval, whatever the bounds. Without
         ``start_time`` the last ``limit`` klines are returned, else the first ``limit``.
         """
-        if not self.trades:
-            return []
+        if not self.trades or (start_time is not None and start_time > now):
+            return []  # nothing has traded, or the first kline asked for would open later
         lo = kline_window(interval, self._times[0], offset_us)[0]
         hi = kline_window(interval, now if end_time is None else min(end_time, now), offset_us)[0]
         if start_time is not None:

@@ -45,6 +45,7 @@ Known limitations
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Final
 
@@ -227,8 +228,10 @@ class MatchingEngine:
 
     def place(
         self, cmd: NewOrder, client_order_id: str, now: int, *, test_only: bool = False
-    ) -> tuple[Order, list[Fill], list[Event]] | None:
-        """Place ``cmd``; return the order, its own fills, and every event, in order.
+    ) -> tuple[Order, list[Fill], list[Event], Order | None] | None:
+        """Place ``cmd``; return the order, its own fills, every event in order, and (if
+        stops it triggered changed it further) a copy of the order as its own matching
+        left it.
 
         With ``test_only`` (``order/test``), run the checks that happen before an order
         reaches the matching engine (shape, symbol, filters) and return ``None``.
@@ -399,7 +402,7 @@ class MatchingEngine:
                 if account_id != FEE_ACCOUNT_ID:  # never reported (see ``_finish``)
                     ledger.accounts[account_id].update_time = now
                     events.append(AccountPosition(account_id, now, [(lock_asset, bal[0], bal[1])]))
-                return order, fills, events
+                return order, fills, events, None
         ledger._touched[(account_id, lock_asset)] = bal
         self._now = now  # ``_begin(now)``, written out
         self._events = events = []
@@ -409,14 +412,18 @@ class MatchingEngine:
             self.stops[order_id] = order
             self.algo_count[account_id] = self.algo_count.get(account_id, 0) + 1
             self._report(order, ET_NEW)
-            return order, fills, self._finish()
+            return order, fills, self._finish(), None
         # ``_report(order, NEW)`` written out: nothing has executed yet, and the order is
         # working (``w``), market orders included (Binance's market-order FAQ sample).
         events.append(ExecutionReport(order, ET_NEW, NEW, now, 0, 0, True, now, next(self._exec_ids)))
         self._execute(order, fills)
+        as_placed = None
         if self.stops:
+            # A stop this order's trades set off may trade with the order in the same
+            # command: the placement's answer shows the order as its own matching left it.
+            as_placed = copy.copy(order)
             self._run_triggers()
-        return order, fills, self._finish()
+        return order, fills, self._finish(), as_placed
 
     def cancel(
         self,
@@ -674,15 +681,19 @@ class MatchingEngine:
         return got, spent
 
     def _fillable(self, order: Order) -> int:
-        """How much of ``order`` the book could fill right now at its limit (for FOK)."""
+        """How much of ``order`` the book could fill right now at its limit (for FOK),
+        leaving out its account's own orders if ``EXPIRE_MAKER`` will expire them."""
         need = order.available
         got = 0
         limit = order.price
         is_buy = order.side is BUY
+        skip = _own_skipped(order.self_trade_prevention_mode, order.account_id)
         for level in self.book.opposite(order.side):
             if limit and ((is_buy and level.price > limit) or (not is_buy and level.price < limit)):
                 break
             got += level.total
+            if skip is not None:
+                got -= sum(o.available for o in level.orders.values() if o.account_id == skip)
             if got >= need:
                 break
         return got

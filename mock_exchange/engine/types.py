@@ -361,11 +361,23 @@ Event = ExecutionReport | Trade | DepthUpdate | AccountPosition | BalanceUpdate
 
 @dataclass(slots=True)
 class PlaceResult:
-    """What placing an order produced: the order (final state) and its own fills."""
+    """What placing an order produced: the order (final state) and its own fills.
+
+    ``as_placed`` is set when the placement set off stop orders that went on to trade
+    with this order in the same command: it is a copy of the order as its own matching
+    left it, which is what the placement's answer reports (its ``fills`` are the
+    order's own; the stops' trades reach the user stream as events).
+    """
 
     order: Order
     fills: list[Fill]
     events: list[Event]
+    as_placed: Order | None = None
+
+    @property
+    def answered(self) -> Order:
+        """The order as the placement's answer shows it."""
+        return self.as_placed if self.as_placed is not None else self.order
 
 
 @dataclass(slots=True)

@@ -38,7 +38,7 @@ def parse_units(text: str) -> int:
     >>> parse_units("0.000000010")
     1
     """
-    m = DECIMAL_RE.match(text)
+    m = DECIMAL_RE.fullmatch(text)
     if m is None:
         raise ValueError(text)
     whole: str = m.group(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mock_exchange.engine import MatchingEngine, SymbolStatus
@@ -184,12 +185,11 @@ def klines(req: Request) -> Any:
     req.done()
     offset_us = 0
     if tz is not None:
-        try:
-            sign = -1 if tz.startswith("-") else 1
-            hours, _, minutes = tz.lstrip("+-").partition(":")
-            offset_us = sign * (int(hours) * 60 + int(minutes or 0)) * 60_000_000
-        except ValueError:
-            raise err.invalid_param("timeZone") from None
+        m = _TIME_ZONE.fullmatch(tz)
+        if m is None:
+            raise err.invalid_param("timeZone")
+        sign = -1 if tz.startswith("-") else 1
+        offset_us = sign * (int(m.group(1)) * 60 + int(m.group(2) or 0)) * 60_000_000
         if not -12 * HOUR_US <= offset_us <= 14 * HOUR_US:
             raise err.invalid_param("timeZone")
     rows = eng.data.klines(
@@ -276,6 +276,9 @@ def ticker_24h(req: Request) -> Any:
     return rows[0] if single else rows
 
 
+#: ``timeZone`` of klines: hours, or hours and minutes (``-1:00``, ``05:45``, ``8``), ASCII digits.
+_TIME_ZONE = re.compile(r"[+-]?([0-9]{1,2})(?::([0-9]{2}))?")
+
 _WINDOW_UNITS_US = {"m": 60_000_000, "h": HOUR_US, "d": 24 * HOUR_US}
 _WINDOW_MAX = {"m": 59, "h": 23, "d": 7}
 
@@ -285,7 +288,8 @@ def window_size_us(raw: str | None) -> int:
     if raw is None:
         return 24 * HOUR_US
     number, unit = raw[:-1], raw[-1:]
-    if unit not in _WINDOW_UNITS_US or not number.isdigit() or not 1 <= int(number) <= _WINDOW_MAX[unit]:
+    digits = number.isascii() and number.isdigit()  # "²" and "١" are digits to str.isdigit
+    if unit not in _WINDOW_UNITS_US or not digits or not 1 <= int(number) <= _WINDOW_MAX[unit]:
         raise err.invalid_param("windowSize")
     return int(number) * _WINDOW_UNITS_US[unit]
 

@@ -121,7 +121,7 @@ def render_placed(result: PlaceResult, resp: RespType | None, div: int) -> Any:
     ``time``, which is also its ``workingTime`` and its fills' time), not when the request
     arrived."""
     resp = resp or default_resp_type(result.order.type)
-    order = result.order
+    order = result.answered
     if resp is RespType.ACK:
         return F.order_ack(order, order.time, div)
     if resp is RespType.RESULT:

@@ -47,7 +47,7 @@ def valid_request_id(rid: Any) -> bool:
         return False
     if isinstance(rid, int):
         return -(2**63) <= rid < 2**63
-    return isinstance(rid, str) and bool(_ID_STR.match(rid))
+    return isinstance(rid, str) and bool(_ID_STR.fullmatch(rid))
 
 
 class WsConnection:

@@ -20,11 +20,12 @@ from mock_exchange.engine import (
     OrderType,
     PlaceResult,
     Side,
+    STPMode,
     TimeInForce,
     Trade,
     symbol_from_config,
 )
-from tests.mock_exchange.engine.world import BTCUSDT, World, reports, u
+from tests.mock_exchange.engine.world import BTCUSDT, World, make_world, reports, u
 
 
 def test_resting_limit_locks_quote_and_reports_new(world: World) -> None:
@@ -451,6 +452,24 @@ def test_self_trade_prevention(
     world.ex._check()
 
 
+def test_fok_with_expire_maker_does_not_count_its_own_orders_as_fillable(world: World) -> None:
+    """Only 1 of the 2 is really fillable (the own order at 50000 will expire, not trade):
+    the FOK expires with nothing executed, instead of filling 1 and calling it unfilled."""
+    world.limit("alice", "SELL", "1", "50000")
+    world.limit("bob", "SELL", "1", "50001")
+    r = world.place(
+        "alice",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        quantity=u("2"),
+        price=u("50001"),
+        time_in_force=TimeInForce.FOK,
+        self_trade_prevention_mode=STPMode.EXPIRE_MAKER,
+    )
+    assert r.order.status is OrderStatus.EXPIRED and r.order.executed_qty == 0 and r.fills == []
+    world.ex._check()
+
+
 def test_expire_maker_market_buy_prices_its_lock_past_its_own_orders(world: World) -> None:
     """A MARKET BUY by quantity locks what a dry run over the book costs. With EXPIRE_MAKER
     its own best ask will expire, not trade, so the dry run prices the order past it: the
@@ -541,3 +560,24 @@ def test_max_num_orders(world: World) -> None:
     with pytest.raises(OrderRejected) as e:
         world.limit("alice", "BUY", "0.1", "100")
     assert e.value.msg == "Filter failure: MAX_NUM_ORDERS"
+
+
+def test_a_refused_command_does_not_use_up_a_generated_client_id(world: World) -> None:
+    """ "A refused command leaves no trace": not even a generated client order id, so the
+    ids later orders get do not depend on refusals before them."""
+    twin = make_world()
+    accepted = twin.limit("alice", "BUY", "0.1", "49000")
+    cancelled = twin.ex.cancel_order(twin.acct("alice"), "BTCUSDT", accepted.order.order_id)
+    with pytest.raises(EngineError):
+        world.limit("alice", "BUY", "0.1", "49000.001")  # off the tick size: refused
+    order = world.limit("alice", "BUY", "0.1", "49000")
+    with pytest.raises(EngineError):
+        world.ex.cancel_order(
+            world.acct("alice"),
+            "BTCUSDT",
+            order.order.order_id,
+            restriction=CancelRestriction.ONLY_PARTIALLY_FILLED,
+        )
+    cancel = world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order.order.order_id)
+    assert order.order.client_order_id == accepted.order.client_order_id
+    assert cancel.cancel_client_order_id == cancelled.cancel_client_order_id

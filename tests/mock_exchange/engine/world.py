@@ -123,6 +123,11 @@ def reports(events: list[Event], order_id: int | None = None) -> list[ExecutionR
 
 @pytest.fixture
 def world() -> World:
+    return make_world()
+
+
+def make_world() -> World:
+    """A fresh exchange with BTCUSDT and three funded accounts (the ``world`` fixture)."""
     clock = [T0]
     ex = Exchange(lambda: clock[0], seed=7)
     ex.add_symbol(symbol_from_config(BTCUSDT))

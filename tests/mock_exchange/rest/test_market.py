@@ -355,6 +355,8 @@ async def test_rolling_window_ticker(client: RestClient, clock: VirtualClock) ->
         ({"symbol": "BTCUSDT", "windowSize": "60m"}, -1130),
         ({"symbol": "BTCUSDT", "windowSize": "1d2h"}, -1130),
         ({"symbol": "BTCUSDT", "windowSize": "8d"}, -1130),
+        ({"symbol": "BTCUSDT", "windowSize": "\u00b2m"}, -1130),  # "²": a digit to str.isdigit
+        ({"symbol": "BTCUSDT", "windowSize": "\u0661m"}, -1130),  # Arabic-Indic one
         ({"symbol": "BTCUSDT", "type": "MAXI"}, -1139),
     ]:
         r = await client.public("GET", "/api/v3/ticker", **params)
@@ -365,6 +367,22 @@ async def test_rolling_window_ticker(client: RestClient, clock: VirtualClock) ->
     before = int((await client.public("GET", "/api/v3/ping")).header("X-MBX-USED-WEIGHT-1M") or 0)
     r = await client.public("GET", "/api/v3/ticker", symbols='["BTCUSDT","ETHBTC","ETHUSDT"]')
     assert int(r.header("X-MBX-USED-WEIGHT-1M") or 0) == before + 12
+
+
+async def test_klines_never_crash_on_extreme_or_odd_parameters(client: RestClient) -> None:
+    """A start far in the future has no klines (it crashed the calendar-month arithmetic
+    with a 500); a timeZone is ASCII hours[:minutes] only."""
+    await client.signed("POST", "/api/v3/order", symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
+    for interval in ("1M", "1w", "1m"):
+        r = await client.public(
+            "GET", "/api/v3/klines", symbol="BTCUSDT", interval=interval, startTime=str(2**63 - 1)
+        )
+        assert (r.status, r.body) == (200, []), interval
+    for tz in ("\u0661", "1_0", "8\n", "+8:0", "08:00:00"):
+        r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1h", timeZone=tz)
+        assert (r.status, r.code) == (400, -1130), tz
+    r = await client.public("GET", "/api/v3/klines", symbol="BTCUSDT", interval="1h", timeZone="-1:30")
+    assert r.status == 200
 
 
 async def test_unknown_path_and_method(client: RestClient) -> None:

@@ -138,6 +138,23 @@ async def test_engine_rejections(client: RestClient) -> None:
         "Illegal characters found in parameter 'quantity'; legal range is "
         "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
     )
+    # "$" also matches before a final newline: values are matched whole.
+    r = await order(client, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01\n", price="59000")
+    assert (r.code, r.msg) == (
+        -1100,
+        "Illegal characters found in parameter 'quantity'; legal range is "
+        "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    )
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.01",
+        price="59000",
+        newClientOrderId="abc\n",
+    )
+    assert r.code == -1100 and "'newClientOrderId'" in (r.msg or "")
     r = await order(client, side="HOLD", type="LIMIT")
     assert (r.code, r.msg) == (-1117, "Invalid side.")
     r = await order(client, side="BUY", type="ICEBERG")
@@ -352,3 +369,30 @@ async def test_stp_over_rest(client: RestClient) -> None:
     assert "TRANSFER" in info.body["symbols"][0]["allowedSelfTradePreventionModes"]
     r = await buy_against_own_sell("TRANSFER")
     assert r.body["status"] == "EXPIRED_IN_MATCH" and r.body["selfTradePreventionMode"] == "TRANSFER"
+
+
+async def test_full_answer_shows_the_order_as_its_own_matching_left_it(
+    client: RestClient, server: MockExchangeServer
+) -> None:
+    """The order takes the 0.25 ask at 60005 and rests the rest; that trade sets off a
+    take-profit sell which then trades 0.1 with the resting remainder, in the same command.
+    The answer reports the placement (executedQty equal to the sum of its fills); the
+    stop's trade reaches the user stream, and order queries show it."""
+    server.control.place_order(
+        "market-maker", "BTCUSDT", "SELL", "TAKE_PROFIT", quantity="0.1", stop_price="60005"
+    )
+    r = await order(
+        client,
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="0.5",
+        price="60005",
+        newOrderRespType="FULL",
+    )
+    assert r.status == 200, r.body
+    assert [f["qty"] for f in r.body["fills"]] == ["0.25000000"]
+    assert (r.body["executedQty"], r.body["status"]) == ("0.25000000", "PARTIALLY_FILLED")
+    assert r.body["cummulativeQuoteQty"] == "15001.25000000"
+    now = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", orderId=r.body["orderId"])
+    assert now.body["executedQty"] == "0.35000000"

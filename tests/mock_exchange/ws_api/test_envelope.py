@@ -68,7 +68,19 @@ async def test_malformed_json_is_refused_without_rate_limits(ws: WsApiClient, fr
 
 
 @pytest.mark.parametrize(
-    "rid", ["1.5", "true", json.dumps("x" * 37), '"has space"', '""', '"é"', "[1]", "{}", str(2**63)]
+    "rid",
+    [
+        "1.5",
+        "true",
+        json.dumps("x" * 37),
+        '"has space"',
+        '""',
+        '"é"',
+        "[1]",
+        "{}",
+        str(2**63),
+        json.dumps("ab\n"),
+    ],
 )
 async def test_invalid_id_is_refused_with_null_id(ws: WsApiClient, rid: str) -> None:
     assert await ws.send_raw(f'{{"id":{rid},"method":"ping"}}') == INVALID_ID
