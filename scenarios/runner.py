@@ -145,8 +145,8 @@ def build_config(scenario: Scenario) -> Any:
     books = dict(setup.get("books") or {})
     clear = setup.get("clear_books") or []
     symbols = [s["symbol"] for s in raw["symbols"]]
-    if clear is True:
-        clear = symbols
+    if clear is True:  # every default book, also those of symbols setup.config took away
+        clear = [b["symbol"] for b in raw.get("books", [])]
     for symbol in books:
         if symbol not in symbols:  # said here, in the file's terms, not the merged config's
             raise ScenarioError(

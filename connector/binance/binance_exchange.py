@@ -1073,6 +1073,7 @@ class BinanceExchange:
                 params["price"] = order_price
             if order_type is OrderType.LIMIT:
                 params["timeInForce"] = "GTC"
+        self._check_open_order_count(rule)
         if client_order_id is None:
             client_order_id = self._ids.new_id(trade_type, trading_pair)
         elif not validate_client_order_id(client_order_id):
@@ -1093,6 +1094,23 @@ class BinanceExchange:
         self.order_tracker.start_tracking_order(order)  # raises on a duplicate id
         self._creating[client_order_id] = self._run_order_task(self._place_order(order, params))
         return client_order_id
+
+    def _check_open_order_count(self, rule: TradingRule) -> None:
+        """MAX_NUM_ORDERS, as far as this connector can tell: its own orders on the pair that
+        are open or still being placed. (Orders of other sessions are unknown here; the
+        exchange counts them too and refuses what this check lets through.)"""
+        limit = rule.max_num_orders
+        if limit is None:
+            return
+        pair = rule.trading_pair
+        open_here = sum(1 for o in self.order_tracker.active_orders.values() if o.trading_pair == pair)
+        if open_here >= limit:
+            raise InvalidOrder(
+                InvalidOrderReason.TOO_MANY_OPEN_ORDERS,
+                f"{open_here} orders open or being placed on {pair}; MAX_NUM_ORDERS allows {limit}",
+                trading_pair=pair,
+                value=Decimal(open_here),
+            )
 
     @staticmethod
     def _check_quote_order(rule: TradingRule, order_type: OrderType, quote_amount: Decimal) -> Decimal:

@@ -98,6 +98,13 @@ def trading_rule_from_symbol(info: Mapping[str, Any]) -> TradingRule:
         values["min_notional_size"] = decimal(min_notional["minNotional"], "minNotional")
         values["apply_min_notional_to_market"] = bool(min_notional.get("applyToMarket", True))
 
+    max_orders = filters.get("MAX_NUM_ORDERS")
+    if max_orders is not None:
+        limit = max_orders["maxNumOrders"]
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            raise ValueError(f"maxNumOrders must be an integer, got {limit!r}")
+        values["max_num_orders"] = limit if limit > 0 else None
+
     order_types = info.get("orderTypes")
     if isinstance(order_types, list):
         values["supports_limit_orders"] = "LIMIT" in order_types

@@ -83,6 +83,10 @@ class InvalidOrderReason(StrEnum):
     # (e.g. an empty book). Hummingbot compared against NaN here and raised outside its try.
     NO_REFERENCE_PRICE = "NO_REFERENCE_PRICE"
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    # This connector already has the pair's MAX_NUM_ORDERS open (or being placed): the
+    # exchange would answer -1013 MAX_NUM_ORDERS. Orders placed by other sessions of the
+    # account are not known here, so the exchange may still refuse with fewer.
+    TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
 
 
 class InvalidOrder(LocalError):

@@ -52,6 +52,8 @@ class TradingRule:
     supports_limit_maker_orders: bool = True
     supports_market_orders: bool = True
     supports_quote_market_orders: bool = False
+    #: Binance's MAX_NUM_ORDERS: open orders the account may have on the pair (None: no limit).
+    max_num_orders: int | None = None
 
     def __post_init__(self) -> None:
         if not self.trading_pair:
@@ -59,6 +61,12 @@ class TradingRule:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None or isinstance(value, bool | str):
+                continue
+            if f.name == "max_num_orders":
+                if not isinstance(value, int) or value < 1:
+                    raise ValueError(
+                        f"{self.trading_pair} max_num_orders must be a positive int, got {value!r}"
+                    )
                 continue
             check_decimal(value, f"{self.trading_pair} {f.name}")  # refuses floats too
 
