@@ -7,6 +7,7 @@ README ("Control API") for curl examples.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,7 +42,7 @@ def _wrap(fn: Callable[[Control, web.Request], Awaitable[Any]]) -> Handler:
             result = await fn(control, request)
         except ControlError as e:
             return _ok({"error": str(e)}, 400)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, ArithmeticError) as e:
             return _ok({"error": f"bad request: {e}"}, 400)
         return result if isinstance(result, web.StreamResponse) else _ok(result)
 
@@ -53,6 +54,8 @@ def _number(value: Any, name: str, *, integer: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         kind = "an integer" if integer else "a number"
         raise ControlError(f"{name}: expected {kind}, got {value!r}")
+    if not math.isfinite(value):
+        raise ControlError(f"{name}: expected a finite number, got {value!r}")
     if integer:
         if isinstance(value, float) and not value.is_integer():
             raise ControlError(f"{name}: expected an integer, got {value!r}")
@@ -230,7 +233,10 @@ async def traffic(c: Control, r: web.Request) -> Any:
 
 async def set_traffic(c: Control, r: web.Request) -> Any:
     body = await _body(r)
-    c.record_traffic(bool(body.get("enabled", True)))
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ControlError(f"enabled: expected true or false, got {enabled!r}")
+    c.record_traffic(enabled)
     return {"enabled": c.service.traffic.enabled}
 
 

@@ -7,6 +7,7 @@ and every refusal is a ``ControlError`` whose message names the offending field.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,16 +32,34 @@ class ControlError(ValueError):
     """A control request is malformed or impossible; the message says which field and why."""
 
 
+#: Amounts the control API takes: below 10^20, as Binance's own decimal parameters.
+MAX_AMOUNT = 10**20
+MAX_SKEW_MS = 86_400_000
+_ASSET = re.compile(r"[A-Z0-9]{1,20}")
+_CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9-_]{1,36}")
+
+
 def _units(value: Any, field: str) -> int:
     if isinstance(value, bool) or value is None:
         raise ControlError(f"{field}: expected a decimal amount, got {value!r}")
     try:
-        amount = to_units(Decimal(str(value)))
+        number = Decimal(str(value))
+        if not number.is_finite() or abs(number) >= MAX_AMOUNT:
+            raise ValueError(value)
+        amount = to_units(number)
     except (InvalidOperation, ValueError):
-        raise ControlError(f"{field}: {value!r} is not a decimal with at most 8 places") from None
+        raise ControlError(
+            f"{field}: {value!r} is not a decimal below {MAX_AMOUNT:,} with at most 8 places"
+        ) from None
     if amount < 0:
         raise ControlError(f"{field}: must not be negative")
     return amount
+
+
+def _asset(value: Any) -> str:
+    if not (isinstance(value, str) and _ASSET.fullmatch(value)):
+        raise ControlError(f"asset: expected an asset name (1-20 capital letters or digits), got {value!r}")
+    return value
 
 
 def _enum(enum: Any, value: Any, field: str) -> Any:
@@ -154,14 +173,14 @@ class Control:
         units = _units(amount, "amount")
         if not units:
             raise ControlError("amount: must be positive")
-        self.service.publish(self.exchange.deposit(self.account_id(account), str(asset), units))
+        self.service.publish(self.exchange.deposit(self.account_id(account), _asset(asset), units))
 
     def withdraw(self, account: str, asset: str, amount: Any) -> None:
         units = _units(amount, "amount")
         if not units:
             raise ControlError("amount: must be positive")
         try:
-            self.service.publish(self.exchange.withdraw(self.account_id(account), str(asset), units))
+            self.service.publish(self.exchange.withdraw(self.account_id(account), _asset(asset), units))
         except EngineError as e:
             raise ControlError(f"amount: {e.msg}") from None
 
@@ -191,6 +210,13 @@ class Control:
         """Place an order as ``account`` (another participant): returns the order as GET /order shows it."""
         otype = _enum(OrderType, type, "type")
         tif = _enum(TimeInForce, time_in_force, "timeInForce") if time_in_force else None
+        if client_order_id is not None and not (
+            isinstance(client_order_id, str) and _CLIENT_ORDER_ID.fullmatch(client_order_id)
+        ):
+            raise ControlError(
+                f"clientOrderId: expected a string matching {_CLIENT_ORDER_ID.pattern}, "
+                f"got {client_order_id!r}"
+            )
         if otype in (OrderType.LIMIT,) and tif is None:
             tif = TimeInForce.GTC
         cmd = NewOrder(
@@ -228,6 +254,10 @@ class Control:
         self, symbol: str, account: str, mid: Any, levels: int, spacing: Any, quantity: Any
     ) -> None:
         self.account_id(account)
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ControlError(f"levels: expected a whole number, 1 or more, got {levels!r}")
+        if not _units(spacing, "spacing"):
+            raise ControlError("spacing: must be positive (a zero spacing makes the two sides cross)")
         book = BookConfig(
             self._symbol(symbol),
             account,
@@ -278,7 +308,11 @@ class Control:
         await clock.advance(seconds)
 
     def skew(self, ms: int) -> None:
-        """Set the exchange clock's offset from the client's (positive: exchange ahead)."""
+        """Set the exchange clock's offset from the client's (positive: exchange ahead),
+        at most a day either way. The engine's clock never goes back, so after a forward
+        skew its times stay ahead until the clock catches up."""
+        if abs(ms) > MAX_SKEW_MS:
+            raise ControlError(f"ms: at most {MAX_SKEW_MS} (a day) either way, got {ms}")
         self.service.skew_us = int(ms) * 1000
 
     def clock(self) -> dict[str, Any]:

@@ -128,10 +128,9 @@ class Ledger:
         self._balance(account_id, asset)[0] += amount
 
     def debit_free(self, account_id: int, asset: str, amount: int) -> None:
-        b = self._balance(account_id, asset)
-        if b[0] < amount:
-            raise rejected(INSUFFICIENT_BALANCE)
-        b[0] -= amount
+        if self.accounts[account_id].free(asset) < amount:
+            raise rejected(INSUFFICIENT_BALANCE)  # before touching: no empty balance appears
+        self._balance(account_id, asset)[0] -= amount
 
     def has_free(self, account_id: int, asset: str, amount: int) -> bool:
         return self.accounts[account_id].free(asset) >= amount

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,16 @@ _E = TypeVar("_E", bound=StrEnum)
 
 #: The ``Match`` fields besides ``surface``: optional globs on facts about the traffic.
 MATCH_FIELDS = ("method", "path", "stream", "account", "event", "execution_type", "symbol")
+#: The facts each surface knows about what passes through it: a rule narrowed by any
+#: other field could never match, so it is refused when it is added.
+SURFACE_FIELDS: dict[Surface, tuple[str, ...]] = {
+    Surface.REST: ("method", "path", "account", "symbol"),
+    Surface.WS_API: ("method", "account", "symbol"),
+    Surface.STREAM: ("stream", "symbol"),
+    Surface.USER_DATA: ("account", "event", "execution_type", "symbol"),
+}
+#: The longest delay, stall or ban a fault may ask for: a week (Binance bans for 3 days at most).
+MAX_FAULT_SECONDS = 7 * 86_400
 
 
 class FaultSpecError(ValueError):
@@ -256,11 +267,15 @@ class Fault:
                 raise FaultSpecError(f"{where}.{key}: expected a number, got {value!r}")
             if kind_ is int and not isinstance(value, int):
                 raise FaultSpecError(f"{where}.{key}: expected an integer, got {value!r}")
+            if not math.isfinite(value):
+                raise FaultSpecError(f"{where}.{key}: expected a finite number, got {value!r}")
             return value
 
         seconds = num("seconds", 0, float)
         if kind in (Kind.DELAY, Kind.EXECUTE_THEN_DELAY, Kind.STALL, Kind.BAN) and seconds <= 0:
             raise FaultSpecError(f"{where}.seconds: {kind.value} needs a positive number of seconds")
+        if seconds > MAX_FAULT_SECONDS:
+            raise FaultSpecError(f"{where}.seconds: at most {MAX_FAULT_SECONDS} (a week), got {seconds!r}")
         probability = num("probability", 1.0, float)
         if not 0 < probability <= 1:
             raise FaultSpecError(f"{where}.probability: must be in (0, 1], got {probability!r}")
@@ -275,7 +290,14 @@ class Fault:
             value = spec.get(key)
             if value is not None and not isinstance(value, str):
                 raise FaultSpecError(f"{where}.{key}: expected a string, got {value!r}")
+            if value is not None and key not in SURFACE_FIELDS[surface]:
+                raise FaultSpecError(
+                    f"{where}.{key}: the {surface.value!r} surface is never matched by {key} "
+                    f"(it matches by {', '.join(SURFACE_FIELDS[surface])})"
+                )
             strings[key] = value
+        if surface is Surface.REST and strings["method"] is not None:
+            strings["method"] = strings["method"].upper()  # HTTP methods: any case
         if kind is Kind.STALE_SNAPSHOT:
             # It answers depth requests only: the match is narrowed to them.
             method, path = ("GET", "/api/v3/depth") if surface is Surface.REST else ("depth", None)
@@ -304,6 +326,8 @@ class Fault:
         elif "body" in spec:
             raise FaultSpecError(f"{where}.body: only the 'respond' action takes a body")
         label = spec.get("label", "")
+        if not isinstance(label, str):
+            raise FaultSpecError(f"{where}.label: expected a string, got {label!r}")
         return cls(
             match=Match(surface, **strings),
             action=Action(kind, float(seconds), status, code, msg, body),  # float ok: seconds

@@ -139,3 +139,56 @@ async def test_faults_clock_and_traffic(
         session, server, "POST", "/mock/orders", {"account": "ghost", "symbol": "BTCUSDT", "side": "BUY"}
     )
     assert status == 400 and body["error"].startswith("account: no account named 'ghost'")
+
+
+async def test_control_refuses_what_could_never_work(
+    server: MockExchangeServer, session: aiohttp.ClientSession, client: RestClient
+) -> None:
+    """Non-finite or absurd numbers, malformed names and fault filters a surface never
+    matches are a 400 naming the field: never a 500, a silent no-op or a changed state."""
+    inf, nan = float("inf"), float("nan")
+    order = {"account": "trader", "symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01", "price": "50000"}
+    for path, body, error in [
+        ("/mock/accounts/trader/deposit", {"asset": "BTC", "amount": "Infinity"}, "amount:"),
+        ("/mock/accounts/trader/deposit", {"asset": None, "amount": "1"}, "asset:"),
+        ("/mock/accounts/trader/deposit", {"asset": "", "amount": "1"}, "asset:"),
+        ("/mock/accounts/trader/withdraw", {"asset": "NOPE", "amount": "1"}, "amount:"),
+        ("/mock/orders", {**order, "quantity": "Infinity"}, "quantity:"),
+        ("/mock/orders", {**order, "clientOrderId": 123}, "clientOrderId:"),
+        ("/mock/orders", {**order, "clientOrderId": "x" * 37}, "clientOrderId:"),
+        ("/mock/faults", {"surface": "rest", "action": "delay", "seconds": inf}, "fault.seconds:"),
+        ("/mock/faults", {"surface": "rest", "action": "ban", "seconds": 1e12}, "fault.seconds:"),
+        ("/mock/faults", {"surface": "rest", "stream": "x", "action": "error"}, "fault.stream:"),
+        ("/mock/faults", {"surface": "ws_api", "path": "/api/v3/ping", "action": "error"}, "fault.path:"),
+        ("/mock/faults", {"surface": "stream", "method": "GET", "action": "drop"}, "fault.method:"),
+        ("/mock/faults", {"surface": "rest", "action": "error", "label": {"a": 1}}, "fault.label:"),
+        ("/mock/connections/stall", {"seconds": nan}, "seconds:"),
+        ("/mock/clock/skew", {"ms": 1e20}, "ms:"),
+        ("/mock/traffic", {"enabled": "false"}, "enabled:"),
+        (
+            "/mock/books/BTCUSDT/seed",
+            {"account": "market-maker", "mid": "60000", "levels": 2, "spacing": "0", "quantity": "0.1"},
+            "spacing:",
+        ),
+        (
+            "/mock/books/BTCUSDT/seed",
+            {"account": "market-maker", "mid": "60000", "levels": 0, "spacing": "1", "quantity": "0.1"},
+            "levels:",
+        ),
+    ]:
+        status, answer = await call(session, server, "POST", path, body)
+        assert status == 400 and answer["error"].startswith(error), (path, body, answer)
+    _, balances = await call(session, server, "GET", "/mock/accounts/trader")
+    assert "NOPE" not in balances and "None" not in balances
+    _, faults = await call(session, server, "GET", "/mock/faults")
+    assert faults == []
+    # HTTP methods match in any case.
+    status, _ = await call(
+        session,
+        server,
+        "POST",
+        "/mock/faults",
+        {"surface": "rest", "method": "get", "path": "/api/v3/pi*", "action": "error"},
+    )
+    assert status == 200
+    assert (await client.public("GET", "/api/v3/ping")).status == 503
