@@ -192,3 +192,9 @@ async def test_control_refuses_what_could_never_work(
     )
     assert status == 200
     assert (await client.public("GET", "/api/v3/ping")).status == 503
+    # The control API itself is never faulted (it is how faults are removed).
+    await call(
+        session, server, "POST", "/mock/faults", {"surface": "rest", "path": "/mock/*", "action": "error"}
+    )
+    status, faults = await call(session, server, "GET", "/mock/faults")
+    assert status == 200 and len(faults) == 2
