@@ -459,6 +459,16 @@ class BinanceExchange:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A create task cancelled before it ever ran (``buy`` then ``stop`` in one go) did
+        # nothing, not even its own bookkeeping: its request never went out.
+        for client_id in list(self._creating):
+            del self._creating[client_id]
+            self.order_tracker.process_order_failure(
+                client_id,
+                TransportError(
+                    "not sent: the connector stopped before the create went out", request_sent=False
+                ),
+            )
         self._supervisors.clear()
         self._order_tasks.clear()
         self._reconcile_timer = None
@@ -905,6 +915,10 @@ class BinanceExchange:
         """Resume orders saved by ``tracking_states``: they are reconciled with the exchange
         (status by client id, fills missed while down from ``myTrades``)."""
         self.order_tracker.restore_tracking_states(states)
+        for order in self.order_tracker.active_orders.values():
+            if order.current_state is OrderState.PENDING_CANCEL:
+                # Whether its cancel took effect is unknown here: reconciliation settles it.
+                self._cancel_unknown.add(order.client_order_id)
         self.request_reconciliation("restored tracking states")
 
     def buy(
@@ -1180,8 +1194,14 @@ class BinanceExchange:
                 on_send=functools.partial(self.order_tracker.process_create_sent, client_id),
             )
         except asyncio.CancelledError:
+            sent = order.sent_timestamp is not None
             self.order_tracker.process_order_failure(
-                client_id, TransportError("the connector stopped while the create request was in flight")
+                client_id,
+                TransportError("the connector stopped while the create request was in flight")
+                if sent
+                else TransportError(
+                    "not sent: the connector stopped while the create waited to go out", request_sent=False
+                ),
             )
             raise
         except Exception as exc:

@@ -490,6 +490,11 @@ class BinanceRestClient:
             raise TransportError(f"could not connect: {exc}", request=info, request_sent=False)
         except aiohttp.ClientError as exc:
             raise TransportError(f"connection failed: {exc!r}", request=info, request_sent=True)
+        except RuntimeError as exc:
+            if not self._session.closed:
+                raise
+            # The connector stopped (its session closed) while this request waited to go out.
+            raise TransportError(f"not sent: the session is closed ({exc})", request=info, request_sent=False)
 
         self.throttler.update_from_headers(response_headers)
         try:

@@ -21,6 +21,7 @@ from connector.binance import (
     IPBanned,
     NetworkStatus,
     OrderFailed,
+    OrderState,
     OrderType,
     RateLimited,
     RequestTimeout,
@@ -314,3 +315,23 @@ async def test_requests_keep_clear_of_rate_limit_window_edges(
     limiter = exchange.throttler.limiter
     now = vclock.now_us() / 1e6
     assert limiter.used(ORDERS_10S, now) == 2 and limiter.used(ORDERS_10S, now + guard) == 1
+
+
+async def test_a_cancel_held_by_a_ban_fails_typed_when_the_connector_stops(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """A cancel waiting out an IP ban when ``stop()`` closes the session never goes out:
+    it ends with a typed ``TransportError`` (not aiohttp's RuntimeError) and the order goes
+    back to its state before the cancel, for the next start to reconcile."""
+    exchange, log = await vstarted(vharness, vclock)
+    order_id = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    await banned_via_rest(exchange, vharness, vclock, 60)
+    cancel = asyncio.create_task(exchange.cancel("BTC-USDT", order_id))
+    await settle()
+    assert not cancel.done()
+    await exchange.stop()
+    await vclock.advance(61.0)
+    result = await asyncio.wait_for(cancel, SAFETY)
+    assert isinstance(result.error, TransportError) and not result.error.outcome_unknown
+    assert not result.success and result.state is OrderState.OPEN

@@ -10,14 +10,26 @@ from decimal import Decimal
 from connector.binance import (
     BuyOrderCompleted,
     BuyOrderCreated,
+    OrderCancelled,
     OrderCreated,
+    OrderFailed,
     OrderFilled,
     OrderState,
     OrderType,
     ReconciliationCompleted,
+    TransportError,
 )
 from mock_exchange.engine import Side
-from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down, tracking_state, until
+from tests.connector.e2e.support import (
+    BTC,
+    NEVER,
+    SAFETY,
+    EventLog,
+    Harness,
+    stream_down,
+    tracking_state,
+    until,
+)
 
 D = Decimal
 
@@ -101,3 +113,38 @@ async def test_restart_with_an_unknown_create_outcome(harness: Harness) -> None:
     assert restored.current_state is OrderState.OPEN
     assert restored.exchange_order_id == str(harness.open_order(order_id).order_id)
     never.set()
+
+
+async def test_an_order_placed_right_before_stop_fails_as_not_sent(harness: Harness) -> None:
+    """``buy`` then ``stop`` with nothing in between: the create task never ran, so its
+    request never went out. The order must not stay PENDING_CREATE for good (nothing
+    would ever settle it): it fails with a typed, outcome-known error."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await exchange.stop()
+    failed = await log.wait_for(OrderFailed, order_id)
+    assert isinstance(failed.error, TransportError) and not failed.error.outcome_unknown
+    assert order_id not in exchange.in_flight_orders and not exchange._creating
+    assert harness.find_order(order_id) is None
+
+
+async def test_a_restored_pending_cancel_is_settled(harness: Harness) -> None:
+    """A cancel answered 503 leaves the order PENDING_CANCEL with an unknown outcome. After
+    a restart from ``tracking_states`` the new process does not know that either, so its
+    reconciliation settles it (here: the order is still open, the cancel is sent again)."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", "/api/v3/order", status=503, body={"code": -1007, "msg": "unknown"})
+    result = await exchange.cancel(BTC, order_id)
+    assert not result.success and result.state is OrderState.PENDING_CANCEL
+    states = json.loads(json.dumps(exchange.tracking_states))
+    await exchange.stop()
+    again = harness.exchange()
+    again_log = EventLog(again.events)
+    again.restore_tracking_states(states)
+    await again.start()
+    await asyncio.wait_for(again.wait_until_ready(), SAFETY)
+    await again_log.wait_for(OrderCancelled, order_id)
+    assert harness.find_order(order_id).status == "CANCELED"
+    await again.stop()
