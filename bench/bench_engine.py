@@ -402,14 +402,8 @@ def run_engine(setup: list[Op], ops: list[Op]) -> Callable[[], float]:
 def check_floor(setup: list[Op], ops: list[Op]) -> None:
     """The floor matcher must leave the reference's book: same orders, same quantities."""
     ref, floor = ReferenceMatcher(), FloorMatcher()
-    for matcher in (ref, floor):
-        for op in setup:
-            matcher.add(op[1], op[2], op[3], op[4])
-        for op in ops:
-            if op[0] == "cancel":
-                matcher.cancel(op[1])
-            else:
-                getattr(matcher, op[0])(op[1], op[2], op[3], op[4])
+    run_matcher(lambda: ref, setup, ops)()
+    run_matcher(lambda: floor, setup, ops)()
     want = {oid: entry[1] for oid, (_, _, entry) in ref.where.items()}
     got = {oid: order[4] - order[5] for oid, order in floor.where.items()}
     if got != want:

@@ -44,19 +44,15 @@ from mock_exchange.server import MockExchangeServer
 from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
-from .spec import Lines, Scenario, ScenarioError, Step, deep_merge, default_config
+from .spec import PAYLOAD_REF, START_US, Lines, Scenario, ScenarioError, Step, deep_merge, default_config
 
 T = TypeVar("T")
 
 API_KEY, API_SECRET = "scenario-trader-key", "scenario-trader-secret"
-START_US = 1_780_000_000_000_000  # every run starts at the same instant
 SLICE_S = 0.02  # virtual seconds per slice while waiting
 DEFAULT_WAIT_S = 30.0
 READY_TIMEOUT_S = 60.0
 AFTER_READY_S = 0.1  # virtual seconds between "ready" and the first step
-#: Event-loop turns ``settle`` allows for one instant before it gives up waiting for quiet
-#: (something that never stops at a fixed virtual time must not hang the run).
-SETTLE_MAX_TURNS = 20_000
 
 
 class StepFailed(Exception):
@@ -211,16 +207,7 @@ class Run:
     async def settle(self) -> None:
         """Let everything that can happen at this virtual instant happen, without moving
         time (``mock_exchange.clock.settle``)."""
-        await settle(SETTLE_MAX_TURNS)
-
-    async def _advance(self, step_us: int) -> None:
-        """Move virtual time ``step_us`` on, waking the sleepers one deadline at a time and
-        settling after each, so what a timer sets off is handled at its own instant."""
-        target = self._now_us() + max(step_us, 0)
-        while (deadline := self.clock.next_deadline_us()) is not None and deadline <= target:
-            await self.clock.advance(_seconds(deadline - self._now_us()))
-            await self.settle()
-        await self.clock.advance(_seconds(target - self._now_us()))
+        await settle()
 
     async def _slice(self, end_us: int, *, idle_to_end: bool = False) -> None:
         """One step of virtual time: a short slice while things happen; when everything
@@ -241,7 +228,9 @@ class Run:
                     step_us = end_us - now
             elif deadline > now + step_us:
                 step_us = min(deadline - now, end_us - now)
-        await self._advance(step_us)
+        # The clock wakes the sleepers one deadline at a time and settles after each, so
+        # what a timer sets off is handled at its own instant.
+        await self.clock.advance(_seconds(max(step_us, 0)))
 
     async def pump(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass, with real I/O in between (0: settle)."""
@@ -574,8 +563,6 @@ class Run:
         why = "; ".join(f"{part}: {reason}" for part, reason in reasons.items())
         return f"not ready: {', '.join(not_ready)}" + (f" (why: {why})" if why else "")
 
-    _REF = re.compile(r"^\$\{(\w+)\.(order_id|client_order_id)\}$")
-
     def _substitute(self, step: Step, value: Any) -> Any:
         """Replace ``"${o1.order_id}"`` / ``"${o1.client_order_id}"`` in an injected payload
         with the named order's exchange order id (an integer) or client order id."""
@@ -583,7 +570,7 @@ class Run:
             return {k: self._substitute(step, v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._substitute(step, v) for v in value]
-        if isinstance(value, str) and (m := self._REF.match(value)):
+        if isinstance(value, str) and (m := PAYLOAD_REF.fullmatch(value)):
             alias, what = m.groups()
             cid = self._order_id(step, alias)
             if what == "client_order_id":

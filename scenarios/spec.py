@@ -650,7 +650,7 @@ def _check_step(c: _Checker, step: Step, where: str = "", path: tuple[Any, ...] 
                 "symbol",
             )
     if step.kind in ("buy", "sell"):
-        if not (isinstance(args["type"], str) and args["type"] in ("LIMIT", "LIMIT_MAKER", "MARKET")):
+        if not (isinstance(args["type"], str) and args["type"] in EXCHANGE_ORDER_TYPES):
             c.fail(where, f"'type' must be LIMIT, LIMIT_MAKER or MARKET, got {args['type']!r}", *path, "type")
         if args["type"] != "MARKET" and "price" not in args:
             c.fail(where, f"a {args['type']} order needs a 'price'", *path)
@@ -1212,8 +1212,8 @@ HARNESS_OPTIONS = frozenset({"trading_pairs", "wait_ready"})
 #: account it trades as (the runner's defaults).
 DEFAULT_PAIRS = ["BTC-USDT"]
 TRADER = "trader"
-#: The ``START_US`` the runner's exchange starts at; any instant does for a trial build.
-_TRIAL_START_US = 1_780_000_000_000_000
+#: Every run starts at the same instant (and so does the trial build of its exchange).
+START_US = 1_780_000_000_000_000
 
 
 @functools.cache
@@ -1370,9 +1370,7 @@ def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
     config = deep_merge(default_config(), copy.deepcopy(setup.get("config", {})))
 
     def config_error(e: Exception) -> NoReturn:
-        message = (
-            str(e) if isinstance(e, ConfigError) else f"not a valid configuration ({type(e).__name__}: {e})"
-        )
+        message = _config_message(e)
         c.fail("setup.config", message, "setup", "config", *_config_error_path(message))
 
     # Symbols and accounts first: the names everything else refers to.
@@ -1487,11 +1485,9 @@ def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
             entry["balances"] = {asset: str(v) for asset, v in setup["balances"][entry["name"]].items()}
     try:
         parsed = parse_config(final)
-        build_exchange(parsed, Exchange(lambda: _TRIAL_START_US, seed=parsed.seed))
+        build_exchange(parsed, Exchange(lambda: START_US, seed=parsed.seed))
     except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
-        message = (
-            str(e) if isinstance(e, ConfigError) else f"not a valid configuration ({type(e).__name__}: {e})"
-        )
+        message = _config_message(e)
         index = _book_index(message, final_books)
         if index is None:
             config_error(e)
@@ -1507,6 +1503,11 @@ def _check_mock_config(c: _Checker, setup: dict[str, Any]) -> None:
         else:
             message = rest.removeprefix("books: ")
         c.fail(where, message, *at, *field_path)
+
+
+def _config_message(e: Exception) -> str:
+    """A configuration error's message: the ConfigError's own, or what else went wrong."""
+    return str(e) if isinstance(e, ConfigError) else f"not a valid configuration ({type(e).__name__}: {e})"
 
 
 def _book_index(message: str, books: list[dict[str, Any]]) -> int | None:

@@ -322,7 +322,7 @@ class BinanceAPIOrderBookDataSource(OrderBookTrackerDataSource):
 def check_stream_count(pairs: int) -> None:
     """One connection carries every pair's two streams: refuse more than Binance allows
     (its SUBSCRIBE would be refused on every reconnect)."""
-    streams = pairs * len((CONSTANTS.DIFF_STREAM_SUFFIX, CONSTANTS.TRADE_STREAM_SUFFIX))
+    streams = pairs * CONSTANTS.STREAMS_PER_PAIR
     if streams > CONSTANTS.MAX_STREAMS_PER_CONNECTION:
         raise ConfigurationError(
             f"{pairs} trading pairs need {streams} market streams; one connection carries at most "

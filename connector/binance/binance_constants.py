@@ -97,6 +97,8 @@ SNAPSHOT_DEPTH_LIMIT: Final = 1000
 WS_PATH: Final = "/ws"
 DIFF_STREAM_SUFFIX: Final = "@depth@100ms"
 TRADE_STREAM_SUFFIX: Final = "@trade"
+#: Market streams per pair: its diff depth and its trades.
+STREAMS_PER_PAIR: Final = 2
 #: Streams one market-stream connection may carry (Binance: 1024); two per pair here.
 MAX_STREAMS_PER_CONNECTION: Final = 1024
 USER_STREAM_SUBSCRIBE_METHOD: Final = "userDataStream.subscribe.signature"

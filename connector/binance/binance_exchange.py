@@ -463,12 +463,7 @@ class BinanceExchange:
         # nothing, not even its own bookkeeping: its request never went out.
         for client_id in list(self._creating):
             del self._creating[client_id]
-            self.order_tracker.process_order_failure(
-                client_id,
-                TransportError(
-                    "not sent: the connector stopped before the create went out", request_sent=False
-                ),
-            )
+            self._create_stopped(client_id)
         self._supervisors.clear()
         self._order_tasks.clear()
         self._reconcile_timer = None
@@ -1183,6 +1178,18 @@ class BinanceExchange:
         if not task.cancelled() and task.exception() is not None:
             logger.error("order task failed", exc_info=task.exception())
 
+    def _create_stopped(self, client_id: str) -> None:
+        """The connector stopped during a create: in flight (outcome unknown, reconciled
+        after the next start) or never sent (the order fails, nothing happened)."""
+        order = self.order_tracker.active_orders.get(client_id)
+        if order is not None and order.sent_timestamp is not None:
+            error = TransportError("the connector stopped while the create request was in flight")
+        else:
+            error = TransportError(
+                "not sent: the connector stopped before the create went out", request_sent=False
+            )
+        self.order_tracker.process_order_failure(client_id, error)
+
     async def _place_order(self, order: InFlightOrder, params: Mapping[str, ParamValue]) -> None:
         client_id = order.client_order_id
         try:
@@ -1194,15 +1201,7 @@ class BinanceExchange:
                 on_send=functools.partial(self.order_tracker.process_create_sent, client_id),
             )
         except asyncio.CancelledError:
-            sent = order.sent_timestamp is not None
-            self.order_tracker.process_order_failure(
-                client_id,
-                TransportError("the connector stopped while the create request was in flight")
-                if sent
-                else TransportError(
-                    "not sent: the connector stopped while the create waited to go out", request_sent=False
-                ),
-            )
+            self._create_stopped(client_id)
             raise
         except Exception as exc:
             error = exc if isinstance(exc, ConnectorError) else TransportError(f"unexpected error: {exc!r}")

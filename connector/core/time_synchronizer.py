@@ -47,9 +47,9 @@ class TimeSynchronizer:
         if max_samples < 1:
             raise ValueError(f"max_samples must be at least 1, got {max_samples}")
         self._clock = clock
-        self._offsets_ms: deque[float] = deque(maxlen=max_samples)
-        #: Half the round trip of each kept sample (ms): how far the true offset may be.
-        self._half_widths_ms: deque[float] = deque(maxlen=max_samples)
+        #: The kept samples as (offset, half the round trip), in ms: the true offset lies
+        #: within the half round trip of the sample's offset.
+        self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
         self.steps_detected = 0
         self._resync_interval_s = resync_interval_s
         self._last_sample_at: float | None = None
@@ -57,19 +57,21 @@ class TimeSynchronizer:
 
     @property
     def has_samples(self) -> bool:
-        return bool(self._offsets_ms)
+        return bool(self._samples)
 
     @property
     def samples_ms(self) -> tuple[float, ...]:
         """The kept offsets (server minus local, ms), oldest first."""
-        return tuple(self._offsets_ms)
+        return tuple(offset for offset, _ in self._samples)
 
     @property
     def offset_ms(self) -> float:
         """Median offset (server minus local) in ms; 0 before the first sample."""
-        if not self._offsets_ms:
+        if not self._samples:
             return 0.0
-        return float(statistics.median(self._offsets_ms))  # float ok: milliseconds of clock offset
+        return float(
+            statistics.median(offset for offset, _ in self._samples)
+        )  # float ok: milliseconds of clock offset
 
     def add_sample(self, local_before: float, server_time_ms: float, local_after: float) -> None:
         """Record one round trip: local clock before sending and after receiving (seconds),
@@ -79,14 +81,13 @@ class TimeSynchronizer:
         midpoint_ms = (local_before + local_after) / 2 * 1000
         offset = server_time_ms - midpoint_ms
         half_width = (local_after - local_before) / 2 * 1000
-        if self._offsets_ms and all(
+        if self._samples and all(
             abs(offset - kept) > half_width + kept_half + STEP_TOLERANCE_MS
-            for kept, kept_half in zip(self._offsets_ms, self._half_widths_ms, strict=True)
+            for kept, kept_half in self._samples
         ):
             self.steps_detected += 1
             self.invalidate()  # no kept sample is compatible: the clocks stepped
-        self._offsets_ms.append(offset)
-        self._half_widths_ms.append(half_width)
+        self._samples.append((offset, half_width))
         self._last_sample_at = local_after
         self.last_round_trip_s = local_after - local_before
 
@@ -100,14 +101,13 @@ class TimeSynchronizer:
 
     def invalidate(self) -> None:
         """Forget the samples and ask for a resync (e.g. after a ``-1021`` rejection)."""
-        self._offsets_ms.clear()
-        self._half_widths_ms.clear()
+        self._samples.clear()
 
     def resync_due(self, now: float | None = None) -> bool:
         """True with no samples, after ``invalidate()``, or ``resync_interval_s`` after the
         last sample (clocks drift)."""
         last = self._last_sample_at
-        if last is None or not self._offsets_ms:  # ``invalidate()`` drops the samples
+        if last is None or not self._samples:  # ``invalidate()`` drops the samples
             return True
         current = self._clock() if now is None else now
         return current - last >= self._resync_interval_s

@@ -58,17 +58,18 @@ class TradingRule:
     def __post_init__(self) -> None:
         if not self.trading_pair:
             raise ValueError("trading_pair must not be empty")
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in _DECIMAL_FIELDS:
+            value = getattr(self, name)
             if value is None or isinstance(value, bool | str):
                 continue
-            if f.name == "max_num_orders":
-                if not isinstance(value, int) or value < 1:
-                    raise ValueError(
-                        f"{self.trading_pair} max_num_orders must be a positive int, got {value!r}"
-                    )
-                continue
-            check_decimal(value, f"{self.trading_pair} {f.name}")  # refuses floats too
+            check_decimal(value, f"{self.trading_pair} {name}")  # refuses floats too
+        limit = self.max_num_orders
+        if (
+            limit is not None
+            and not isinstance(limit, bool | str)
+            and (not isinstance(limit, int) or limit < 1)
+        ):
+            raise ValueError(f"{self.trading_pair} max_num_orders must be a positive int, got {limit!r}")
 
     def supports(self, order_type: OrderType) -> bool:
         if order_type is OrderType.LIMIT:
@@ -84,6 +85,10 @@ class TradingRule:
         if order_type is OrderType.MARKET:
             step = _lcm(step, self.market_amount_increment)
         return step
+
+
+#: The amount and price fields (``Decimal``, some optional), checked on construction.
+_DECIMAL_FIELDS = tuple(f.name for f in fields(TradingRule) if "Decimal" in str(f.type))
 
 
 def _lcm(a: Decimal, b: Decimal) -> Decimal:

@@ -27,7 +27,9 @@ E = TypeVar("E", bound=StrEnum)
 
 DECIMAL_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
 LONG_RANGE = r"^[0-9]{1,20}$"
-CLIENT_ID_RANGE = r"^[a-zA-Z0-9-_]{1,36}$"
+#: A client order id, as Binance accepts it (``CLIENT_ID_RANGE`` is how its errors quote it).
+CLIENT_ID_CHARS = r"[a-zA-Z0-9-_]{1,36}"
+CLIENT_ID_RANGE = f"^{CLIENT_ID_CHARS}$"
 SYMBOLS_RANGE = r'^\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\]$'
 _LONG = re.compile(r"^-?[0-9]{1,20}$")
 _CLIENT_ID = re.compile(CLIENT_ID_RANGE)

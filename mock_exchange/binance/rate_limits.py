@@ -249,20 +249,12 @@ class RateLimiter:
         """``rateLimits`` as exchangeInfo publishes them: exactly what is enforced. The
         WebSocket API's lists ``CONNECTIONS`` where REST's lists ``RAW_REQUESTS``."""
         cfg = self.cfg
-        if ws_api:
-            last = {
-                "rateLimitType": "CONNECTIONS",
-                "interval": "MINUTE",
-                "intervalNum": 5,
-                "limit": cfg.ws_api_connections_per_5m,
-            }
-        else:
-            last = {
-                "rateLimitType": "RAW_REQUESTS",
-                "interval": "MINUTE",
-                "intervalNum": 5,
-                "limit": cfg.raw_requests_per_5m,
-            }
+        kind, limit = (
+            ("CONNECTIONS", cfg.ws_api_connections_per_5m)
+            if ws_api
+            else ("RAW_REQUESTS", cfg.raw_requests_per_5m)
+        )
+        last = {"rateLimitType": kind, "interval": "MINUTE", "intervalNum": 5, "limit": limit}
         return [
             {
                 "rateLimitType": "REQUEST_WEIGHT",

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mock_exchange.binance import formatting as F
+from mock_exchange.binance.params import CLIENT_ID_CHARS
 from mock_exchange.binance.service import ExchangeService
 from mock_exchange.clock import VirtualClock
 from mock_exchange.config import BookConfig, seed_book
@@ -25,6 +26,7 @@ from mock_exchange.engine import (
     format_units,
     to_units,
 )
+from mock_exchange.engine.exchange import DAY_US
 from mock_exchange.faults.plan import Fault, FaultSpecError, Kind
 
 
@@ -34,9 +36,9 @@ class ControlError(ValueError):
 
 #: Amounts the control API takes: below 10^20, as Binance's own decimal parameters.
 MAX_AMOUNT = 10**20
-MAX_SKEW_MS = 86_400_000
+MAX_SKEW_MS = DAY_US // 1000
 _ASSET = re.compile(r"[A-Z0-9]{1,20}")
-_CLIENT_ORDER_ID = re.compile(r"[a-zA-Z0-9-_]{1,36}")
+_CLIENT_ORDER_ID = re.compile(CLIENT_ID_CHARS)
 
 
 def _units(value: Any, field: str) -> int:

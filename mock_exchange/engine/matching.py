@@ -175,6 +175,13 @@ def _own_skipped(stp: STPMode, account_id: int) -> int | None:
     return account_id if stp is STPMode.EXPIRE_MAKER else None
 
 
+def _level_qty(level: Level, skip_account: int | None) -> int:
+    """What ``level`` offers, without ``skip_account``'s own orders (if given)."""
+    if skip_account is None:
+        return level.total
+    return level.total - sum(o.available for o in level.orders.values() if o.account_id == skip_account)
+
+
 def _take_dirty(dirty: dict[int, None], levels: dict[int, Level]) -> list[tuple[int, int]]:
     """The changed levels of one side as (price, new total; 0 if gone), and forget them."""
     out: list[tuple[int, int]] = []
@@ -417,12 +424,7 @@ class MatchingEngine:
         # working (``w``), market orders included (Binance's market-order FAQ sample).
         events.append(ExecutionReport(order, ET_NEW, NEW, now, 0, 0, True, now, next(self._exec_ids)))
         self._execute(order, fills)
-        as_placed = None
-        if self.stops:
-            # A stop this order's trades set off may trade with the order in the same
-            # command: the placement's answer shows the order as its own matching left it.
-            as_placed = copy.copy(order)
-            self._run_triggers()
+        as_placed = self._run_triggers(order) if self.stops else None
         return order, fills, self._finish(), as_placed
 
     def cancel(
@@ -660,11 +662,9 @@ class MatchingEngine:
         got = spent = 0
         for level in self.book.opposite(side):
             price = level.price
-            total = level.total
-            if skip_account is not None:
-                total -= sum(o.available for o in level.orders.values() if o.account_id == skip_account)
-                if total <= 0:
-                    continue
+            total = _level_qty(level, skip_account)
+            if total <= 0 and skip_account is not None:
+                continue
             if qty is not None:
                 take = min(total, qty - got)
             else:
@@ -691,9 +691,7 @@ class MatchingEngine:
         for level in self.book.opposite(order.side):
             if limit and ((is_buy and level.price > limit) or (not is_buy and level.price < limit)):
                 break
-            got += level.total
-            if skip is not None:
-                got -= sum(o.available for o in level.orders.values() if o.account_id == skip)
+            got += _level_qty(level, skip)
             if got >= need:
                 break
         return got
@@ -1108,12 +1106,17 @@ class MatchingEngine:
             self.ledger.unlock(order.account_id, order.lock_asset, order.locked)
             order.locked = 0
 
-    def _run_triggers(self) -> None:
-        """Trigger every conditional order the last price now reaches, until none does."""
+    def _run_triggers(self, placed: Order) -> Order | None:
+        """Trigger every conditional order the last price now reaches, until none does.
+
+        A triggered stop may trade with ``placed``, the order being placed, in the same
+        command: returns a copy of ``placed`` as its own matching left it (the placement's
+        answer), or None if nothing triggered."""
+        as_placed = None
         while self.stops:
             last = self.data.last_price
             if not last:
-                return
+                break
             fired = None
             for o in self.stops.values():
                 above = (o.type, o.side) in _TRIGGER_ABOVE
@@ -1121,10 +1124,13 @@ class MatchingEngine:
                     fired = o
                     break
             if fired is None:
-                return
+                break
+            if as_placed is None:
+                as_placed = copy.copy(placed)
             del self.stops[fired.order_id]
             self.algo_count[fired.account_id] -= 1
             self._trigger(fired)
+        return as_placed
 
     def _trigger(self, order: Order) -> None:
         now = self._now

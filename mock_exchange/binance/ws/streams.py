@@ -603,8 +603,9 @@ class StreamHub:
                 for fast in (True, False):
                     buf = self.depth.get((event.symbol, fast))
                     if buf is not None:
+                        if not buf.first:  # a parked depth timer has work now
+                            self._timers_wake.set()
                         buf.add(event)
-                        self._timers_wake.set()
         if agg:
             self._publish_agg(agg)
         for symbol in touched:
@@ -748,6 +749,7 @@ class StreamHub:
     def _push_tickers(self) -> None:
         now = self.service.now_us()
         minis: dict[str, list[Callable[[int], dict[str, Any]]]] = {}  # array stream -> rows
+        arrays = [name for name in ALL_MINI_NAMES if name in self.subs]
         for symbol, eng in self.service.exchange.engines.items():
             low = symbol.lower()
             want_full, want_mini, want_avg = (
@@ -755,7 +757,6 @@ class StreamHub:
                 low + "@miniTicker" in self.subs,
                 low + "@avgPrice" in self.subs,
             )
-            arrays = [name for name in ALL_MINI_NAMES if name in self.subs]
             if not (want_full or want_mini or want_avg or arrays):
                 continue
             t = eng.data.ticker(now)
