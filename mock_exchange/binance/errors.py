@@ -289,6 +289,10 @@ def max_subscription_ids() -> BinanceError:
     return BinanceError(-2042, "Maximum subscription ID reached for this connection.")
 
 
+def no_reference_price() -> BinanceError:
+    return BinanceError(-2043, "This symbol doesn't have a reference price.")
+
+
 def unsupported_operation() -> BinanceError:
     return BinanceError(-1020, "This operation is not supported.")
 

@@ -23,7 +23,7 @@ from mock_exchange.engine import EngineError
 
 from . import errors as err
 from .auth import authenticate_rest
-from .endpoints import Endpoint
+from .endpoints import UNMODELLED, Endpoint
 from .errors import BinanceError
 from .formatting import MS, US
 from .params import AUTH_PARAMS, Params, parse_form
@@ -114,6 +114,9 @@ class RestSurface:
     async def _serve(self, call: RestCall) -> web.StreamResponse:
         request, endpoint = call.request, call.endpoint
         if endpoint is None:
+            if (request.method, request.path) in UNMODELLED:
+                used = self.service.limiter.used_weight(call.ip, self.service.wall_us())
+                return error_response(err.unsupported_operation(), {"X-MBX-USED-WEIGHT-1M": str(used)})
             if request.path in self.paths:
                 return web.Response(
                     status=405,

@@ -16,6 +16,7 @@ import random
 from binascii import b2a_base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import errors as E
 from .accounts import FEE_ACCOUNT_ID, Account, ApiKey, KeyType, Ledger
@@ -36,8 +37,23 @@ from .types import (
 # base64 output with its two symbols mapped onto letters: alphanumeric like Binance's ids.
 _B64_TO_ALNUM = bytes.maketrans(b"+/", b"kQ")
 DAY_US = 86_400_000_000
+_Row = TypeVar("_Row")
 #: Generated client ids drawn per batch (even: two ids per 33 random bytes).
 _CLIENT_ID_BATCH = 256
+
+
+def _window(
+    rows: list[_Row], time_of: Callable[[_Row], int], start_time: int | None, end_time: int | None, limit: int
+) -> list[_Row]:
+    """The rows (in time order) inside a query's time window, as Binance pages it: "With
+    startTime, returns oldest items from startTime up to the limit. With endTime, returns
+    most recent items up to endTime and the limit. With both, behaves like startTime but
+    does not exceed endTime" (rest-api.md). A one-sided window spans the 24 hours the
+    account endpoints allow between the two."""
+    lo = start_time if start_time is not None else (end_time or 0) - DAY_US
+    hi = end_time if end_time is not None else lo + DAY_US
+    inside = [r for r in rows if lo <= time_of(r) <= hi]
+    return inside[-limit:] if start_time is None else inside[:limit]
 
 
 def _missing(not_found: type[EngineError]) -> EngineError:
@@ -269,13 +285,14 @@ class Exchange:
         end_time: int | None = None,
         limit: int = 500,
     ) -> list[Order]:
+        """An account's orders on ``symbol``, ascending by order id. A time window wins over
+        ``order_id`` ("If startTime and/or endTime are specified, orderId is ignored",
+        web-socket-api.md); see ``_window`` for which end of it is returned."""
         orders = self.engine(symbol).orders_by_account.get(account_id, [])
+        if start_time is not None or end_time is not None:
+            return _window(orders, lambda o: o.time, start_time, end_time, limit)
         if order_id is not None:
             return [o for o in orders if o.order_id >= order_id][:limit]
-        if start_time is not None or end_time is not None:
-            lo = start_time if start_time is not None else (end_time or 0) - DAY_US
-            hi = end_time if end_time is not None else lo + DAY_US
-            return [o for o in orders if lo <= o.time <= hi][:limit]
         return orders[-limit:]
 
     def my_trades(
@@ -296,9 +313,7 @@ class Exchange:
         if from_id is not None:
             return [(t, b) for t, b in trades if t.trade_id >= from_id][:limit]
         if start_time is not None or end_time is not None:
-            lo = start_time if start_time is not None else (end_time or 0) - DAY_US
-            hi = end_time if end_time is not None else lo + DAY_US
-            return [(t, b) for t, b in trades if lo <= t.time <= hi][:limit]
+            return _window(trades, lambda tb: tb[0].time, start_time, end_time, limit)
         if order_id is not None:
             return trades[:limit]
         return trades[-limit:]

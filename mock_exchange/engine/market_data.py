@@ -219,8 +219,8 @@ class MarketData:
                 t.agg_trade_id, t.price, t.qty, t.trade_id, t.trade_id, t.time, t.is_buyer_maker
             )
             out.append(current)
-        if from_id is None and start_time is None and end_time is None:
-            return out[-limit:]
+        if from_id is None and start_time is None:
+            return out[-limit:]  # the most recent (up to ``end_time``, if given)
         return out[:limit]
 
     def klines(

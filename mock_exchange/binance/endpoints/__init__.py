@@ -37,6 +37,37 @@ class Endpoint:
         return self.weight(params) if callable(self.weight) else self.weight
 
 
+#: Binance Spot REST endpoints (rest-api.md) that the mock does not model. They answer
+#: ``-1020 This operation is not supported.`` as JSON, as the WS API answers their methods,
+#: rather than the HTML 404 of a path Binance does not have: a client calling one gets a
+#: Binance error it can parse, not something that looks like a wrong base URL.
+UNMODELLED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/api/v3/ticker/tradingDay"),
+        ("GET", "/api/v3/historicalBlockTrades"),
+        ("GET", "/api/v3/executionRules"),
+        ("GET", "/api/v3/referencePrice/calculation"),
+        ("PUT", "/api/v3/order/amend/keepPriority"),
+        ("GET", "/api/v3/order/amendments"),
+        ("POST", "/api/v3/order/oco"),
+        ("POST", "/api/v3/orderList/oco"),
+        ("POST", "/api/v3/orderList/oto"),
+        ("POST", "/api/v3/orderList/otoco"),
+        ("POST", "/api/v3/orderList/opo"),
+        ("POST", "/api/v3/orderList/opoco"),
+        ("GET", "/api/v3/orderList"),
+        ("DELETE", "/api/v3/orderList"),
+        ("GET", "/api/v3/allOrderList"),
+        ("GET", "/api/v3/openOrderList"),
+        ("POST", "/api/v3/sor/order"),
+        ("POST", "/api/v3/sor/order/test"),
+        ("GET", "/api/v3/myPreventedMatches"),
+        ("GET", "/api/v3/myAllocations"),
+        ("GET", "/api/v3/myFilters"),
+    }
+)
+
+
 def all_endpoints() -> list[Endpoint]:
     from . import account, market, orders, user_stream
 

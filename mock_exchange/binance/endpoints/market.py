@@ -11,7 +11,7 @@ from mock_exchange.engine.market_data import KLINE_INTERVALS_US
 from .. import errors as err
 from .. import formatting as F
 from ..auth import Security
-from ..params import Params, check_time_span
+from ..params import Params
 from ..service import Request
 from . import Endpoint
 
@@ -167,7 +167,10 @@ def agg_trades(req: Request) -> Any:
     end = p.end_time_us()
     limit = p.int_in("limit", 1, 1000, 500)
     req.done()
-    check_time_span(start, end, 1)
+    # "fromId cannot be used together with startTime and endTime" (web-socket-api.md);
+    # the time window itself has had no limit since 2022-12-05 (CHANGELOG).
+    if from_id is not None and (start is not None or end is not None):
+        raise err.bad_combination()
     rows = eng.data.agg_trades(from_id=from_id, start_time=start, end_time=end, limit=limit)
     return [F.agg_trade(a, req.div) for a in rows]
 
@@ -317,6 +320,15 @@ def rolling_ticker(req: Request) -> Any:
     return rows[0] if single else rows
 
 
+def reference_price(req: Request) -> Any:
+    """``GET /api/v3/referencePrice``: the mock sets no reference prices, so every symbol
+    answers as one whose reference price "has never been set" (and its stream sends
+    ``"r": null``)."""
+    symbol_engine(req)
+    req.done()
+    raise err.no_reference_price()
+
+
 NONE = Security.NONE
 ENDPOINTS = [
     Endpoint("GET", "/api/v3/ping", "ping", NONE, 1, ping),
@@ -333,4 +345,5 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v3/ticker/bookTicker", "ticker.book", NONE, _many_weight(2, 4), book_ticker),
     Endpoint("GET", "/api/v3/ticker/24hr", "ticker.24hr", NONE, ticker_24h_weight, ticker_24h),
     Endpoint("GET", "/api/v3/ticker", "ticker", NONE, rolling_ticker_weight, rolling_ticker),
+    Endpoint("GET", "/api/v3/referencePrice", "referencePrice", NONE, 2, reference_price),
 ]

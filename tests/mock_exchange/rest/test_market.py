@@ -193,11 +193,38 @@ async def test_time_bounds_are_inclusive_to_the_millisecond(client: RestClient, 
         assert [x["time"] for x in r.body] == [t], bounds
         r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", **bounds)
         assert [o["orderId"] for o in r.body] == [order["orderId"]], bounds
-    # Exactly one hour apart is allowed (the limit is "more than 1 hour").
-    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=t - 3_600_000, endTime=t)
+    # aggTrades' one-hour limit was removed on 2022-12-05 (CHANGELOG).
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=t - 7_200_000, endTime=t)
     assert r.status == 200 and len(r.body) == 1
-    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=t - 3_600_001, endTime=t)
-    assert (r.code, r.msg) == (-1127, "More than 1 hours between startTime and endTime.")
+    # "fromId cannot be used together with startTime and endTime".
+    for bounds in ({"startTime": t}, {"endTime": t}):
+        r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", fromId=0, **bounds)
+        assert (r.code, r.msg) == (-1128, "Combination of optional parameters invalid."), bounds
+
+
+async def test_end_time_alone_pages_back_from_the_newest(client: RestClient, clock: VirtualClock) -> None:
+    """ "With endTime, returns most recent items up to endTime and the limit"; with
+    startTime, the oldest from it (rest-api.md, General API Information)."""
+    orders = []
+    for _ in range(4):
+        orders.append(await buy_market(client, "0.01"))
+        await clock.advance(1)
+    ids = [o["orderId"] for o in orders]
+    times = [o["transactTime"] for o in orders]
+    end = times[2]  # the fourth order is after the window
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", endTime=end, limit=2)
+    assert [a["T"] for a in r.body] == times[1:3]
+    r = await client.signed("GET", "/api/v3/myTrades", symbol="BTCUSDT", endTime=end, limit=2)
+    assert [x["orderId"] for x in r.body] == ids[1:3]
+    r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", endTime=end, limit=2)
+    assert [o["orderId"] for o in r.body] == ids[1:3]
+    r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", startTime=times[1], limit=2)
+    assert [o["orderId"] for o in r.body] == ids[1:3]
+    r = await client.public("GET", "/api/v3/aggTrades", symbol="BTCUSDT", startTime=times[1], limit=2)
+    assert [a["T"] for a in r.body] == times[1:3]
+    # "If startTime and/or endTime are specified, orderId is ignored."
+    r = await client.signed("GET", "/api/v3/allOrders", symbol="BTCUSDT", orderId=ids[3], endTime=end)
+    assert [o["orderId"] for o in r.body] == ids[:3]
 
 
 async def test_klines_are_selected_by_open_time_and_always_whole(
@@ -390,3 +417,34 @@ async def test_unknown_path_and_method(client: RestClient) -> None:
     assert r.status == 404
     r = await client.public("PATCH", "/api/v3/order")
     assert r.status == 405
+
+
+async def test_binance_endpoints_the_mock_does_not_model(client: RestClient) -> None:
+    """A Binance endpoint the mock leaves out answers a parseable Binance error, not the HTML
+    404 of a wrong path; its weight header is still there."""
+    for method, path in (
+        ("POST", "/api/v3/orderList/oco"),
+        ("GET", "/api/v3/openOrderList"),
+        ("GET", "/api/v3/myPreventedMatches"),
+        ("PUT", "/api/v3/order/amend/keepPriority"),
+        ("GET", "/api/v3/ticker/tradingDay"),
+    ):
+        r = await client.public(method, path, symbol="BTCUSDT")
+        assert (r.status, r.code, r.msg) == (400, -1020, "This operation is not supported."), path
+        assert r.headers["Content-Type"].startswith("application/json")
+        assert "X-MBX-USED-WEIGHT-1M" in r.headers
+    # The same path with a method Binance does not serve is still an unknown path.
+    r = await client.public("GET", "/api/v3/orderList/oco")
+    assert r.status == 404
+
+
+async def test_reference_price_never_set(client: RestClient) -> None:
+    """No reference prices in the mock: its stream sends ``"r": null``, and the query
+    answers as for a symbol whose reference price was never set."""
+    r = await client.public("GET", "/api/v3/referencePrice", symbol="BTCUSDT")
+    assert (r.status, r.code, r.msg) == (400, -2043, "This symbol doesn't have a reference price.")
+    r = await client.public("GET", "/api/v3/referencePrice", symbol="NOPE")
+    assert (r.code, r.msg) == (-1121, "Invalid symbol.")
+    r = await client.public("GET", "/api/v3/referencePrice")
+    assert r.code == -1102
+    assert int(r.headers["X-MBX-USED-WEIGHT-1M"]) >= 2
