@@ -394,6 +394,7 @@ class BinanceExchange:
         self._order_tasks: set[asyncio.Task[Any]] = set()
         self._creating: dict[str, asyncio.Task[Any]] = {}  # create request in flight
         self._cancel_unknown: set[str] = set()  # cancel sent, outcome unknown
+        self._withdrawn: set[str] = set()  # create cancelled by cancel() before it went out
         self._fill_fetches: set[str] = set()  # myTrades request in flight for these orders
         self._market_stream_was_up = False  # since start: a later "connected" is a reconnect
         self._cancel_retries: dict[str, int] = {}  # cancels re-sent after an unknown outcome
@@ -414,6 +415,11 @@ class BinanceExchange:
             return
         self._running = True
         self._market_stream_was_up = False
+        # After a stop, what was known before it is stale: the books resync from a new
+        # snapshot and the balances are read again before ``ready``.
+        self._ob_tracker = None
+        self._ob_source = None
+        self._balances_loaded = False
         self._session = aiohttp.ClientSession()
         self._rest = BinanceRestClient(
             self._session,
@@ -911,8 +917,11 @@ class BinanceExchange:
         (status by client id, fills missed while down from ``myTrades``)."""
         self.order_tracker.restore_tracking_states(states)
         for order in self.order_tracker.active_orders.values():
+            # Whether a create or cancel the saving process had in flight took effect is
+            # unknown here (it may have gone out after the save): reconciliation settles it,
+            # through the lost-order rules for a create the exchange never received.
+            order.mark_creation_outcome_unknown()
             if order.current_state is OrderState.PENDING_CANCEL:
-                # Whether its cancel took effect is unknown here: reconciliation settles it.
                 self._cancel_unknown.add(order.client_order_id)
         self.request_reconciliation("restored tracking states")
 
@@ -962,7 +971,10 @@ class BinanceExchange:
 
         ``success`` is True once the order is CANCELED. A cancel whose outcome is unknown
         (timeout, 5xx) returns ``success=False`` with the error; the order stays
-        ``PENDING_CANCEL`` and reconciliation settles it (watch the events).
+        ``PENDING_CANCEL`` and reconciliation settles it (watch the events). An order whose
+        create request has not gone out yet (held by a rate-limit block or ban) is withdrawn
+        instead: it fails at once as never sent (``OrderFailed``, ``TransportError`` with
+        ``request_sent=False``) and the result says FAILED.
         """
         order = self._tracked(client_order_id)
         if order.trading_pair != trading_pair:
@@ -1190,6 +1202,13 @@ class BinanceExchange:
             )
         self.order_tracker.process_order_failure(client_id, error)
 
+    def _create_withdrawn(self, client_id: str) -> None:
+        self._withdrawn.discard(client_id)
+        error = TransportError(
+            "not sent: withdrawn by a cancel before the create request went out", request_sent=False
+        )
+        self.order_tracker.process_order_failure(client_id, error)
+
     async def _place_order(self, order: InFlightOrder, params: Mapping[str, ParamValue]) -> None:
         client_id = order.client_order_id
         try:
@@ -1201,7 +1220,10 @@ class BinanceExchange:
                 on_send=functools.partial(self.order_tracker.process_create_sent, client_id),
             )
         except asyncio.CancelledError:
-            self._create_stopped(client_id)
+            if client_id in self._withdrawn:
+                self._create_withdrawn(client_id)
+            else:
+                self._create_stopped(client_id)
             raise
         except Exception as exc:
             error = exc if isinstance(exc, ConnectorError) else TransportError(f"unexpected error: {exc!r}")
@@ -1230,6 +1252,17 @@ class BinanceExchange:
     async def _cancel(self, order: InFlightOrder) -> CancellationResult:
         client_id = order.client_order_id
         create = self._creating.get(client_id)
+        if create is not None and order.sent_timestamp is None:
+            # The create is still waiting to go out (a rate-limit block or ban, the clock
+            # sync): withdraw it, so the order fails as never sent, now. Waiting would hold
+            # this cancel for the whole block, then place the order anyway.
+            self._withdrawn.add(client_id)
+            create.cancel()
+            await asyncio.wait([create])
+            self._creating.pop(client_id, None)
+            if client_id in self._withdrawn:  # cancelled before it ever ran: nothing was done
+                self._create_withdrawn(client_id)
+            return self._result(order)
         if create is not None and not order.acknowledged:
             # Let the create answer first: a cancel that overtakes it would find nothing.
             # Unless the exchange acknowledges the order meanwhile (the user stream's NEW

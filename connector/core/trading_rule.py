@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
 
 from .data_types import ZERO, OrderType, TokenAmount, TradeFee, TradeType, check_decimal
 from .errors import InvalidOrder, InvalidOrderReason
@@ -103,7 +103,13 @@ def _lcm(a: Decimal, b: Decimal) -> Decimal:
 
 
 def _is_multiple(value: Decimal, step: Decimal) -> bool:
-    return step == 0 or value % step == 0
+    if step == 0:
+        return True
+    with localcontext() as ctx:
+        # ``%`` needs the whole integer quotient: 1E+24 % 0.00001 is past the default
+        # 28 digits and would raise DivisionImpossible instead of answering.
+        ctx.prec = max(ctx.prec, value.adjusted() - step.adjusted() + 2)
+        return value % step == 0
 
 
 def _require_finite(value: object, reason: InvalidOrderReason, what: str, pair: str) -> Decimal:

@@ -140,6 +140,10 @@ def test_valid_orders_pass() -> None:
         (OrderType.LIMIT, "NaN", "100", R.INVALID_AMOUNT),
         (OrderType.LIMIT, "0.0015", "100", R.INSUFFICIENT_PRECISION),
         (OrderType.LIMIT, "101", "100", R.ABOVE_MAX_SIZE),
+        # Past the default 28 digits of a Decimal quotient: once DivisionImpossible.
+        (OrderType.LIMIT, "1E+24", "100", R.ABOVE_MAX_SIZE),
+        (OrderType.LIMIT, "1.0000000000000000000000000001E+24", "100", R.INSUFFICIENT_PRECISION),
+        (OrderType.LIMIT, "0.1", "1E+30", R.ABOVE_MAX_PRICE),
         (OrderType.LIMIT, "0.1", None, R.INVALID_PRICE),
         (OrderType.LIMIT, "0.1", "0", R.INVALID_PRICE),
         (OrderType.LIMIT, "0.1", "Infinity", R.INVALID_PRICE),

@@ -191,10 +191,28 @@ async def test_cancel_does_not_wait_for_a_slow_create_answer_once_acknowledged(h
     assert not log.of(OrderFailed)
 
 
-async def test_cancel_while_the_create_is_in_flight(harness: Harness) -> None:
-    """A cancel issued right after ``buy`` waits for the create's answer, then cancels."""
+async def test_cancel_right_after_buy_withdraws_the_order(harness: Harness) -> None:
+    """A cancel issued right after ``buy``, before the create went out, withdraws it: the
+    order never reaches the exchange (it could not fill meanwhile) and fails as not sent."""
     exchange, log = await harness.started()
     order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
     result = await exchange.cancel(BTC, order_id)
+    assert not result.success and result.state is OrderState.FAILED
+    assert log.names(order_id) == ["OrderFailed"]
+    assert harness.find_order(order_id) is None
+
+
+async def test_cancel_while_the_create_is_in_flight(harness: Harness) -> None:
+    """A cancel issued while the create is on the wire waits for its answer, then cancels."""
+    exchange, log = await harness.started()
+    release = asyncio.Event()
+    harness.faults.hold("POST", ORDER, release)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order = exchange.get_order(order_id)
+    assert order is not None
+    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    cancelling = asyncio.ensure_future(exchange.cancel(BTC, order_id))
+    release.set()
+    result = await asyncio.wait_for(cancelling, SAFETY)
     assert result.success
     assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]

@@ -210,6 +210,43 @@ async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vcloc
     assert order.sent_timestamp is not None and order.sent_timestamp - order.creation_timestamp >= 100.0
 
 
+async def test_cancel_withdraws_an_order_still_waiting_to_be_sent(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """An order held back by an order-count block has not gone out: cancelling it withdraws
+    it at once (it fails as never sent) instead of waiting out the block and then placing
+    an order the caller no longer wants."""
+    exchange, log = await vstarted(vharness, vclock)
+    vharness.faults.fail(
+        "POST",
+        ORDER,
+        status=429,
+        headers={"Retry-After": "100"},
+        body={"code": -1015, "msg": "Too many new orders; current limit is 50 orders per 10 SECOND."},
+    )
+    refused = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("58000"))
+    await log.wait_for(OrderFailed, refused)
+    posts = lambda: sum(1 for c in vharness.faults.calls if c.method == "POST" and c.path == ORDER)  # noqa: E731
+    sent = posts()
+    held = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await settle()
+    result = await asyncio.wait_for(exchange.cancel("BTC-USDT", held), SAFETY)
+    assert not result.success and result.state is OrderState.FAILED
+    failed = await log.wait_for(OrderFailed, held)
+    assert isinstance(failed.error, TransportError) and not failed.error.outcome_unknown
+    assert held not in exchange.in_flight_orders and held not in exchange._creating
+    # The block ends: nothing is sent for it.
+    await vclock.advance(100.0)
+    await settle()
+    assert posts() == sent and vharness.find_order(held) is None
+    # The same when the cancel comes before the create task has even run (awaited
+    # directly: ``wait_for`` would let the create task run first).
+    again = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    result = await exchange.cancel("BTC-USDT", again)
+    assert result.state is OrderState.FAILED and again not in exchange._creating
+    await log.wait_for(OrderFailed, again)
+
+
 async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:
     """Have an account query answered with a ``seconds`` IP ban (418), as Binance words it."""
     until_ms = vclock.now_us() // 1000 + seconds * 1000

@@ -148,3 +148,51 @@ async def test_a_restored_pending_cancel_is_settled(harness: Harness) -> None:
     await again_log.wait_for(OrderCancelled, order_id)
     assert harness.find_order(order_id).status == "CANCELED"
     await again.stop()
+
+
+async def test_a_restored_pending_create_is_settled(harness: Harness) -> None:
+    """Saved while the create was in flight (a bot persisting on every change) and never
+    answered: the new process cannot know whether it reached the exchange, so it settles it
+    as an unknown create. Here it never did: it is declared lost once the lost-order rule
+    allows, not left PENDING_CREATE until a slow safety poll (or for ever without one)."""
+    first, _ = await harness.started()
+    never = asyncio.Event()
+    harness.faults.hold("POST", "/api/v3/order", never, execute_first=False)
+    order_id = first.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order = first.get_order(order_id)
+    assert order is not None
+    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    states = saved(first.tracking_states)
+    assert states[order_id]["creation_outcome_unknown"] is False
+    await first.stop()  # the held create is dropped: it never reaches the engine
+    harness.faults.clear()
+
+    # Old enough to be declared lost only after the first passes (start, user stream up):
+    # later passes must be scheduled because the order is unsettled.
+    second = harness.exchange(lost_order_min_age_s=0.5)
+    second_log = EventLog(second.events)
+    second.restore_tracking_states(states)
+    await second.start()
+    failed = await second_log.wait_for(OrderFailed, order_id)
+    assert failed.error is not None and harness.find_order(order_id) is None
+    never.set()
+
+
+async def test_restart_of_the_same_connector_resyncs_books_and_balances(harness: Harness) -> None:
+    """``stop`` then ``start`` on one object: the book and balances from before the stop are
+    stale (the market moved and funds arrived meanwhile), so neither may count as synced or
+    loaded until read again."""
+    exchange, _ = await harness.started()
+    assert exchange.get_best_ask(BTC) == D("60005")
+    await exchange.stop()
+    harness.server.control.clear_book("BTCUSDT")
+    harness.mm_order("BTCUSDT", Side.SELL, "0.1", "61000")
+    harness.mm_order("BTCUSDT", Side.BUY, "0.1", "50000")
+    before = exchange.get_balance("USDT")
+    harness.deposit("USDT", "5")
+    await exchange.start()
+    assert not exchange.is_order_book_synced(BTC) and not exchange.ready
+    assert exchange.status_dict["account_balance"] is False
+    await asyncio.wait_for(exchange.wait_until_ready(), SAFETY)
+    assert exchange.get_best_ask(BTC) == D("61000")
+    assert exchange.get_balance("USDT") == before + 5
