@@ -123,6 +123,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -251,6 +252,7 @@ class _Balance:
     available: Decimal
     updated_ms: int  # exchange time of the newest information (REST updateTime, stream u/T)
     rest_ms: int = -1  # updateTime of the last REST snapshot applied: it includes older deltas
+    streamed_at: float = -math.inf  # local time the stream last set it
 
 
 _ORDER_TIME_FIELDS = ("updateTime", "transactTime", "workingTime", "time")
@@ -1630,6 +1632,7 @@ class BinanceExchange:
         """``GET /api/v3/account``. Assets the user stream reported more recently than the
         answer's ``updateTime`` keep their streamed value (a slow REST answer never
         overwrites newer information)."""
+        asked_at = self._clock()
         data = await self.rest.request("GET", CONSTANTS.ACCOUNT_PATH, signed=True)
         updated_ms = int(data["updateTime"])
         seen = set()
@@ -1638,9 +1641,13 @@ class BinanceExchange:
             free = decimal(entry["free"], "free")
             locked = decimal(entry["locked"], "locked")
             seen.add(asset)
-            self._set_balance(asset, free + locked, free, updated_ms, from_rest=True)
-        for asset in [a for a, b in self._balances.items() if a not in seen and b.updated_ms <= updated_ms]:
-            self._set_balance(asset, ZERO, ZERO, updated_ms, from_rest=True)
+            self._set_balance(asset, free + locked, free, updated_ms, rest_asked_at=asked_at)
+        for asset in [
+            a
+            for a, b in self._balances.items()
+            if a not in seen and not self._newer_than(b, updated_ms, asked_at)
+        ]:
+            self._set_balance(asset, ZERO, ZERO, updated_ms, rest_asked_at=asked_at)
             del self._balances[asset]
         rates = data.get("commissionRates")
         if isinstance(rates, dict):
@@ -1649,20 +1656,45 @@ class BinanceExchange:
         self._errors.pop("balances", None)
         self._progress.set()
 
+    @staticmethod
+    def _newer_than(balance: _Balance, rest_ms: int, asked_at: float) -> bool:
+        """Whether ``balance`` may hold more than a REST snapshot with ``updateTime`` rest_ms
+        that was asked for at ``asked_at``: it is newer, or as new and streamed after the
+        request left (in one exchange millisecond the snapshot may predate the event)."""
+        if balance.updated_ms != rest_ms:
+            return balance.updated_ms > rest_ms
+        return balance.rest_ms != rest_ms and balance.streamed_at >= asked_at
+
     def _set_balance(
-        self, asset: str, total: Decimal, available: Decimal, updated_ms: int, *, from_rest: bool = False
+        self,
+        asset: str,
+        total: Decimal,
+        available: Decimal,
+        updated_ms: int,
+        *,
+        rest_asked_at: float | None = None,
     ) -> None:
-        """Take an absolute balance unless it is older than what we know. Equal times are
-        taken: the later answer saw at least as much."""
+        """Take an absolute balance unless it is older than what we know. At equal times
+        the stream's value is taken (events are in order, so the later one saw at least as
+        much); a REST snapshot's only if it was asked for after the stream set the value.
+        ``rest_asked_at``: the balance comes from a REST snapshot asked for then."""
         current = self._balances.get(asset)
-        if current is not None and updated_ms < current.updated_ms:
-            return  # older than what we know
+        from_rest = rest_asked_at is not None
+        if current is not None:
+            if updated_ms < current.updated_ms:
+                return  # older than what we know
+            if rest_asked_at is not None and self._newer_than(current, updated_ms, rest_asked_at):
+                return
         rest_ms = updated_ms if from_rest else (-1 if current is None else current.rest_ms)
+        streamed_at = (
+            self._clock() if not from_rest else (-math.inf if current is None else current.streamed_at)
+        )
         if current is not None and current.total == total and current.available == available:
             current.updated_ms = updated_ms
             current.rest_ms = rest_ms
+            current.streamed_at = streamed_at
             return
-        self._balances[asset] = _Balance(total, available, updated_ms, rest_ms)
+        self._balances[asset] = _Balance(total, available, updated_ms, rest_ms, streamed_at)
         self.events.publish(
             BalanceUpdated(
                 timestamp=self._clock(),

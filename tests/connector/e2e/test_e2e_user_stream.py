@@ -18,7 +18,7 @@ from connector.binance import (
     ReconciliationCompleted,
     StreamStatusChanged,
 )
-from mock_exchange.clock import VirtualClock
+from mock_exchange.clock import VirtualClock, settle
 from mock_exchange.engine import Side
 from tests.connector.e2e.support import BTC, FAST, NEVER, SAFETY, Harness, stream_down, until
 
@@ -246,6 +246,39 @@ async def test_deltas_with_the_same_time_both_count(vharness: Harness, vclock: V
             {"subscriptionId": 0, "event": {"e": "balanceUpdate", "E": t, "a": "BTC", "d": "0.5", "T": t}}
         )
     await until(lambda: exchange.get_balance("BTC") == D("2"), exchange.events, what="both deltas")
+
+
+async def test_a_snapshot_from_before_a_same_millisecond_event_loses(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """An /account answer and a stream event carry the same exchange millisecond, but the
+    snapshot was taken before the event: the answer, processed last, must not put the
+    older balance back (the clock stands still, so every exchange time here is one
+    millisecond)."""
+    exchange, _ = await vharness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep)
+    vharness.deposit("USDT", "1")
+    await until(lambda: exchange.get_balance("USDT") == D("100001"), exchange.events, what="deposit 1")
+    release = asyncio.Event()
+    vharness.faults.hold("GET", ACCOUNT, release)  # answered now, delivered later
+    task = asyncio.create_task(exchange.update_balances())
+    await until(lambda: vharness.faults.count("GET", ACCOUNT) >= 2, what="the request")
+    await settle()  # the snapshot is taken; its answer waits for ``release``
+    vharness.deposit("USDT", "2")
+    await until(lambda: exchange.get_balance("USDT") == D("100003"), exchange.events, what="deposit 2")
+    release.set()
+    await asyncio.wait_for(task, SAFETY)
+    assert exchange.get_balance("USDT") == D("100003")
+    # A snapshot asked for after the stream's value arrived is taken at the same
+    # millisecond: here it corrects a (made-up) streamed balance.
+    vharness.faults.clear()
+    now_ms = vclock.now_us() // 1000
+    position = {"e": "outboundAccountPosition", "E": now_ms, "u": now_ms}
+    position["B"] = [{"a": "USDT", "f": "7", "l": "0"}]
+    vharness.inject_user({"subscriptionId": 0, "event": position})
+    await until(lambda: exchange.get_balance("USDT") == D("7"), exchange.events, what="the made-up value")
+    await vclock.advance(0.0005)  # local time moves on; the account's updateTime stays
+    await asyncio.wait_for(exchange.update_balances(), SAFETY)
+    assert exchange.get_balance("USDT") == D("100003")
 
 
 async def test_a_lost_trade_report_is_fetched_at_once(harness: Harness) -> None:
