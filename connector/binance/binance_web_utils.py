@@ -261,6 +261,8 @@ class BinanceRestClient:
         self.timeout_s = timeout_s
         self.order_timeout_s = order_timeout_s
         self._sync_lock = asyncio.Lock()
+        #: The server-time offset the throttler's bookings were made with (see ``_add_sample``).
+        self._booked_offset_ms = time_synchronizer.offset_ms
         #: Requests actually sent (after the throttle), for observability and tests.
         self.requests_sent = 0
 
@@ -277,7 +279,19 @@ class BinanceRestClient:
                 f"unexpected /time answer {data!r:.100}",
                 request=RequestInfo("GET", CONSTANTS.SERVER_TIME_PATH),
             )
-        self.time_synchronizer.add_sample(before, server_ms, after)
+        self._add_sample(before, server_ms, after)
+
+    def _add_sample(self, before: float, server_ms: int, after: float) -> None:
+        """Record a server-time sample. The throttler runs on the estimated server time, so
+        when the estimate moves by more than the window guard absorbs (a clock step, the
+        first sync), its bookings move with it: orders already sent then count in the
+        exchange's windows, not in the ones the old estimate put them in."""
+        sync = self.time_synchronizer
+        sync.add_sample(before, server_ms, after)
+        delta_ms = sync.offset_ms - self._booked_offset_ms
+        if abs(delta_ms) >= MIN_WINDOW_GUARD_S * 1000:
+            self.throttler.shift_clock(delta_ms / 1000)
+            self._booked_offset_ms = sync.offset_ms
 
     async def ensure_time_synced(self, *, force: bool = False) -> None:
         """Sync the clock if it has no fresh sample (or ``force``); concurrent callers share
@@ -377,7 +391,7 @@ class BinanceRestClient:
         the next periodic resync, and then be outvoted by older samples."""
         transact_ms = data.get("transactTime") if isinstance(data, dict) else None
         if isinstance(transact_ms, int) and not isinstance(transact_ms, bool):
-            self.time_synchronizer.add_sample(sent_at, transact_ms, self._clock())
+            self._add_sample(sent_at, transact_ms, self._clock())
 
     def absorb_rate_limit(self, error: ExchangeError) -> None:
         """Pace every later request by a 418 or 429 answer, from REST or the WebSocket API.

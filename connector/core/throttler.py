@@ -159,6 +159,17 @@ class _Pool:
         if units > current:
             self.add(index, units - current)
 
+    def shift(self, delta: float) -> None:
+        """The clock stepped by ``delta`` seconds: a window's count moves with it, into every
+        window its shifted span touches (an overcount, never an undercount)."""
+        old = self.used
+        self.used, self.windows = {}, []
+        for index, units in old.items():
+            start = index * self.interval + delta
+            last = self.index(math.nextafter(start + self.interval, -math.inf))
+            for i in range(self.index(start), last + 1):
+                self.add(i, units)
+
     def prune(self, current_index: int) -> None:
         windows = self.windows
         while windows and windows[0] < current_index:
@@ -382,6 +393,25 @@ class RateLimiter:
         self._banned_until = max(self._banned_until, until)
         self._block(until, now)
 
+    def shift_clock(self, delta: float, now: float) -> None:
+        """The clock this limiter runs on stepped by ``delta`` seconds (a corrected estimate
+        of the server's time): what was booked at old time ``t`` happened at ``t + delta``.
+        Counters and blocks move with it, and requests still waiting are booked again from
+        ``now`` (on the new clock), in call order. Without this, requests counted in the
+        server's next window would still be booked in our previous one."""
+        if not delta:
+            return
+        waiting = list(self._waiting.values())
+        for reservation in waiting:
+            self._unbook(reservation)
+        for pool in self._pools.values():
+            pool.shift(delta)
+        self._blocked_until += delta
+        self._banned_until += delta
+        self._kind_blocked = {kind: until + delta for kind, until in self._kind_blocked.items()}
+        for reservation in waiting:
+            self._book(reservation, max(now, self._held_until(reservation.weights)), now)
+
     # -- internals ----------------------------------------------------------------------------
 
     def _pool(self, limit_id: str) -> _Pool:
@@ -501,6 +531,11 @@ class AsyncThrottler:
 
     def on_banned(self, retry_after_s: float | None, *, until: float | None = None) -> None:
         self.limiter.on_banned(retry_after_s, self._clock(), until=until)
+
+    def shift_clock(self, delta: float) -> None:
+        """The clock stepped by ``delta`` seconds (call it after the step): see
+        ``RateLimiter.shift_clock``. Waiting requests follow their new slot."""
+        self.limiter.shift_clock(delta, self._clock())
 
 
 class _ThrottledRequest:

@@ -273,6 +273,33 @@ def test_sent_requests_are_not_rebooked_by_a_ban() -> None:
     assert sent.ready_at == 0.0
 
 
+def test_a_clock_step_moves_what_was_sent_into_the_servers_windows() -> None:
+    """Orders sent at 9.3 s on our estimate were at 10.2 s on the server's clock (a +0.9 s
+    step found afterwards): they fill its window 10-20, so the one still waiting must go
+    in the window after, not at 10.2 s."""
+    rl = limiter()
+    for _ in range(2):
+        rl.mark_sent(rl.reserve({"ORDERS_10S": 1}, 9.3))
+    waiting = rl.reserve({"ORDERS_10S": 1}, 9.4)
+    assert waiting.ready_at == 10.0  # the old estimate's next window
+    rl.shift_clock(0.9, 10.3)  # now 10.3 on the corrected clock
+    assert rl.used("ORDERS_10S", 10.3) == 2
+    assert waiting.ready_at == 20.0
+
+
+def test_a_clock_step_moves_blocks_and_keeps_call_order() -> None:
+    rl = limiter()
+    rl.on_rate_limited(5.0, 1.0)  # held until 6.0 on the old clock
+    first = rl.reserve({"REQUEST_WEIGHT": 6}, 1.0)
+    second = rl.reserve({"REQUEST_WEIGHT": 6}, 1.0)
+    assert (first.ready_at, second.ready_at) == (6.0, 60.0)
+    rl.shift_clock(-2.0, -1.0)  # the same instant, 2 s earlier on the corrected clock
+    assert rl.blocked_until == 4.0
+    assert (first.ready_at, second.ready_at) == (4.0, 60.0)
+    rl.shift_clock(0.0, -1.0)  # nothing moved
+    assert (first.ready_at, second.ready_at) == (4.0, 60.0)
+
+
 def test_interval_header_suffix() -> None:
     assert interval_header_suffix(60) == "1M"
     assert interval_header_suffix(10) == "10S"

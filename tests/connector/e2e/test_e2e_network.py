@@ -30,7 +30,7 @@ from connector.binance import (
 from connector.binance.binance_constants import REQUEST_WEIGHT
 from connector.core.errors import ConfigurationError
 from mock_exchange.clock import VirtualClock, WallClock
-from tests.connector.e2e.support import SAFETY, Harness, until
+from tests.connector.e2e.support import BTC, SAFETY, Harness, harness_for, make_config, until, virtual_clock
 
 ACCOUNT = "/api/v3/account"
 ORDER = "/api/v3/order"
@@ -245,6 +245,29 @@ async def test_cancel_withdraws_an_order_still_waiting_to_be_sent(
     result = await exchange.cancel("BTC-USDT", again)
     assert result.state is OrderState.FAILED and again not in exchange._creating
     await log.wait_for(OrderFailed, again)
+
+
+async def test_a_small_clock_step_does_not_overfill_the_servers_order_window() -> None:
+    """The exchange's clock steps 0.9 s ahead (too little for -1021). A burst of orders at
+    9.3 s into a 10 s window (our estimate) is really counted in the exchange's next
+    window; the step shows in the first answers' ``transactTime``, and the orders still
+    waiting must then be paced by the exchange's window, not by our old estimate's: no
+    -1015."""
+    config = make_config()
+    config.rate_limits.orders_per_10s = 10
+    vclock = virtual_clock()
+    async for harness in harness_for(config, clock=vclock):
+        exchange, _ = await vstarted(harness, vclock, trading_pairs=[BTC])
+        harness.server.control.skew(900)
+        await vclock.advance(10 - vclock.now_us() / 1e6 % 10 + 9.3)  # 9.3 s into a window
+        ids = [exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, Decimal("50000")) for _ in range(25)]
+        for _ in range(5):  # three windows' worth, with room to spare
+            await vclock.advance(10.0)
+        created = [exchange.wait_for_created(order_id) for order_id in ids]
+        results = await asyncio.wait_for(asyncio.gather(*created, return_exceptions=True), SAFETY)
+        assert [c for c in harness.faults.calls if c.status == 429] == []
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        assert exchange.time_synchronizer.steps_detected >= 1
 
 
 async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:
