@@ -332,7 +332,9 @@ class OrderBookTracker:
     def _pairs_in(self, trading_pairs: frozenset[str] | None) -> list[_Pair]:
         if trading_pairs is None:
             return list(self._pairs.values())
-        return [self._pairs[p] for p in trading_pairs if p in self._pairs]
+        # In the tracker's order, never the set's: that would follow the string hash seed, and
+        # which pair asks for its snapshot first would change from run to run.
+        return [pair for name, pair in self._pairs.items() if name in trading_pairs]
 
     def _publish(self, pair: _Pair) -> None:
         """Mirror the machine's state into the events the async side waits on."""

@@ -3,7 +3,10 @@ same process: the same file gives the same report, ids and virtual times include
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -44,3 +47,35 @@ async def test_the_same_failing_file_gives_the_same_report_every_time(tmp_path: 
     ids = set(re.findall(r"x-TCONNBBTCUSD([0-9a-f]+)", report))
     assert len(ids) == 2
     assert all(1_780_000_000_000_000 <= int(nonce, 16) < 1_780_000_060_000_000 for nonce in ids)
+
+
+TWO_PAIRS = """
+name: a one-shot depth fault hits whichever pair asks for its snapshot first
+setup:
+  connector: {trading_pairs: [BTC-USDT, ETH-BTC], wait_ready: false}
+  faults:
+    - {surface: rest, method: GET, path: /api/v3/depth, action: error, status: 500, times: 1}
+steps:
+  - advance: 0.05
+  - check: {status: {"book:BTC-USDT": true, "book:ETH-BTC": true}}
+"""
+
+
+def test_the_report_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
+    """Which of several pairs the connector serves first must not follow the order of a
+    set of strings, which changes with PYTHONHASHSEED from one process to the next."""
+    path = tmp_path / "pairs.scenario.yaml"
+    path.write_text(textwrap.dedent(TWO_PAIRS).lstrip())
+    reports = set()
+    for seed in ("0", "1", "2"):
+        run = subprocess.run(
+            [sys.executable, "-m", "scenarios", "run", str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+            check=False,
+        )
+        assert "1 failed" in run.stdout, run.stdout + run.stderr
+        reports.add(re.sub(r"\d+\.\d+s", "", run.stdout))  # wall-clock times aside
+    assert len(reports) == 1, reports
