@@ -40,11 +40,22 @@ from mock_exchange.clock import VirtualClock, settle
 from mock_exchange.config import parse_config
 from mock_exchange.control import ControlError
 from mock_exchange.engine import ConfigError
+from mock_exchange.faults.plan import Fault
 from mock_exchange.server import MockExchangeServer
 from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
-from .spec import PAYLOAD_REF, START_US, Lines, Scenario, ScenarioError, Step, deep_merge, default_config
+from .spec import (
+    PAYLOAD_REF,
+    START_US,
+    Lines,
+    Scenario,
+    ScenarioError,
+    Step,
+    deep_merge,
+    default_config,
+    mock_fault_spec,
+)
 
 T = TypeVar("T")
 
@@ -179,6 +190,8 @@ class Run:
         self.exchange_aliases: dict[str, tuple[str, str, int]] = {}  # alias -> (account, symbol, order id)
         self.exchange_client_ids: dict[str, str] = {}  # alias -> client order id on the exchange
         self.fault_names: dict[str, int] = {}
+        #: Faults armed without ``may_not_fire``: (where, line, fault), to check they fired.
+        self.armed: list[tuple[str, int | None, Fault]] = []
         #: The connector's trading pairs (``setup.connector.trading_pairs``), once started.
         self.trading_pairs: list[str] = []
         self.errors: dict[str, str] = {}  # order alias -> local rejection reason
@@ -291,13 +304,15 @@ class Run:
         # Armed before the connector starts, so its start-up requests can be faulted.
         for i, spec in enumerate(self.s.setup.get("faults") or []):
             try:
-                fault = self.server.control.add_fault({k: v for k, v in spec.items() if k != "name"})
+                fault = self.server.control.add_fault(mock_fault_spec(spec))
             except ControlError as e:
                 raise ScenarioError(
                     self.s.path, f"setup.faults[{i}]", str(e), self.s.lines.of("setup", "faults", i)
                 ) from None
             if "name" in spec:
                 self.fault_names[spec["name"]] = fault.id
+            if not spec.get("may_not_fire", False):
+                self.armed.append((f"setup.faults[{i}]", self.s.lines.of("setup", "faults", i), fault))
         # The harness's own options; the rest are the driver's.
         options = dict(self.s.setup.get("connector") or {})
         pairs = options.pop("trading_pairs", ["BTC-USDT"])
@@ -455,10 +470,11 @@ class Run:
             elif kind == "withdraw":
                 control.withdraw(a["account"], a["asset"], a["amount"])
             elif kind == "fault":
-                spec = {k: v for k, v in a.items() if k != "name"}
-                fault = control.add_fault(spec)
+                fault = control.add_fault(mock_fault_spec(a))
                 if "name" in a:
                     self.fault_names[a["name"]] = fault.id
+                if not a.get("may_not_fire", False):
+                    self.armed.append((step.where, step.line, fault))
             elif kind == "remove_fault":
                 if a["name"] not in self.fault_names:
                     raise StepFailed(step, f"no fault named {a['name']!r}")
@@ -650,6 +666,32 @@ class Run:
         await self.until(cond, timeout, step, what, observed)
 
     # ------------------------------------------------------------------ expectations
+
+    def unfired_faults(self) -> list[Failure]:
+        """A fault that never fired means the scenario did not test what it describes (a
+        misspelt path, a method the connector never uses): a failure, unless the fault says
+        ``may_not_fire: true``."""
+        failures = []
+        for where, line, fault in self.armed:
+            if fault.fired:
+                continue
+            matched = (
+                "; it matched nothing"
+                if not fault.seen
+                else f"; it matched {fault.seen} time(s) but never fired"
+            )
+            failures.append(
+                Failure(
+                    where,
+                    f"fault #{fault.id} ({_describe_fault(fault)}) never fired{matched}. A fault "
+                    "that never fires tests nothing: check its fields, or give it "
+                    "'may_not_fire: true' if that is expected",
+                    line,
+                    "",
+                    *self._activity(),
+                )
+            )
+        return failures
 
     def check(self, expect: dict[str, Any], where: str, path: tuple[Any, ...]) -> list[Failure]:
         out: list[Failure] = []
@@ -1128,6 +1170,17 @@ def _path_matches(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern)
 
 
+def _describe_fault(fault: Fault) -> str:
+    """What a fault matches and does, in one line: ``rest POST /api/v3/order: error 503``."""
+    d = fault.describe()
+    match = " ".join(
+        f"{v}" if k in ("surface", "method", "path") else f"{k}={v}" for k, v in d["match"].items()
+    )
+    action = d["action"]
+    detail = " ".join(str(action[k]) for k in ("status", "seconds") if action.get(k) is not None)
+    return f"{match}: {action['kind']}" + (f" {detail}" if detail else "")
+
+
 def _match_sequence(want: list[str], got: list[str]) -> bool:
     """Exact match, where ``"..."`` in ``want`` stands for any run of events (maybe none)."""
     if "..." not in want:
@@ -1157,6 +1210,7 @@ async def run_scenario(
             await run.run_step(step)
         await run.pump(0.5)  # let what the last step caused settle
         result.failures = run.check(scenario.expect, "expect", ("expect",))
+        result.failures += run.unfired_faults()
     except StepFailed as e:
         result.failures.append(Failure(e.step.where, e.message, e.step.line, e.step.source, *run._activity()))
     except ScenarioError:

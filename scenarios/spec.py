@@ -64,7 +64,7 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "exchange_cancel": ({"account", "symbol"}, {"order_id", "client_order_id", "order"}),
     "deposit": ({"account", "asset", "amount"}, set()),
     "withdraw": ({"account", "asset", "amount"}, set()),
-    "fault": (set(), {"name", *FAULT_FIELDS}),
+    "fault": (set(), {"name", "may_not_fire", *FAULT_FIELDS}),
     "remove_fault": ({"name"}, set()),
     "clear_faults": (set(), set()),
     "disconnect": (set(), {"surface", "stream"}),
@@ -482,14 +482,27 @@ def _got(value: Any) -> str:
     return f"got {type(value).__name__}" + (f" {value!r}" if scalar else "")
 
 
+#: A fault's fields the harness reads itself (the rest go to the mock's control API):
+#: ``name`` (for ``remove_fault``) and ``may_not_fire`` (no failure if it never fires).
+HARNESS_FAULT_FIELDS = frozenset({"name", "may_not_fire"})
+
+
+def mock_fault_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's fault as the mock's control API takes it."""
+    return {k: v for k, v in spec.items() if k not in HARNESS_FAULT_FIELDS}
+
+
 def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
-    """A fault spec (plus an optional ``name``), validated as the control API would."""
+    """A fault spec (plus the harness's ``name`` and ``may_not_fire``), validated as the
+    control API would."""
     spec = c.mapping(spec, where, *path)
-    c.fields(spec, {"name", *FAULT_FIELDS}, where, *path)
+    c.fields(spec, {*HARNESS_FAULT_FIELDS, *FAULT_FIELDS}, where, *path)
     if "name" in spec:
         c.name(spec["name"], where, *path, "name")
+    if "may_not_fire" in spec:
+        c.boolean(spec["may_not_fire"], where, *path, "may_not_fire", label="may_not_fire")
     try:
-        Fault.from_spec({k: v for k, v in spec.items() if k != "name"}, where="fault")
+        Fault.from_spec(mock_fault_spec(spec), where="fault")
     except FaultSpecError as e:
         field_name = str(e).split(":")[0].removeprefix("fault.")
         c.fail(where, str(e), *path, field_name)

@@ -458,3 +458,32 @@ def test_long_lists_in_messages_are_cut_with_a_count() -> None:
         "... 290 more ..., 'OrderFilled', 'OrderFilled', 'OrderFilled', 'OrderCompleted']"
     )
     assert _sequence(["OrderCreated"]) == "['OrderCreated']"
+
+
+async def test_a_fault_that_never_fires_fails_the_scenario(tmp_path: Path) -> None:
+    """A misspelt path leaves the 503 unarmed in effect: the scenario would pass without
+    testing its bug. It fails instead, naming the fault; a fault that matched but was
+    still waiting (``after``) says so; ``may_not_fire: true`` marks an idle guard."""
+    result = await run(
+        tmp_path,
+        """
+        name: faults that never fire
+        setup:
+          faults:
+            - {surface: rest, method: POST, path: /api/v3/orders, action: error, status: 503}
+        steps:
+          - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
+          - wait: {order: o1, state: OPEN}
+          - fault: {surface: rest, method: DELETE, path: /api/v3/order, action: error, status: 500, after: 5}
+          - cancel: {order: o1}
+          - fault: {surface: rest, path: /api/v3/ping, action: error, status: 500, may_not_fire: true}
+        """,
+    )
+    got = failures(result)
+    assert set(got) == {"setup.faults[0]", "step 3 (fault)"}
+    message, line = got["setup.faults[0]"]
+    assert message.startswith(
+        "fault #1 (rest POST /api/v3/orders: error 503) never fired; it matched nothing"
+    )
+    assert "may_not_fire: true" in message and line == 4
+    assert "it matched 1 time(s) but never fired" in got["step 3 (fault)"][0]
