@@ -89,6 +89,8 @@ STEP_FIELDS: dict[str, tuple[set[str], set[str]]] = {
 PAIR = re.compile(r"[A-Z0-9]+-[A-Z0-9]+")
 #: Steps that may be written with a scalar (``advance: 5``): the field it stands for.
 SCALAR_STEPS = {"advance": "seconds", "skew": "ms"}
+#: The longest duration one field may give (``advance``, a timeout, a stall): a virtual day.
+MAX_SECONDS = 86_400
 #: `wait: {until: ...}` conditions.
 WAIT_UNTIL = {
     "ready",
@@ -407,7 +409,8 @@ class _Checker:
         return out
 
     def seconds(self, value: Any, where: str, *node_path: Any, label: str = "", zero: bool = False) -> None:
-        """A number of (virtual) seconds: an integer or a decimal number, not a string."""
+        """A number of (virtual) seconds: an integer or a decimal number, not a string, and
+        at most ``MAX_SECONDS`` (a virtual day costs seconds of real time)."""
         label = label or _label(node_path)
         if (
             isinstance(value, bool)
@@ -418,6 +421,13 @@ class _Checker:
         ):
             need = "a number of seconds >= 0" if zero else "a positive number of seconds"
             self.fail(where, f"{label} must be {need}, got {value!r}", *node_path)
+        if value > MAX_SECONDS:
+            self.fail(
+                where,
+                f"{label} must be at most {MAX_SECONDS} seconds (a virtual day, about 6 s of real "
+                f"time), got {value!r}",
+                *node_path,
+            )
 
     def whole(self, value: Any, where: str, *node_path: Any, label: str = "", minimum: int | None = 0) -> int:
         """A whole number (not a string, not a boolean), at least ``minimum``."""
@@ -615,7 +625,9 @@ def _check_value(c: _Checker, kind: str | tuple[str, ...], value: Any, where: st
     elif kind in ("count", "id"):
         c.whole(value, where, *path, minimum=1)
     elif kind == "ms":
-        c.whole(value, where, *path, label="'ms' (milliseconds)", minimum=None)
+        ms = c.whole(value, where, *path, label="'ms' (milliseconds)", minimum=None)
+        if abs(ms) > MAX_SECONDS * 1000:
+            c.fail(where, f"'ms' must be at most {MAX_SECONDS * 1000} (a day) either way, got {ms}", *path)
     elif kind == "bool":
         c.boolean(value, where, *path)
     elif kind == "json":
@@ -669,6 +681,8 @@ def _check_step(c: _Checker, step: Step, where: str = "", path: tuple[Any, ...] 
             c.fail(where, f"a {args['type']} order needs a 'price'", *path)
         if "amount" not in args and "quote_amount" not in args:
             c.fail(where, "give 'amount' (base) or 'quote_amount' (MARKET by quote)", *path)
+        if "amount" in args and "quote_amount" in args:
+            c.fail(where, "give either 'amount' (base) or 'quote_amount' (MARKET by quote), not both", *path)
         if "expect_error" in args and not (
             args["expect_error"] is True or (isinstance(args["expect_error"], str) and args["expect_error"])
         ):
@@ -821,6 +835,21 @@ EXPECT_SHAPES = {
     "supported_order_types": "a list of names, e.g. [LIMIT, MARKET]",
     "status": "a mapping of status part to true or false, e.g. {user_stream_initialized: true}",
 }
+#: Expectations that compare nothing when empty (``events: {o1: []}`` does check: no events).
+CHECKS_NOTHING_WHEN_EMPTY = (
+    "events",
+    "orders",
+    "balances",
+    "exchange_balances",
+    "exchange_orders",
+    "errors",
+    "requests",
+    "connections",
+    "market",
+    "trading_rules",
+    "no_trading_rule",
+    "status",
+)
 #: ``balances``, ``exchange_balances`` and ``exchange_orders``: what the runner compares.
 BALANCE_FIELDS = frozenset({"total", "available"})
 EXCHANGE_BALANCE_FIELDS = frozenset({"free", "locked"})
@@ -845,12 +874,28 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
     field inside it one the runner compares."""
     exp = c.mapping(expect, where, *path)
     c.fields(exp, EXPECT_FIELDS, where, *path)
+    for key in CHECKS_NOTHING_WHEN_EMPTY:
+        if key in exp and exp[key] in ({}, []):
+            c.fail(
+                where,
+                f"{key}: empty, so it checks nothing and always passes; name what it should "
+                "check, or leave it out",
+                *path,
+                key,
+            )
     known_events = ", ".join(sorted(EVENT_NAMES))
     if "events" in exp:
         for alias, names in _named(c, exp["events"], where, "events", *path, "events").items():
             at = (*path, "events", alias)
             if not isinstance(names, list):
                 c.fail(where, f"events.{alias}: expected a list of event names, {_got(names)}", *at)
+            if names and all(name == "..." for name in names):
+                c.fail(
+                    where,
+                    f"events.{alias}: '...' alone matches any events; name at least one event "
+                    "(an empty list expects none)",
+                    *at,
+                )
             for i, name in enumerate(names):
                 if not (isinstance(name, str) and (name in EVENT_NAMES or name == "...")):
                     c.fail(
@@ -881,6 +926,8 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
                 want, where, *at, what=f"orders.{alias}", shape="a mapping of fields, e.g. {state: FILLED}"
             )
             c.fields(want, ORDER_EXPECT_FIELDS, f"{where} orders.{alias}", *at)
+            if not want:
+                c.fail(where, f"orders.{alias}: name at least one field (e.g. state)", *at)
             _check_order_fields(c, want, alias, where, *at)
     if "balances" in exp:
         for asset, want in _named(c, exp["balances"], where, "balances", *path, "balances").items():

@@ -422,6 +422,27 @@ def scenario(*steps: str) -> str:
             id="wait-until-list",
         ),
         pytest.param(
+            scenario("advance: 100000000"),
+            "step 1 (advance)",
+            "'seconds' must be at most 86400 seconds (a virtual day, about 6 s of real time), got 100000000",
+            3,
+            id="advance-too-long",
+        ),
+        pytest.param(
+            scenario("skew: 90000000"),
+            "step 1 (skew)",
+            "'ms' must be at most 86400000 (a day) either way, got 90000000",
+            3,
+            id="skew-too-far",
+        ),
+        pytest.param(
+            scenario('buy: {order: o1, pair: BTC-USDT, type: MARKET, amount: "0.01", quote_amount: "100"}'),
+            "step 1 (buy)",
+            "give either 'amount' (base) or 'quote_amount' (MARKET by quote), not both",
+            3,
+            id="buy-amount-and-quote",
+        ),
+        pytest.param(
             scenario("wait: {until: book_synced, pair: btc-usdt}"),
             "step 1 (wait)",
             "'pair': 'btc-usdt' is not a trading pair of the form BASE-QUOTE (e.g. BTC-USDT)",
@@ -831,6 +852,36 @@ def expecting(expect: str, *steps: str) -> str:
             "connections[0]: give 'count', or 'min' and/or 'max' (without them it checks nothing)",
             4,
             id="connections-without-count",
+        ),
+        pytest.param(
+            expecting("{requests: []}"),
+            "expect",
+            "requests: empty, so it checks nothing and always passes; name what it should check, "
+            "or leave it out",
+            4,
+            id="requests-empty",
+        ),
+        pytest.param(
+            expecting("{errors: {}}"),
+            "expect",
+            "errors: empty, so it checks nothing and always passes; name what it should check, "
+            "or leave it out",
+            4,
+            id="errors-empty",
+        ),
+        pytest.param(
+            expecting("{orders: {o1: {}}}"),
+            "expect",
+            "orders.o1: name at least one field (e.g. state)",
+            4,
+            id="orders-no-field",
+        ),
+        pytest.param(
+            expecting('{events: {o1: ["..."]}}'),
+            "expect",
+            "events.o1: '...' alone matches any events; name at least one event (an empty list expects none)",
+            4,
+            id="events-anything",
         ),
         pytest.param(
             expecting("{market: {BTC-USDT: {price_for_volume: []}}}"),
