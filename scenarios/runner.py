@@ -323,6 +323,7 @@ class Run:
             raise ScenarioError(
                 self.s.path, "setup.connector", problem, self.s.lines.of("setup", "connector")
             )
+        self._check_event_patterns()
         env = DriverEnv(
             self.server.rest_url,
             self.server.stream_url,
@@ -666,6 +667,37 @@ class Run:
         await self.until(cond, timeout, step, what, observed)
 
     # ------------------------------------------------------------------ expectations
+
+    def _check_event_patterns(self) -> None:
+        """``connector_events``/``no_connector_events`` name events and fields the driver
+        records (when it says which): a misspelt field matches no event, which would make
+        ``no_connector_events`` pass whatever happened."""
+        fields_of = getattr(self.driver, "event_fields", None)
+        if fields_of is None:
+            return
+        known: dict[str, frozenset[str]] = fields_of()
+        places: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [("expect", self.s.expect, ("expect",))]
+        for step in self.s.steps:
+            if step.kind == "check":
+                places.append((step.where, step.args, ("steps", step.index - 1, "check")))
+        for where, expect, path in places:
+            for key in ("connector_events", "no_connector_events"):
+                for j, raw in enumerate(expect.get(key) or []):
+                    pattern = _event_pattern(raw)
+                    name, line = pattern["name"], self.s.lines.of(*path, key, j)
+                    if name not in known:
+                        problem = (
+                            f"{key}[{j}]: {name!r} is not an event the connector records here "
+                            f"(known: {', '.join(sorted(known))})"
+                        )
+                        raise ScenarioError(self.s.path, where, problem, line)
+                    unknown = sorted(set(pattern) - {"name"} - known[name])
+                    if unknown:
+                        problem = (
+                            f"{key}[{j}]: {name} has no field {unknown[0]!r} "
+                            f"(its fields: {', '.join(sorted(known[name]))})"
+                        )
+                        raise ScenarioError(self.s.path, where, problem, line)
 
     def unfired_faults(self) -> list[Failure]:
         """A fault that never fired means the scenario did not test what it describes (a

@@ -1262,6 +1262,14 @@ def _check_connector_events(c: _Checker, events: Any, name: str, where: str, *pa
                 )
             if not (value is None or isinstance(value, str | int | bool)):
                 c.fail(where, f"{name}[{i}].{key}: expected a scalar, got {value!r}", *at, key)
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                c.fail(
+                    where,
+                    f"{name}[{i}].{key}: write {value.lower()} (a boolean), not the string {value!r}: "
+                    "a string never equals a boolean field",
+                    *at,
+                    key,
+                )
 
 
 #: ``setup.books.<symbol>``: a book the market maker rests (the mock's ``books`` entry).

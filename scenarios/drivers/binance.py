@@ -22,6 +22,7 @@ from connector.binance import (
     OrderFilled,
     OrderType,
 )
+from connector.binance.binance_exchange import ReconciliationCompleted, StreamStatusChanged
 from connector.core.events import ConnectorEvent
 from connector.core.order_book_tracker import Backoff
 
@@ -91,8 +92,22 @@ def _summary(event: ConnectorEvent) -> dict[str, Any]:
     return data
 
 
+def _fields(cls: type[ConnectorEvent]) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.name != "timestamp")
+
+
 class BinanceDriver:
     name = "binance"
+
+    @staticmethod
+    def event_fields() -> dict[str, frozenset[str]]:
+        """The non-order events this driver records, and the fields of each (what
+        ``connector_events`` patterns may name)."""
+        return {
+            "BalanceUpdated": frozenset({"asset", "total", "available"}),
+            "StreamStatusChanged": _fields(StreamStatusChanged),
+            "ReconciliationCompleted": _fields(ReconciliationCompleted),
+        }
 
     def __init__(self) -> None:
         self.events: list[ObservedEvent] = []

@@ -487,3 +487,37 @@ async def test_a_fault_that_never_fires_fails_the_scenario(tmp_path: Path) -> No
     )
     assert "may_not_fire: true" in message and line == 4
     assert "it matched 1 time(s) but never fired" in got["step 3 (fault)"][0]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "where", "message", "line"),
+    [
+        (
+            "{name: StreamStatusChanged, conected: false}",
+            "expect",
+            "no_connector_events[0]: StreamStatusChanged has no field 'conected' "
+            "(its fields: connected, reason, stream)",
+            6,
+        ),
+        (
+            "StreamStatusChange",
+            "expect",
+            "no_connector_events[0]: 'StreamStatusChange' is not an event the connector records "
+            "here (known: BalanceUpdated, ReconciliationCompleted, StreamStatusChanged)",
+            6,
+        ),
+    ],
+)
+async def test_event_patterns_name_what_the_driver_records(
+    tmp_path: Path, pattern: str, where: str, message: str, line: int
+) -> None:
+    """A misspelt event or field matches nothing, so ``no_connector_events`` would pass
+    whatever happened: the run refuses it before starting the connector."""
+    path = tmp_path / "case.scenario.yaml"
+    path.write_text(
+        "name: x\nsteps:\n  - terminate_user_stream: {account: trader}\n"
+        f"expect:\n  no_connector_events:\n    - {pattern}\n"
+    )
+    with pytest.raises(ScenarioError) as e:
+        await run_scenario(load_scenario(path))
+    assert (e.value.where, e.value.message, e.value.line) == (where, message, line)

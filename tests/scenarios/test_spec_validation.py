@@ -854,6 +854,14 @@ def expecting(expect: str, *steps: str) -> str:
             id="connections-without-count",
         ),
         pytest.param(
+            expecting("{no_connector_events: [{name: StreamStatusChanged, connected: 'false'}]}"),
+            "expect",
+            "no_connector_events[0].connected: write false (a boolean), not the string 'false': "
+            "a string never equals a boolean field",
+            4,
+            id="event-field-string-boolean",
+        ),
+        pytest.param(
             expecting("{requests: []}"),
             "expect",
             "requests: empty, so it checks nothing and always passes; name what it should check, "
