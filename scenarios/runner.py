@@ -972,13 +972,14 @@ class Run:
                     and (pattern is None or _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern))
                 )
                 what = f"{method or '*'} {pattern or '*'}"
-            else:
+            else:  # stream control methods in any case, as REST's HTTP methods
+                any_case = surface == "stream"
                 n = sum(
                     1
                     for t in traffic
                     if t.surface == surface
                     and t.direction == "in"
-                    and (method is None or _path_matches(_frame_method(t.text), method))
+                    and (method is None or _method_matches(_frame_method(t.text), method, any_case))
                 )
                 what = f"{surface} frames with method {method or '*'}"
             if not _count_ok(n, req):
@@ -1155,6 +1156,10 @@ def _frame_method(text: str) -> str:
         return m.group(1) if m else ""
     method = msg.get("method") if isinstance(msg, dict) else None
     return method if isinstance(method, str) else ""
+
+
+def _method_matches(method: str, pattern: str, any_case: bool) -> bool:
+    return _path_matches(method.upper(), pattern.upper()) if any_case else _path_matches(method, pattern)
 
 
 def _same_decimal(got: Any, want: Any) -> bool:

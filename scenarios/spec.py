@@ -29,6 +29,7 @@ is built once, on a throwaway exchange, so its problems are found at their line 
 from __future__ import annotations
 
 import copy
+import difflib
 import fnmatch
 import functools
 import json
@@ -43,6 +44,9 @@ from typing import Any, NoReturn
 
 import yaml
 
+from mock_exchange.binance.endpoints import UNMODELLED, all_endpoints
+from mock_exchange.binance.ws.streams import CONTROL_METHODS
+from mock_exchange.binance.ws.ws_api import SESSION_METHODS
 from mock_exchange.config import build_exchange, parse_config
 from mock_exchange.engine import ConfigError, Exchange, OrderStatus, STPMode, TimeInForce
 from mock_exchange.engine.units import parse_units
@@ -511,6 +515,14 @@ def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
         c.name(spec["name"], where, *path, "name")
     if "may_not_fire" in spec:
         c.boolean(spec["may_not_fire"], where, *path, "may_not_fire", label="may_not_fire")
+    surface = spec.get("surface")
+    for key, known, what, surfaces in (
+        ("path", REST_PATHS, "path the exchange serves", ("rest",)),
+        ("method", WS_API_METHODS, "WS API method", ("ws_api",)),
+    ):
+        value = spec.get(key)
+        if surface in surfaces and isinstance(value, str) and (why := _never_matches(value, known, what)):
+            c.fail(where, f"{key}: {why}", *path, key)
     try:
         Fault.from_spec(mock_fault_spec(spec), where="fault")
     except FaultSpecError as e:
@@ -857,6 +869,24 @@ EXCHANGE_ORDER_COUNTS = frozenset({"open", "total"})
 #: An order's status on the exchange (``orders.<name>.exchange_status``).
 EXCHANGE_STATUSES = tuple(m.value for m in OrderStatus)
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
+#: What a ``requests`` entry or a fault can match: the REST paths the mock answers (Binance's
+#: ``/api/v3`` endpoints, modelled or not), the WS API methods and the stream control methods.
+REST_PATHS = tuple(sorted({e.path for e in all_endpoints()} | {path for _, path in UNMODELLED}))
+WS_API_METHODS = tuple(sorted({e.ws_method for e in all_endpoints() if e.ws_method} | set(SESSION_METHODS)))
+
+
+def _never_matches(pattern: str, known: Iterable[str], what: str, *, any_case: bool = False) -> str | None:
+    """Why a glob matches none of ``known`` (None if it matches one): with the nearest
+    names, so a typo reads as one."""
+    names = list(known)
+    if any_case:
+        if any(fnmatch.fnmatchcase(n.upper(), pattern.upper()) for n in names):
+            return None
+    elif any(fnmatch.fnmatchcase(n, pattern) for n in names):
+        return None
+    near = difflib.get_close_matches(pattern, names, n=3)
+    hint = f"did you mean {' or '.join(near)}?" if near else f"e.g. {names[0]}"
+    return f"{pattern!r} never matches: it matches no {what} ({hint})"
 
 
 def _named(c: _Checker, value: Any, where: str, what: str, *path: Any) -> dict[str, Any]:
@@ -1064,6 +1094,26 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
                 *at,
                 "path",
             )
+        if (
+            surface == "rest"
+            and "path" in req
+            and (why := _never_matches(req["path"], REST_PATHS, "path the exchange serves"))
+        ):
+            c.fail(where, f"requests[{i}].path: {why}", *at, "path")
+        if (
+            surface == "ws_api"
+            and "method" in req
+            and (why := _never_matches(req["method"], WS_API_METHODS, "WS API method"))
+        ):
+            c.fail(where, f"requests[{i}].method: {why}", *at, "method")
+        if (
+            surface == "stream"
+            and "method" in req
+            and (
+                why := _never_matches(req["method"], CONTROL_METHODS, "stream control method", any_case=True)
+            )
+        ):
+            c.fail(where, f"requests[{i}].method: {why}", *at, "method")
         _check_counts(c, req, f"requests[{i}]", where, *at)
     for i, conn in enumerate(exp.get("connections", [])):
         at = (*path, "connections", i)

@@ -35,6 +35,7 @@ async def test_new_expectations_hold_on_a_quiet_start(tmp_path: Path) -> None:
         expect:
           requests:
             - {surface: stream, method: SUBSCRIBE, count: 1}
+            - {surface: stream, method: subscribe, count: 1}  # any case, as HTTP methods
             - {surface: ws_api, method: "userDataStream.subscribe.*", count: 1}
             - {surface: ws_api, method: order.place, count: 0}
             - {method: GET, path: /api/v3/ping, count: 1}
@@ -461,16 +462,17 @@ def test_long_lists_in_messages_are_cut_with_a_count() -> None:
 
 
 async def test_a_fault_that_never_fires_fails_the_scenario(tmp_path: Path) -> None:
-    """A misspelt path leaves the 503 unarmed in effect: the scenario would pass without
-    testing its bug. It fails instead, naming the fault; a fault that matched but was
-    still waiting (``after``) says so; ``may_not_fire: true`` marks an idle guard."""
+    """A fault on a request the connector never makes (here DELETE openOrders; a misspelt
+    path is refused when the file loads) leaves the scenario untested: it fails, naming
+    the fault; a fault that matched but was still waiting (``after``) says so;
+    ``may_not_fire: true`` marks an idle guard."""
     result = await run(
         tmp_path,
         """
         name: faults that never fire
         setup:
           faults:
-            - {surface: rest, method: POST, path: /api/v3/orders, action: error, status: 503}
+            - {surface: rest, method: DELETE, path: /api/v3/openOrders, action: error, status: 503}
         steps:
           - buy: {order: o1, pair: BTC-USDT, type: LIMIT, amount: "0.01", price: "59000"}
           - wait: {order: o1, state: OPEN}
@@ -483,7 +485,7 @@ async def test_a_fault_that_never_fires_fails_the_scenario(tmp_path: Path) -> No
     assert set(got) == {"setup.faults[0]", "step 3 (fault)"}
     message, line = got["setup.faults[0]"]
     assert message.startswith(
-        "fault #1 (rest POST /api/v3/orders: error 503) never fired; it matched nothing"
+        "fault #1 (rest DELETE /api/v3/openOrders: error 503) never fired; it matched nothing"
     )
     assert "may_not_fire: true" in message and line == 4
     assert "it matched 1 time(s) but never fired" in got["step 3 (fault)"][0]

@@ -422,6 +422,16 @@ def scenario(*steps: str) -> str:
             id="wait-until-list",
         ),
         pytest.param(
+            scenario(
+                "fault: {surface: rest, method: POST, path: /api/v3/orders, action: error, status: 503}"
+            ),
+            "step 1 (fault)",
+            "path: '/api/v3/orders' never matches: it matches no path the exchange serves "
+            "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
+            3,
+            id="fault-unknown-path",
+        ),
+        pytest.param(
             scenario("advance: 100000000"),
             "step 1 (advance)",
             "'seconds' must be at most 86400 seconds (a virtual day, about 6 s of real time), got 100000000",
@@ -860,6 +870,30 @@ def expecting(expect: str, *steps: str) -> str:
             "a string never equals a boolean field",
             4,
             id="event-field-string-boolean",
+        ),
+        pytest.param(
+            expecting("{requests: [{method: POST, path: /api/v3/orders, count: 0}]}"),
+            "expect",
+            "requests[0].path: '/api/v3/orders' never matches: it matches no path the exchange serves "
+            "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
+            4,
+            id="requests-unknown-path",
+        ),
+        pytest.param(
+            expecting("{requests: [{surface: ws_api, method: order.plac, max: 0}]}"),
+            "expect",
+            "requests[0].method: 'order.plac' never matches: it matches no WS API method "
+            "(did you mean order.place or order.cancelReplace or order.status?)",
+            4,
+            id="requests-unknown-ws-api-method",
+        ),
+        pytest.param(
+            expecting("{requests: [{surface: stream, method: SUBSCRIBED, min: 1}]}"),
+            "expect",
+            "requests[0].method: 'SUBSCRIBED' never matches: it matches no stream control method "
+            "(did you mean SUBSCRIBE or UNSUBSCRIBE?)",
+            4,
+            id="requests-unknown-stream-method",
         ),
         pytest.param(
             expecting("{requests: []}"),

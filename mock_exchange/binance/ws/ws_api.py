@@ -162,6 +162,18 @@ def _send_all(conn: WsConnection, texts: list[str]) -> None:
         conn.send(text)
 
 
+#: The WS API methods that act on the session rather than an endpoint, and their handlers.
+SESSION_METHODS: dict[str, str] = {
+    "session.logon": "_logon",
+    "session.status": "_status",
+    "session.logout": "_logout",
+    "session.subscriptions": "_subscriptions",
+    "userDataStream.subscribe": "_subscribe",
+    "userDataStream.subscribe.signature": "_subscribe_signature",
+    "userDataStream.unsubscribe": "_unsubscribe",
+}
+
+
 class WsApi:
     """Serves ``/ws-api/v3``: one ``_Session`` per connection, all sharing the service."""
 
@@ -178,13 +190,7 @@ class WsApi:
             e.ws_method: e for e in all_endpoints() if e.ws_method is not None and not e.legacy
         }
         self.session_methods: dict[str, SessionHandler] = {
-            "session.logon": self._logon,
-            "session.status": self._status,
-            "session.logout": self._logout,
-            "session.subscriptions": self._subscriptions,
-            "userDataStream.subscribe": self._subscribe,
-            "userDataStream.subscribe.signature": self._subscribe_signature,
-            "userDataStream.unsubscribe": self._unsubscribe,
+            name: getattr(self, handler) for name, handler in SESSION_METHODS.items()
         }
         self.sessions: set[_Session] = set()
 
