@@ -13,11 +13,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .report import format_result, junit_xml, table
 from .runner import Result, crashed_result, run_scenario
-from .spec import ScenarioError, load_scenario
+from .spec import ScenarioError, declared_xfail, load_scenario
 
 SUITE = Path(__file__).resolve().parent / "suite"
 
@@ -35,16 +36,26 @@ def find(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-async def run_all(
-    files: list[Path], keyword: str | None, quiet: bool
-) -> tuple[list[Result], list[tuple[Path, str]]]:
-    """Run ``files``: the results, and the invalid files with what is wrong with each.
+@dataclass
+class Outcome:
+    """What a run of several files gave."""
+
+    results: list[Result] = field(default_factory=list)
+    #: Files that are not valid scenarios, with what is wrong with each.
+    invalid: list[tuple[Path, str]] = field(default_factory=list)
+    #: Files marked ``xfail`` (the harness's self-tests, which pytest runs), with the mark.
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+async def run_all(files: list[Path], keyword: str | None, quiet: bool) -> Outcome:
+    """Run ``files``: the results, the invalid files and the skipped ones.
 
     Every file is run and reported, whatever happens in another one: a file whose loading
     or run crashes (an unexpected exception, a bug in the harness or the connector) is a
-    result with ``error`` set, and the next file runs."""
-    results: list[Result] = []
-    invalid: list[tuple[Path, str]] = []
+    result with ``error`` set, and the next file runs. A file marked ``xfail`` is skipped,
+    valid or not: it tests the harness, and pytest checks that it fails as declared."""
+    out = Outcome()
+    results, invalid = out.results, out.invalid
     for f in files:
         if keyword and keyword not in str(f):
             continue
@@ -52,13 +63,17 @@ async def run_all(
         try:
             scenario = load_scenario(f)
         except ScenarioError as e:
-            invalid.append((f, str(e)))
+            if (mark := declared_xfail(f)) is not None:
+                out.skipped.append((f, f"xfail: {mark}"))
+            else:
+                invalid.append((f, str(e)))
             continue
         except Exception as e:
             result = crashed_result(f, "loading", e)
         else:
             if scenario.xfail:
-                continue  # harness self-tests; pytest runs them
+                out.skipped.append((f, f"xfail: {scenario.xfail}"))
+                continue
             try:
                 result = await run_scenario(scenario)
             except ScenarioError as e:  # found on starting: an option only the driver can judge
@@ -77,7 +92,7 @@ async def run_all(
             print(mark, end="", flush=True)
     if not quiet:
         print()
-    return results, invalid
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"scenarios: no such file or folder: {e}", file=sys.stderr)
         return 2
-    results, invalid = asyncio.run(run_all(files, args.keyword, args.quiet))
+    out = asyncio.run(run_all(files, args.keyword, args.quiet))
+    results, invalid, skipped = out.results, out.invalid, out.skipped
     for _, problem in invalid:
         print(f"INVALID: {problem}")
     failed = [r for r in results if not r.passed]
@@ -115,11 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(format_result(r))
     print()
-    print(table(results, len(invalid)) if results or invalid else "no scenarios ran")
+    print(table(results, len(invalid), len(skipped)) if results or invalid or skipped else "no scenarios ran")
     if args.junit:
-        junit_xml(results, args.junit, invalid)  # creates missing parent folders
+        junit_xml(results, args.junit, invalid, skipped)  # creates missing parent folders
         print(f"JUnit XML written to {args.junit}")
-    return 0 if results and not failed and not invalid else 1
+    return 0 if (results or skipped) and not failed and not invalid else 1
 
 
 if __name__ == "__main__":

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from .report import format_result
 from .runner import Result, run_scenario
-from .spec import ScenarioError, load_scenario
+from .spec import ScenarioError, declared_xfail, load_scenario
 
 
 class ScenarioFailed(Exception):
@@ -44,30 +43,12 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=self.path.name.removesuffix(".scenario.yaml"))
 
 
-def _declared_xfail(path: Path) -> str | None:
-    """The ``xfail`` a file declares, read without validating it (it may be invalid)."""
-    try:
-        node = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    # Read from the node tree: building values would fail on the very mistake declared.
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if (
-                isinstance(key, yaml.ScalarNode)
-                and key.value == "xfail"
-                and isinstance(value, yaml.ScalarNode)
-            ):
-                return str(value.value)
-    return None
-
-
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         try:
             scenario = load_scenario(self.path)
         except ScenarioError:
-            if _declared_xfail(self.path) == "validate":
+            if declared_xfail(self.path) == "validate":
                 return
             raise
         if scenario.xfail == "validate":

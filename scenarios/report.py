@@ -135,8 +135,9 @@ def _label(result: Result) -> str:
     return f"{Path(result.scenario.path).parent.name}/{result.scenario.id}"
 
 
-def table(results: list[Result], invalid: int = 0) -> str:
-    """One row per result and a summary line (``invalid``: files that could not run)."""
+def table(results: list[Result], invalid: int = 0, skipped: int = 0) -> str:
+    """One row per result and a summary line (``invalid``: files that could not run;
+    ``skipped``: files marked ``xfail``, which pytest runs)."""
     width = max([len(_label(r)) for r in results] + [8])
     rows = [
         f"{'scenario':<{width}}  result  time    what went wrong",
@@ -155,7 +156,11 @@ def table(results: list[Result], invalid: int = 0) -> str:
     summary = f"{passed} passed, {len(results) - passed - errors} failed"
     if errors:
         summary += f", {errors} error{'s' if errors > 1 else ''}"
-    rows.append(f"\n{summary}, {invalid} invalid" if invalid else f"\n{summary}")
+    if invalid:
+        summary += f", {invalid} invalid"
+    if skipped:
+        summary += f", {skipped} skipped (xfail: the harness's self-tests, run by pytest)"
+    rows.append(f"\n{summary}")
     return "\n".join(rows)
 
 
@@ -163,18 +168,31 @@ def junit_xml(
     results: list[Result],
     path: str | Path,
     invalid: Sequence[tuple[Path, str]] = (),
+    skipped: Sequence[tuple[Path, str]] = (),
     suite_name: str = "scenarios",
 ) -> None:
     """JUnit XML: a failed expectation is a failure; a crash, or a file that is not a valid
-    scenario (``invalid``: path and problem), is an error."""
+    scenario (``invalid``: path and problem), is an error; ``skipped`` (path and why) are
+    skipped test cases."""
     suite = ET.Element(
         "testsuite",
         name=suite_name,
-        tests=str(len(results) + len(invalid)),
+        tests=str(len(results) + len(invalid) + len(skipped)),
         failures=str(sum(1 for r in results if r.failures and not r.error)),
         errors=str(sum(1 for r in results if r.error) + len(invalid)),
+        skipped=str(len(skipped)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
+    for file, why in skipped:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"scenarios.{file.parent.name}",
+            name=file.name.removesuffix(".scenario.yaml"),
+            time="0.000",
+            file=str(file),
+        )
+        ET.SubElement(case, "skipped", message=why)
     for file, problem in invalid:
         case = ET.SubElement(
             suite,

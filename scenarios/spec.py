@@ -1774,6 +1774,24 @@ def _check_expect_references(
             names.order(c, alias, where, f"{key}.{alias}", *path, key, alias, final=final)
 
 
+def declared_xfail(path: str | Path) -> str | None:
+    """The ``xfail`` a file declares, read without validating it (it may be invalid)."""
+    try:
+        node = yaml.compose(Path(path).read_text(), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    # Read from the node tree: building values would fail on the very mistake declared.
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "xfail"
+                and isinstance(value, yaml.ScalarNode)
+            ):
+                return str(value.value)
+    return None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ``ScenarioError`` on the first problem."""
     p = str(path)

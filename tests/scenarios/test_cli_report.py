@@ -134,6 +134,30 @@ def test_junit_counts_an_invalid_file_as_an_error(
     assert error.tag == "error" and "'type' must be LIMIT" in (error.text or "")
 
 
+def test_xfail_files_are_skipped_and_counted_valid_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_root_handlers: None
+) -> None:
+    """``xfail`` files test the harness (pytest checks they fail as declared): the CLI skips
+    them, says so, and lists them in JUnit, also when the declared mistake makes the file
+    invalid. Before, such a file was reported INVALID and the run exited 1."""
+    write(tmp_path / "suite", "good", PASSING)
+    write(tmp_path / "suite", "bad_on_purpose", "name: x\nxfail: validate\nsteps: [advnce]\n")
+    write(tmp_path / "suite", "fails_on_purpose", FAILING + "xfail: run\n")
+    report = tmp_path / "report.xml"
+    assert main(["run", str(tmp_path / "suite"), "--quiet", "--junit", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "INVALID" not in out
+    assert "1 passed, 0 failed, 2 skipped (xfail: the harness's self-tests, run by pytest)" in out
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("skipped"), suite.get("errors")) == ("3", "2", "0")
+    skipped = {
+        case.get("name"): case[0].get("message") for case in suite if len(case) and case[0].tag == "skipped"
+    }
+    assert skipped == {"bad_on_purpose": "xfail: validate", "fails_on_purpose": "xfail: run"}
+    # Only skipped files: nothing failed, so the run succeeds.
+    assert main(["run", str(tmp_path / "suite" / "bad_on_purpose.scenario.yaml"), "--quiet"]) == 0
+
+
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:
     assert main(["run", "/nonexistent/scenarios"]) == 2
     assert "no such file or folder" in capsys.readouterr().err

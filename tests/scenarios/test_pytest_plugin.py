@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scenarios.pytest_plugin import _declared_xfail
+from scenarios.spec import declared_xfail
 
 INVALID_VALUE = """\
 name: declared invalid
@@ -20,9 +20,9 @@ steps:
 def test_the_declared_xfail_is_read_even_when_a_value_cannot_be_built(tmp_path: Path) -> None:
     path = tmp_path / "bad.scenario.yaml"
     path.write_text(INVALID_VALUE)
-    assert _declared_xfail(path) == "validate"
+    assert declared_xfail(path) == "validate"
     path.write_text("name: x\nsteps: [\n")  # not YAML at all
-    assert _declared_xfail(path) is None
+    assert declared_xfail(path) is None
 
 
 def test_an_invalid_file_declaring_xfail_validate_passes_under_pytest(tmp_path: Path) -> None:
