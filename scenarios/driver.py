@@ -14,6 +14,17 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 
+def show_value(value: Any) -> str:
+    """A value for a report: decimals as plain numbers with their own digits
+    (``0.00030000``, not ``Decimal('0.00030000')``; ``0.00000000``, not ``0E-8``),
+    mappings as ``{BTC: 0.00030000}``."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class DriverEnv:
     """Where the exchange is and how time flows, for one scenario run."""
@@ -44,7 +55,7 @@ class ObservedEvent:
     mono_ns: int = field(default_factory=time.monotonic_ns)
 
     def __str__(self) -> str:
-        details = " ".join(f"{k}={v}" for k, v in self.data.items())
+        details = " ".join(f"{k}={show_value(v)}" for k, v in self.data.items())
         who = f" {self.client_order_id}" if self.client_order_id else ""
         return f"{self.name}{who} {details}".rstrip()
 

@@ -45,6 +45,7 @@ from mock_exchange.server import MockExchangeServer
 from mock_exchange.traffic import TrafficEntry
 
 from .driver import ConnectorDriver, DriverEnv, LocalRejection, ObservedEvent
+from .driver import show_value as _show
 from .spec import (
     PAYLOAD_REF,
     START_US,
@@ -791,7 +792,13 @@ class Run:
                 elif key == "fee":
                     want_fee = {k: _dec(v) for k, v in value.items()}
                     if view.fee != want_fee:
-                        fail(f"orders.{alias}.fee", f"expected {value}, got {view.fee}", "orders", alias, key)
+                        fail(
+                            f"orders.{alias}.fee",
+                            f"expected {_show(want_fee)}, got {_show(view.fee)}",
+                            "orders",
+                            alias,
+                            key,
+                        )
                 elif key == "exchange_status":
                     exchange = self._exchange_order(cid)
                     if exchange is None:
@@ -883,8 +890,12 @@ class Run:
                 if mine is None or mine[0] != total or mine[1] != _dec(row["free"]):
                     fail(
                         "balances_match_exchange",
-                        f"{asset}: exchange has total {total} / available "
-                        f"{row['free']}, connector has {mine}",
+                        f"{asset}: exchange has total {_show(total)} / available {row['free']}, "
+                        + (
+                            "connector has none"
+                            if mine is None
+                            else f"connector has total {_show(mine[0])} / available {_show(mine[1])}"
+                        ),
                         "balances_match_exchange",
                     )
         for account, want in (expect.get("exchange_orders") or {}).items():
@@ -1097,11 +1108,11 @@ class Run:
                 )
                 if hit is None:
                     seen = [str(e) for e in recorded[at:] if e.name == pattern["name"]]
+                    since = " after the previous match" if j else ""
                     fail(
                         f"connector_events[{j}]",
-                        f"no {_describe_pattern(pattern)}"
-                        + (" after the previous match" if j else "")
-                        + f"; recorded {pattern['name']} events: {seen[:8] or 'none'}",
+                        f"no {_describe_pattern(pattern)}{since}; {pattern['name']} events recorded{since}: "
+                        f"{seen[:8] or 'none'}",
                         "connector_events",
                         j,
                     )

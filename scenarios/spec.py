@@ -934,9 +934,10 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
     if "no_events" in exp:
         no_events = exp["no_events"]
         if not isinstance(no_events, list) or not no_events:
+            got = "got an empty list, which checks nothing" if no_events == [] else _got(no_events)
             c.fail(
                 where,
-                f"no_events: expected {EXPECT_SHAPES['no_events']}, {_got(no_events)}",
+                f"no_events: expected {EXPECT_SHAPES['no_events']}, {got}",
                 *path,
                 "no_events",
             )

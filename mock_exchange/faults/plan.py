@@ -308,6 +308,8 @@ class Fault:
                     "leave out method and path"
                 )
             strings["method"], strings["path"] = method, path
+            if strings["symbol"] is None:
+                raise FaultSpecError(f"{where}: 'stale_snapshot' needs the 'symbol' whose book it replays")
         msg = spec.get("msg")
         if msg is not None and not isinstance(msg, str):
             raise FaultSpecError(f"{where}.msg: expected a string")

@@ -121,7 +121,7 @@ async def test_mismatches_name_the_expectation_and_line(tmp_path: Path) -> None:
     assert got["expect.status.user_stream_initialized"][1] == 18
     assert "has no 'warp_drive'" in got["expect.status.warp_drive"][0]
     assert got["expect.connector_events[0]"][0].startswith(
-        "no StreamStatusChanged with stream=user_stream connected=False; recorded StreamStatusChanged events:"
+        "no StreamStatusChanged with stream=user_stream connected=False; StreamStatusChanged events recorded:"
     )
     assert got["expect.no_connector_events[0]"][0].startswith(
         "StreamStatusChanged with stream=market_stream happened: StreamStatusChanged stream=market_stream"

@@ -166,6 +166,7 @@ def test_fault_specs_are_validated(server: MockExchangeServer) -> None:
         ({"surface": "rest", "action": "error", "times": 0}, "times"),
         ({"surface": "rest", "action": "error", "colour": "red"}, "colour"),
         ({"surface": "rest", "action": "stale_snapshot", "symbol": "NOPE"}, "symbol"),
+        ({"surface": "ws_api", "action": "stale_snapshot"}, "needs the 'symbol'"),
         (
             {"surface": "rest", "method": "POST", "action": "stale_snapshot", "symbol": "BTCUSDT"},
             "depth requests",
