@@ -1043,10 +1043,6 @@ class BinanceExchange:
 
     # =========================================================================== orders: create
 
-    def _reference_price(self, trading_pair: str, trade_type: TradeType) -> Decimal | None:
-        price = self.get_price(trading_pair, trade_type is TradeType.BUY)
-        return price if price is not None else self.get_last_trade_price(trading_pair)
-
     def _create(
         self,
         trade_type: TradeType,
@@ -1087,10 +1083,9 @@ class BinanceExchange:
                 _check_rounded_to_zero(rule, price, order_price, is_price=True)
             order_amount = quantize_amount(rule, amount, order_type)
             _check_rounded_to_zero(rule, amount, order_amount, is_price=False)
-            reference = (
-                self._reference_price(trading_pair, trade_type) if order_type is OrderType.MARKET else None
-            )
-            validate_order(rule, order_type, trade_type, order_amount, order_price, reference_price=reference)
+            # A MARKET order's notional is the exchange's to judge, by its average price,
+            # which the connector does not see (see ``validate_order``).
+            validate_order(rule, order_type, trade_type, order_amount, order_price)
             params["quantity"] = order_amount
             if order_price is not None:
                 params["price"] = order_price

@@ -152,10 +152,13 @@ def validate_order(
 ) -> None:
     """Raise ``InvalidOrder`` if the exchange would refuse this order; return None if not.
 
-    ``price`` is required for LIMIT and LIMIT_MAKER and ignored for MARKET. A MARKET order's
-    notional is estimated with ``reference_price`` (e.g. the opposite best price), needed only
-    when a notional bound applies to market orders; NaN or a missing reference then raises
-    ``NO_REFERENCE_PRICE`` instead of a ``decimal.InvalidOperation`` from a NaN comparison.
+    ``price`` is required for LIMIT and LIMIT_MAKER and ignored for MARKET. The exchange
+    judges a MARKET order's notional by its own average price over the filter's
+    ``avgPriceMins``; give that as ``reference_price`` to check it here. Without one the
+    notional bounds are left to the exchange: an estimate (the best opposite price, the
+    last trade) would refuse orders the exchange accepts whenever the book strays from the
+    average. A reference that is NaN, infinite or not positive raises
+    ``NO_REFERENCE_PRICE`` (never a ``decimal.InvalidOperation`` from a NaN comparison).
     ``side`` is accepted for symmetry with the exchange's own checks (percent-price filters
     are side-dependent); the rules modelled here are not.
     """
@@ -194,9 +197,9 @@ def validate_order(
         needs_reference = (rule.apply_min_notional_to_market and rule.min_notional_size > 0) or (
             rule.apply_max_notional_to_market and rule.max_notional_size is not None
         )
-        if not needs_reference:
+        if not needs_reference or reference_price is None:
             return
-        if reference_price is None or not reference_price.is_finite() or reference_price <= 0:
+        if not reference_price.is_finite() or reference_price <= 0:
             raise InvalidOrder(
                 InvalidOrderReason.NO_REFERENCE_PRICE,
                 f"no usable reference price ({reference_price}) for the market order's notional",

@@ -177,10 +177,16 @@ def test_unsupported_order_types() -> None:
     assert reason_of(OrderType.LIMIT, "1", "1", rule=rule) is None
 
 
-@pytest.mark.parametrize("reference", [None, "NaN", "0"])
-def test_market_order_without_a_usable_reference_price(reference: str | None) -> None:
-    # An empty book: Hummingbot compared with NaN and raised outside its try block.
+@pytest.mark.parametrize("reference", ["NaN", "0", "-1", "Infinity"])
+def test_market_order_with_an_unusable_reference_price(reference: str) -> None:
+    # Hummingbot compared a NaN price from an empty book and raised outside its try block.
     assert reason_of(OrderType.MARKET, "0.1", None, reference=reference) is R.NO_REFERENCE_PRICE
+
+
+def test_market_order_notional_is_left_to_the_exchange_without_its_average_price() -> None:
+    # Tiny by any price: still not refused here, since only the exchange's average counts.
+    assert reason_of(OrderType.MARKET, "0.002", None) is None
+    assert reason_of(OrderType.MARKET, "0.002", None, reference="100") is R.BELOW_MIN_NOTIONAL
 
 
 def test_market_notional_bounds_apply_only_when_configured() -> None:

@@ -14,9 +14,11 @@ import pytest
 from connector.binance import (
     BuyOrderCompleted,
     BuyOrderCreated,
+    FilterFailure,
     InvalidOrder,
     InvalidOrderReason,
     NotReady,
+    OrderCompleted,
     OrderCreated,
     OrderExpired,
     OrderFailed,
@@ -32,6 +34,7 @@ from connector.binance import (
 )
 from connector.core.events import OrderEvent
 from mock_exchange.clock import VirtualClock
+from mock_exchange.engine import Side
 from tests.connector.e2e.support import BTC, ETH, SAFETY, Harness, harness_for, make_config
 
 D = Decimal
@@ -126,13 +129,23 @@ async def test_orders_before_start_are_refused(harness: Harness) -> None:
         exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("60000"))
 
 
-async def test_market_order_without_a_book_is_refused(harness: Harness) -> None:
-    """A MARKET order's notional needs a reference price: no synced book and no trade yet →
-    ``NO_REFERENCE_PRICE`` (never a NaN comparison, study 2.1)."""
-    exchange, _ = await harness.started(trading_pairs=[BTC])
-    with pytest.raises(InvalidOrder) as info:
-        exchange.buy(ETH, D("0.01"), OrderType.MARKET)
-    assert info.value.reason is InvalidOrderReason.NO_REFERENCE_PRICE
+async def test_market_order_notional_is_judged_by_the_exchanges_average_price(harness: Harness) -> None:
+    """Binance checks a MARKET order's notional at its average price, not at the book. On a
+    thin book (best bid 40000, trades at 60000) a 0.0001 BTC sell is 4 USDT at the bid but
+    6 USDT at the average: the exchange fills it, so the connector must not refuse it
+    locally. One below the minimum at the average is refused by the exchange, typed."""
+    harness.server.control.clear_book("BTCUSDT")
+    harness.mm_order("BTCUSDT", Side.BUY, "0.01", "60000")
+    harness.mm_order("BTCUSDT", Side.SELL, "0.01", "60000")  # a trade at 60000
+    harness.mm_order("BTCUSDT", Side.BUY, "0.01", "40000")
+    exchange, log = await harness.started(trading_pairs=[BTC])
+    assert exchange.get_best_bid(BTC) == D("40000")
+    order_id = exchange.sell(BTC, D("0.0001"), OrderType.MARKET)
+    completed = await log.wait_for(OrderCompleted, order_id)
+    assert completed.executed_amount_base == D("0.0001")
+    tiny = exchange.sell(BTC, D("0.00005"), OrderType.MARKET)  # 3 USDT at the average
+    failed = await log.wait_for(OrderFailed, tiny)
+    assert isinstance(failed.error, FilterFailure) and failed.error.code == -1013
 
 
 async def test_amounts_and_prices_are_quantized(harness: Harness) -> None:
