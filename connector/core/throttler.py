@@ -47,6 +47,7 @@ import itertools
 import math
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -123,7 +124,7 @@ class Reservation:
 class _Pool:
     """Counters of one ``RateLimit``, per window index."""
 
-    __slots__ = ("capacity", "interval", "limit", "used", "windows")
+    __slots__ = ("capacity", "interval", "limit", "sent", "used", "windows")
 
     def __init__(self, limit: RateLimit, capacity: int) -> None:
         self.limit = limit
@@ -131,6 +132,9 @@ class _Pool:
         self.interval = float(limit.interval_seconds)  # float ok: seconds
         self.used: dict[int, int] = {}
         self.windows: list[int] = []  # heap of the keys of ``used``
+        #: When each sent request went out (its slot's time) and its units, oldest first:
+        #: what a clock step moves exactly (see ``shift``).
+        self.sent: deque[tuple[float, int]] = deque()
 
     def index(self, t: float) -> int:
         return math.floor(t / self.interval)
@@ -160,20 +164,28 @@ class _Pool:
             self.add(index, units - current)
 
     def shift(self, delta: float) -> None:
-        """The clock stepped by ``delta`` seconds: a window's count moves with it, into every
-        window its shifted span touches (an overcount, never an undercount)."""
-        old = self.used
+        """The clock stepped by ``delta`` seconds. Each sent request moves with its own time,
+        so steps back and forth (two clocks that disagree) leave the counts as they were.
+        The rest of a window's count (raised by the server's headers) moves with the
+        window's middle. Call with no request waiting (their bookings are not sends)."""
+        from_sends: dict[int, int] = {}
+        for t, units in self.sent:
+            from_sends[self.index(t)] = from_sends.get(self.index(t), 0) + units
+        extra = {i: n - from_sends.get(i, 0) for i, n in self.used.items() if n > from_sends.get(i, 0)}
+        self.sent = deque((t + delta, units) for t, units in self.sent)
         self.used, self.windows = {}, []
-        for index, units in old.items():
-            start = index * self.interval + delta
-            last = self.index(math.nextafter(start + self.interval, -math.inf))
-            for i in range(self.index(start), last + 1):
-                self.add(i, units)
+        for t, units in self.sent:
+            self.add(self.index(t), units)
+        for index, units in extra.items():
+            self.add(self.index((index + 0.5) * self.interval + delta), units)
 
     def prune(self, current_index: int) -> None:
         windows = self.windows
         while windows and windows[0] < current_index:
             del self.used[heapq.heappop(windows)]
+        sent = self.sent
+        while sent and self.index(sent[0][0]) < current_index:
+            sent.popleft()
 
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -339,6 +351,8 @@ class RateLimiter:
         """The request is going out now: its booking is final."""
         reservation.sent = True
         self._waiting.pop(reservation.ticket, None)
+        for pool, _, units in reservation._bookings:
+            pool.sent.append((reservation.ready_at, units))
 
     def release(self, reservation: Reservation) -> None:
         """The request will not be sent (cancelled while waiting): give its capacity back."""

@@ -287,6 +287,26 @@ def test_a_clock_step_moves_what_was_sent_into_the_servers_windows() -> None:
     assert waiting.ready_at == 20.0
 
 
+def test_clock_steps_back_and_forth_leave_the_counts_as_they_were() -> None:
+    """Two server clocks that disagree (a sample from each, alternately) step the estimate
+    back and forth on every order: the counts must not grow with each step."""
+    rl = limiter()
+    t = 105.0
+    for _ in range(8):
+        rl.mark_sent(rl.reserve({"ORDERS_1D": 1}, t))
+        rl.shift_clock(-3.0, t - 3.0)
+        rl.shift_clock(3.0, t)
+        t += 0.1
+    assert rl.used("ORDERS_1D", t) == 8
+
+
+def test_a_count_raised_by_the_server_moves_with_its_window() -> None:
+    rl = limiter()
+    rl.update_from_headers({"X-MBX-ORDER-COUNT-10S": "2"}, 5.0)  # nothing booked locally
+    rl.shift_clock(6.0, 11.0)  # the window 0-10 is 6-16 on the new clock: its middle is 11
+    assert rl.used("ORDERS_10S", 11.0) == 2
+
+
 def test_a_clock_step_moves_blocks_and_keeps_call_order() -> None:
     rl = limiter()
     rl.on_rate_limited(5.0, 1.0)  # held until 6.0 on the old clock
