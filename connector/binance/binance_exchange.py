@@ -472,6 +472,11 @@ class BinanceExchange:
         for client_id in list(self._creating):
             del self._creating[client_id]
             self._create_stopped(client_id)
+        # A cancel cut short (its answer, or the query after a -2011, never came) leaves its
+        # order PENDING_CANCEL: the reconciliation after the next start settles it.
+        for order in self.order_tracker.active_orders.values():
+            if order.is_pending_cancel:
+                self._cancel_unknown.add(order.client_order_id)
         self._supervisors.clear()
         self._order_tasks.clear()
         self._reconcile_timer = None

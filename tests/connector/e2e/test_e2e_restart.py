@@ -196,3 +196,30 @@ async def test_restart_of_the_same_connector_resyncs_books_and_balances(harness:
     await asyncio.wait_for(exchange.wait_until_ready(), SAFETY)
     assert exchange.get_best_ask(BTC) == D("61000")
     assert exchange.get_balance("USDT") == before + 5
+
+
+async def test_a_cancel_cut_short_by_stop_is_settled_after_start(harness: Harness) -> None:
+    """Reconciliation re-sends a cancel whose first answer was lost (503); that one gets
+    -2011 and stop() comes while the status query after it is unanswered: the order is
+    left PENDING_CANCEL. After start() on the same connector, reconciliation must settle
+    it (here: still open, so the cancel is sent again), not leave it pending for good."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.fail("DELETE", "/api/v3/order", status=503, body={"code": -1007, "msg": "unknown"})
+    harness.faults.fail(
+        "DELETE", "/api/v3/order", status=400, body={"code": -2011, "msg": "Unknown order sent."}
+    )
+    never = asyncio.Event()
+    harness.faults.hold("GET", "/api/v3/order", never, execute_first=False)
+    result = await exchange.cancel(BTC, order_id)
+    assert not result.success and result.state is OrderState.PENDING_CANCEL
+    await until(lambda: harness.faults.count("GET", "/api/v3/order") >= 1, what="the query after -2011")
+    await exchange.stop()
+    order = exchange.get_order(order_id)
+    assert order is not None and order.current_state is OrderState.PENDING_CANCEL
+    harness.faults.clear()
+    await exchange.start()
+    await log.wait_for(OrderCancelled, order_id)
+    assert harness.find_order(order_id).status.value == "CANCELED"
+    never.set()
