@@ -156,6 +156,13 @@ def test_xfail_files_are_skipped_and_counted_valid_or_not(
     assert skipped == {"bad_on_purpose": "xfail: validate", "fails_on_purpose": "xfail: run"}
     # Only skipped files: nothing failed, so the run succeeds.
     assert main(["run", str(tmp_path / "suite" / "bad_on_purpose.scenario.yaml"), "--quiet"]) == 0
+    # A broken file whose mark is not 'validate' (misspelt, or 'run') is invalid, as in pytest.
+    capsys.readouterr()
+    write(tmp_path / "other", "misspelt_mark", "name: x\nxfail: validation\nsteps: [advnce]\n")
+    write(tmp_path / "other", "run_mark", "name: x\nxfail: run\nsteps: [advnce]\n")
+    assert main(["run", str(tmp_path / "other"), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("INVALID") == 2 and "2 invalid" in out and "skipped (" not in out
 
 
 def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], no_root_handlers: None) -> None:
