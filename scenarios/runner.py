@@ -985,12 +985,14 @@ class Run:
                 what = f"{method or '*'} {pattern or '*'}"
             else:  # stream control methods in any case, as REST's HTTP methods
                 any_case = surface == "stream"
+                if method is not None and surface == "ws_api":
+                    method = method.removeprefix("v3/")  # the API's optional prefix
                 n = sum(
                     1
                     for t in traffic
                     if t.surface == surface
                     and t.direction == "in"
-                    and (method is None or _method_matches(_frame_method(t.text), method, any_case))
+                    and (method is None or _method_matches(_frame_method(t.text, surface), method, any_case))
                 )
                 what = f"{surface} frames with method {method or '*'}"
             if not _count_ok(n, req):
@@ -1157,16 +1159,20 @@ def _bounds(spec: dict[str, Any]) -> str:
 _METHOD = re.compile(r'"method"\s*:\s*"([^"]*)"')
 
 
-def _frame_method(text: str) -> str:
-    """The JSON ``method`` of a client WebSocket frame ("" if it has none). The traffic log
-    truncates long frames, so fall back to a pattern when the JSON does not parse."""
+def _frame_method(text: str, surface: str = "") -> str:
+    """The JSON ``method`` of a client WebSocket frame ("" if it has none), without the
+    WS API's optional ``v3/`` prefix. The traffic log truncates long frames, so fall back
+    to a pattern when the JSON does not parse."""
     try:
         msg = json.loads(text)
     except ValueError:
         m = _METHOD.search(text)
-        return m.group(1) if m else ""
-    method = msg.get("method") if isinstance(msg, dict) else None
-    return method if isinstance(method, str) else ""
+        method: Any = m.group(1) if m else ""
+    else:
+        method = msg.get("method") if isinstance(msg, dict) else None
+    if not isinstance(method, str):
+        return ""
+    return method.removeprefix("v3/") if surface == "ws_api" else method
 
 
 def _method_matches(method: str, pattern: str, any_case: bool) -> bool:

@@ -515,13 +515,8 @@ def _check_fault(c: _Checker, spec: Any, where: str, *path: Any) -> None:
         c.name(spec["name"], where, *path, "name")
     if "may_not_fire" in spec:
         c.boolean(spec["may_not_fire"], where, *path, "may_not_fire", label="may_not_fire")
-    surface = spec.get("surface")
-    for key, known, what, surfaces in (
-        ("path", REST_PATHS, "path the exchange serves", ("rest",)),
-        ("method", WS_API_METHODS, "WS API method", ("ws_api",)),
-    ):
-        value = spec.get(key)
-        if surface in surfaces and isinstance(value, str) and (why := _never_matches(value, known, what)):
+    for key in ("path", "method"):
+        if why := _unknown_target(spec.get("surface"), key, spec.get(key)):
             c.fail(where, f"{key}: {why}", *path, key)
     try:
         Fault.from_spec(mock_fault_spec(spec), where="fault")
@@ -889,6 +884,25 @@ def _never_matches(pattern: str, known: Iterable[str], what: str, *, any_case: b
     return f"{pattern!r} never matches: it matches no {what} ({hint})"
 
 
+def _unknown_target(surface: Any, key: str, value: Any) -> str | None:
+    """Why a ``requests`` entry's or a fault's ``path``/``method`` on ``surface`` names
+    nothing the exchange has (a typo), or None. A REST path outside ``/api/v3`` (``/sapi/*``,
+    an old ``/api/v1``) is taken as meant: "the connector never calls it" is a real check.
+    WS API methods may carry the ``v3/`` prefix the API accepts."""
+    if not isinstance(value, str):
+        return None
+    if surface == "rest" and key == "path":
+        literal = re.split(r"[*?\[]", value, maxsplit=1)[0]
+        if not literal.startswith("/api/v3/") and literal != "/api/v3":
+            return None
+        return _never_matches(value, REST_PATHS, "/api/v3 path the exchange serves")
+    if surface == "ws_api" and key == "method":
+        return _never_matches(value.removeprefix("v3/"), WS_API_METHODS, "WS API method")
+    if surface == "stream" and key == "method":
+        return _never_matches(value, CONTROL_METHODS, "stream control method", any_case=True)
+    return None
+
+
 def _named(c: _Checker, value: Any, where: str, what: str, *path: Any) -> dict[str, Any]:
     """An expectation keyed by names (orders, assets, accounts, symbols): a mapping whose
     keys are names."""
@@ -1095,26 +1109,9 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
                 *at,
                 "path",
             )
-        if (
-            surface == "rest"
-            and "path" in req
-            and (why := _never_matches(req["path"], REST_PATHS, "path the exchange serves"))
-        ):
-            c.fail(where, f"requests[{i}].path: {why}", *at, "path")
-        if (
-            surface == "ws_api"
-            and "method" in req
-            and (why := _never_matches(req["method"], WS_API_METHODS, "WS API method"))
-        ):
-            c.fail(where, f"requests[{i}].method: {why}", *at, "method")
-        if (
-            surface == "stream"
-            and "method" in req
-            and (
-                why := _never_matches(req["method"], CONTROL_METHODS, "stream control method", any_case=True)
-            )
-        ):
-            c.fail(where, f"requests[{i}].method: {why}", *at, "method")
+        for key in ("path", "method"):
+            if why := _unknown_target(surface, key, req.get(key)):
+                c.fail(where, f"requests[{i}].{key}: {why}", *at, key)
         _check_counts(c, req, f"requests[{i}]", where, *at)
     for i, conn in enumerate(exp.get("connections", [])):
         at = (*path, "connections", i)

@@ -269,6 +269,7 @@ def test_frame_method_reads_json_and_truncated_frames() -> None:
     assert _frame_method('{"id":"x","method":"order.place","params":{"symbol":"BTC...(+40 chars)') == (
         "order.place"
     )
+    assert _frame_method('{"id": 1, "method": "v3/order.place", "params": {}}', "ws_api") == "order.place"
     assert _frame_method("[1, 2]") == ""
     assert _frame_method("not json") == ""
 

@@ -426,7 +426,7 @@ def scenario(*steps: str) -> str:
                 "fault: {surface: rest, method: POST, path: /api/v3/orders, action: error, status: 503}"
             ),
             "step 1 (fault)",
-            "path: '/api/v3/orders' never matches: it matches no path the exchange serves "
+            "path: '/api/v3/orders' never matches: it matches no /api/v3 path the exchange serves "
             "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
             3,
             id="fault-unknown-path",
@@ -874,8 +874,8 @@ def expecting(expect: str, *steps: str) -> str:
         pytest.param(
             expecting("{requests: [{method: POST, path: /api/v3/orders, count: 0}]}"),
             "expect",
-            "requests[0].path: '/api/v3/orders' never matches: it matches no path the exchange serves "
-            "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
+            "requests[0].path: '/api/v3/orders' never matches: it matches no /api/v3 path the "
+            "exchange serves (did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
             4,
             id="requests-unknown-path",
         ),
@@ -1016,6 +1016,9 @@ def test_valid_expectations_load(tmp_path: Path) -> None:
                 - {method: POST, path: /api/v3/order, count: 1}
                 - {path: "*/openOrders", max: 0}
                 - {method: "p*", min: 1}
+                - {path: "/sapi/*", count: 0}
+                - {surface: ws_api, method: v3/order.place, count: 0}
+                - {surface: stream, method: subscribe, min: 1}
               errors: {small: BELOW_MIN_NOTIONAL}
               ready: true
             """,
