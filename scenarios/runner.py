@@ -705,14 +705,17 @@ class Run:
         misspelt path, a method the connector never uses): a failure, unless the fault says
         ``may_not_fire: true``."""
         failures = []
+        assert self.server is not None
+        still_armed = {id(f) for f in self.server.service.faults.faults}
         for where, line, fault in self.armed:
             if fault.fired:
                 continue
-            matched = (
-                "; it matched nothing"
-                if not fault.seen
-                else f"; it matched {fault.seen} time(s) but never fired"
-            )
+            if fault.seen:
+                matched = f"; it matched {fault.seen} time(s) but never fired"
+            else:
+                matched = "; it matched nothing"
+            if id(fault) not in still_armed:
+                matched += " before it was removed"
             failures.append(
                 Failure(
                     where,

@@ -923,7 +923,8 @@ class BinanceExchange:
         """Resume orders saved by ``tracking_states``: they are reconciled with the exchange
         (status by client id, fills missed while down from ``myTrades``)."""
         self.order_tracker.restore_tracking_states(states)
-        for order in self.order_tracker.active_orders.values():
+        active = self.order_tracker.active_orders
+        for order in (active[c] for c in states if c in active):
             # Whether a create or cancel the saving process had in flight took effect is
             # unknown here (it may have gone out after the save): reconciliation settles it,
             # through the lost-order rules for a create the exchange never received.

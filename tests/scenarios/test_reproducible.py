@@ -67,7 +67,7 @@ def test_the_report_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> N
     path = tmp_path / "pairs.scenario.yaml"
     path.write_text(textwrap.dedent(TWO_PAIRS).lstrip())
     reports = set()
-    for seed in ("0", "1", "2"):
+    for seed in ("0", "1", "2", "3", "4"):  # the old set order agreed across all 5 ~6% of the time
         run = subprocess.run(
             [sys.executable, "-m", "scenarios", "run", str(path)],
             capture_output=True,

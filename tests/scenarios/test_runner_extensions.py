@@ -480,10 +480,13 @@ async def test_a_fault_that_never_fires_fails_the_scenario(tmp_path: Path) -> No
           - fault: {surface: rest, method: DELETE, path: /api/v3/order, action: error, status: 500, after: 5}
           - cancel: {order: o1}
           - fault: {surface: rest, path: /api/v3/ping, action: error, status: 500, may_not_fire: true}
+          - fault: {name: idle, surface: rest, path: /api/v3/ping, action: error, status: 500}
+          - remove_fault: {name: idle}
         """,
     )
     got = failures(result)
-    assert set(got) == {"setup.faults[0]", "step 3 (fault)"}
+    assert set(got) == {"setup.faults[0]", "step 3 (fault)", "step 6 (fault)"}
+    assert "it matched nothing before it was removed" in got["step 6 (fault)"][0]
     message, line = got["setup.faults[0]"]
     assert message.startswith(
         "fault #1 (rest DELETE /api/v3/openOrders: error 503) never fired; it matched nothing"
