@@ -29,6 +29,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -229,6 +230,13 @@ def carry_over(old: RateLimiter, new: RateLimiter, now: float) -> None:
 Params = Mapping[str, ParamValue]
 
 
+@dataclass(eq=False)
+class _OrderFlight:
+    """One order placement between the throttler and its answer (compared by identity)."""
+
+    overlapped: bool
+
+
 class BinanceRestClient:
     """Typed access to Binance's REST API for one connector.
 
@@ -263,6 +271,8 @@ class BinanceRestClient:
         self._sync_lock = asyncio.Lock()
         #: The server-time offset the throttler's bookings were made with (see ``_add_sample``).
         self._booked_offset_ms = time_synchronizer.offset_ms
+        #: Order placements between the throttler and their answer (see _order_flight_starts).
+        self._order_flights: list[_OrderFlight] = []
         #: Requests actually sent (after the throttle), for observability and tests.
         self.requests_sent = 0
 
@@ -364,24 +374,43 @@ class BinanceRestClient:
                 ) from exc
         # Throttle on the unsigned parameters (weights depend on e.g. ``limit``, ``symbol``).
         async with self.throttler.acquire(method, path, params):
-            await self._guard_window_edges(method, path, params)
-            if signed:
-                assert self.auth is not None
-                text = self.auth.signed_query(params)
-                headers = self.auth.headers()
-            else:
-                text = encode_params(params)
-                headers = {}
-            if timeout_s is None:
-                is_order = path in (CONSTANTS.ORDER_PATH, CONSTANTS.OPEN_ORDERS_PATH) and method != "GET"
-                timeout_s = self.order_timeout_s if is_order else self.timeout_s
-            if on_send is not None:
-                on_send()
-            sent_at = self._clock()
-            data = await self._send(method, path, text, headers, timeout_s, info)
+            # Counted from the moment the throttler lets it go (no await in between), so an
+            # order answer arriving meanwhile knows this one may not be in its count.
+            flight = (
+                self._order_flight_starts() if method == "POST" and path == CONSTANTS.ORDER_PATH else None
+            )
+            try:
+                await self._guard_window_edges(method, path, params)
+                if signed:
+                    assert self.auth is not None
+                    text = self.auth.signed_query(params)
+                    headers = self.auth.headers()
+                else:
+                    text = encode_params(params)
+                    headers = {}
+                if timeout_s is None:
+                    is_order = path in (CONSTANTS.ORDER_PATH, CONSTANTS.OPEN_ORDERS_PATH) and method != "GET"
+                    timeout_s = self.order_timeout_s if is_order else self.timeout_s
+                if on_send is not None:
+                    on_send()
+                sent_at = self._clock()
+                data = await self._send(method, path, text, headers, timeout_s, info, flight)
+            finally:
+                if flight is not None:
+                    self._order_flights.remove(flight)
         if path == CONSTANTS.ORDER_PATH and method != "GET":
             self._sample_transact_time(sent_at, data)
         return data
+
+    def _order_flight_starts(self) -> _OrderFlight:
+        """A new order placement in flight, marking any other one as overlapped (and itself,
+        if there was one). Only an answer to an order that flew alone vouches for the exact
+        order count (``RateLimiter.update_from_headers``)."""
+        flight = _OrderFlight(overlapped=bool(self._order_flights))
+        for other in self._order_flights:
+            other.overlapped = True
+        self._order_flights.append(flight)
+        return flight
 
     def _sample_transact_time(self, sent_at: float, data: Any) -> None:
         """An order placement or cancel answer carries the engine's ``transactTime``, read
@@ -478,6 +507,7 @@ class BinanceRestClient:
         headers: dict[str, str],
         timeout_s: float,
         info: RequestInfo,
+        order_flight: _OrderFlight | None = None,
     ) -> Any:
         url = self._base + path
         data: bytes | None = None
@@ -510,7 +540,9 @@ class BinanceRestClient:
             # The connector stopped (its session closed) while this request waited to go out.
             raise TransportError(f"not sent: the session is closed ({exc})", request=info, request_sent=False)
 
-        self.throttler.update_from_headers(response_headers)
+        self.throttler.update_from_headers(
+            response_headers, exact_orders=order_flight is not None and not order_flight.overlapped
+        )
         try:
             payload: Any = json.loads(body) if body else None
         except ValueError:

@@ -25,7 +25,9 @@ Model
 * **Server corrections.** ``update_from_headers`` raises the current window's counter to what
   the server reports (``X-MBX-USED-WEIGHT-<n><S|M|H|D>``, ``X-MBX-ORDER-COUNT-<n><S|M|H|D>``)
   when the server saw more than we booked (another process on the same IP or account). It
-  never lowers a counter: our own requests still in flight are not in the server's number.
+  lowers an order count only when told that no other order of ours was in flight (Binance
+  counts unfilled orders, so orders that fill at once leave room); otherwise our own
+  requests still in flight might not be in the server's number.
   ``on_rate_limited`` (429) and ``on_banned`` (418) block every request until the given time,
   including those already booked and waiting: they are re-booked, in their original order,
   after the block. A 429 about one kind of limit (Binance's ``-1015``: too many new orders,
@@ -34,7 +36,8 @@ Model
 
 Complexity: ``acquire`` does O(pools) work per window it has to skip, and every skipped window
 was filled by earlier bookings, so the cost is amortised O(pools); expiry pops old windows
-from a heap. Nothing scans a log of past requests (Hummingbot's #7621).
+from a heap. Nothing scans a log of past requests (Hummingbot's #7621) except a clock step,
+which moves each sent request by its own time.
 
 Times are seconds (floats); weights and counts are ints.
 """
@@ -157,6 +160,13 @@ class _Pool:
     def remove(self, index: int, units: int) -> None:
         if index in self.used:
             self.used[index] = max(0, self.used[index] - units)
+
+    def set_to(self, index: int, units: int) -> None:
+        current = self.used.get(index, 0)
+        if units > current:
+            self.add(index, units - current)
+        elif units < current:
+            self.used[index] = units
 
     def raise_to(self, index: int, units: int) -> None:
         current = self.used.get(index, 0)
@@ -364,9 +374,18 @@ class RateLimiter:
 
     # -- server feedback ----------------------------------------------------------------------
 
-    def update_from_headers(self, headers: Mapping[str, str], now: float) -> None:
+    def update_from_headers(
+        self, headers: Mapping[str, str], now: float, *, exact_orders: bool = False
+    ) -> None:
         """Raise current-window counters to the server's ``X-MBX-USED-WEIGHT-*`` and
         ``X-MBX-ORDER-COUNT-*`` values (header names are matched case-insensitively).
+
+        With ``exact_orders`` the order counts are taken as they are, lower ones included:
+        the caller vouches that no other order request of ours was in flight while this
+        one was, so the server's count holds every order of ours sent so far. Binance
+        counts *unfilled* orders (an order's first fill takes it off), which only the
+        server knows; without this, orders that fill at once would pace us as if they
+        rested. Requests booked and still waiting in the window are kept on top.
 
         A value reported just after a window boundary for the previous window is attributed
         to the new one; that overestimates for at most one window, which is the safe side.
@@ -385,7 +404,10 @@ class RateLimiter:
                 if pool.limit.kind is kind and pool.interval == interval:
                     index = pool.index(now)
                     pool.prune(index)
-                    pool.raise_to(index, units)
+                    if exact_orders and kind is RateLimitKind.ORDERS:
+                        pool.set_to(index, units + self._waiting_units(pool, index))
+                    else:
+                        pool.raise_to(index, units)
 
     def on_rate_limited(
         self, retry_after_s: float | None, now: float, *, kind: RateLimitKind | None = None
@@ -427,6 +449,15 @@ class RateLimiter:
             self._book(reservation, max(now, self._held_until(reservation.weights)), now)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _waiting_units(self, pool: _Pool, index: int) -> int:
+        """What requests booked and not yet sent hold in ``pool``'s window ``index``."""
+        return sum(
+            units
+            for reservation in self._waiting.values()
+            for booked_pool, booked_index, units in reservation._bookings
+            if booked_pool is pool and booked_index == index
+        )
 
     def _pool(self, limit_id: str) -> _Pool:
         try:
@@ -537,8 +568,8 @@ class AsyncThrottler:
         """The time on the limiter's clock."""
         return self._clock()
 
-    def update_from_headers(self, headers: Mapping[str, str]) -> None:
-        self.limiter.update_from_headers(headers, self._clock())
+    def update_from_headers(self, headers: Mapping[str, str], *, exact_orders: bool = False) -> None:
+        self.limiter.update_from_headers(headers, self._clock(), exact_orders=exact_orders)
 
     def on_rate_limited(self, retry_after_s: float | None, *, kind: RateLimitKind | None = None) -> None:
         self.limiter.on_rate_limited(retry_after_s, self._clock(), kind=kind)

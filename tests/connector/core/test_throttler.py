@@ -192,6 +192,31 @@ def test_order_count_headers_map_to_the_pools_with_their_interval() -> None:
     assert rl.acquire("POST", "/api/v3/order", 5.0).ready_at == 10.0
 
 
+def test_an_exact_order_count_lowers_ours_and_keeps_waiting_bookings() -> None:
+    """Binance counts unfilled orders: two that filled at once leave the window empty on
+    the server. An answer vouched exact (no other order in flight) lowers our count to the
+    server's, plus what is booked and still waiting; other answers only raise it."""
+    rl = limiter()
+    for _ in range(2):
+        rl.mark_sent(rl.acquire("POST", "/api/v3/order", 1.0))
+    waiting = rl.acquire("POST", "/api/v3/order", 1.0)
+    assert waiting.ready_at == 10.0  # ORDERS_10S holds 2
+    rl.update_from_headers({"X-MBX-ORDER-COUNT-10S": "0"}, 1.5)
+    assert rl.used("ORDERS_10S", 1.5) == 2  # not vouched for: never lowered
+    rl.update_from_headers(
+        {"X-MBX-ORDER-COUNT-10S": "0", "X-MBX-ORDER-COUNT-1D": "1"}, 1.5, exact_orders=True
+    )
+    # The day's window also holds the waiting one: 1 from the server, 1 still to go.
+    assert rl.used("ORDERS_10S", 1.5) == 0 and rl.used("ORDERS_1D", 1.5) == 2
+    assert rl.acquire("POST", "/api/v3/order", 1.5).ready_at == 1.5
+    # The waiting one was booked in the next window; what it holds there stays.
+    rl.update_from_headers({"X-MBX-ORDER-COUNT-10S": "0"}, 10.0, exact_orders=True)
+    assert rl.used("ORDERS_10S", 10.0) == 1
+    # Weight is never lowered, exact or not.
+    rl.update_from_headers({"X-MBX-USED-WEIGHT-1M": "0"}, 10.0, exact_orders=True)
+    assert rl.used("REQUEST_WEIGHT", 10.0) == 4
+
+
 def test_headers_for_unknown_intervals_or_junk_values_are_ignored() -> None:
     rl = limiter()
     rl.update_from_headers(

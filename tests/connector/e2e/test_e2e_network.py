@@ -16,6 +16,7 @@ from aiohttp import web
 
 from connector.binance import (
     BinanceEndpoints,
+    BuyOrderCompleted,
     BuyOrderCreated,
     InvalidTimestamp,
     IPBanned,
@@ -268,6 +269,24 @@ async def test_a_small_clock_step_does_not_overfill_the_servers_order_window() -
         assert [c for c in harness.faults.calls if c.status == 429] == []
         assert [r for r in results if isinstance(r, BaseException)] == []
         assert exchange.time_synchronizer.steps_detected >= 1
+
+
+async def test_orders_that_fill_at_once_do_not_use_up_the_order_count() -> None:
+    """Binance counts unfilled orders: a market order that fills leaves the count as it
+    was. Placed one after another (each answered before the next), 25 of them go out
+    at once under a limit of 10 per 10 s: the connector takes the exchange's count from
+    each answer instead of pacing them as if they rested. Its clock does not move here,
+    so any wait for the next window would hang the test."""
+    config = make_config()
+    config.rate_limits.orders_per_10s = 10
+    vclock = virtual_clock()
+    async for harness in harness_for(config, clock=vclock):
+        exchange, log = await vstarted(harness, vclock, trading_pairs=[BTC])
+        for _ in range(25):
+            order_id = exchange.buy(BTC, Decimal("0.001"), OrderType.MARKET)
+            await asyncio.wait_for(exchange.wait_until_done(order_id), SAFETY)
+        assert len(log.of(BuyOrderCompleted)) == 25
+        assert [c for c in harness.faults.calls if c.status == 429] == []
 
 
 async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:
