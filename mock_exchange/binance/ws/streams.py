@@ -57,7 +57,7 @@ STREAM_RE = re.compile(
     rf"|(?P<mini>miniTicker)|(?P<avg>avgPrice)|ticker_(?P<window>1h|4h|1d)"
     rf"|(?P<ref>referencePrice)|(?P<block>blockTrade)"
     rf"|(?P<depth>depth)(?P<levels>5|10|20)?(?:@(?P<speed>100ms|1000ms))?"
-    rf"|kline_(?P<interval>{_KLINE})(?P<tz>@[+-]\d{{1,2}}:\d{{2}})?"
+    rf"|kline_(?P<interval>{_KLINE})(?P<tz>@\+08:00)?"  # the one offset Binance documents
     rf")$"
 )
 ALL_MINI = "!miniTicker@arr"
@@ -707,14 +707,17 @@ class StreamHub:
         if buf is None or not buf.first:
             return
         first, last, bids, asks = buf.take()
-        name = symbol.lower() + ("@depth@100ms" if fast else "@depth")
         now = self.service.now_us()
         # The hottest message there is: built as a string directly (same bytes as dumps).
         tail = (
             f',"s":"{symbol}","U":{first},"u":{last},"b":[{self._levels_json(bids)}],'
             f'"a":[{self._levels_json(asks)}]}}'
         )
-        self._publish(name, lambda div: f'{{"e":"depthUpdate","E":{now // div}' + tail)
+        low = symbol.lower()
+        # The 1000 ms stream also answers to its speed spelled out (Binance's own Python
+        # connector subscribes to ``@depth@1000ms`` by default).
+        for name in (low + "@depth@100ms",) if fast else (low + "@depth", low + "@depth@1000ms"):
+            self._publish(name, lambda div: f'{{"e":"depthUpdate","E":{now // div}' + tail)
 
     def _levels_json(self, levels: dict[int, int]) -> str:
         """``["price","qty"],...`` with formatted numbers memoised (levels repeat a lot)."""

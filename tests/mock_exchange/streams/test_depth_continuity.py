@@ -158,3 +158,29 @@ async def test_partial_depth_streams(connect: Any, server: MockExchangeServer, c
     assert set(data) == {"lastUpdateId", "bids", "asks"}
     assert len(data["bids"]) == 5 and data["asks"][0] == ["60005.00000000", "0.25000000"]
     assert len(slow[0]["data"]["bids"]) == 10
+
+
+async def test_the_1000ms_diff_stream_answers_to_its_speed_spelled_out(
+    connect: Any, server: MockExchangeServer, clock: VirtualClock
+) -> None:
+    """``@depth@1000ms`` (what Binance's own Python connector subscribes to by default) is
+    the ``@depth`` stream: same messages, same cadence. It used to be accepted and silent."""
+    c: StreamClient = await connect("/stream?streams=btcusdt@depth/btcusdt@depth@1000ms")
+    rng = random.Random(7)
+    for _ in range(20):
+        random_command(rng, server)
+    await clock.advance(1.0)
+    got: dict[str, list[Any]] = {"btcusdt@depth": [], "btcusdt@depth@1000ms": []}
+    for m in await c.sync():
+        got[m["stream"]].append(m["data"])
+    assert got["btcusdt@depth@1000ms"] and got["btcusdt@depth@1000ms"] == got["btcusdt@depth"]
+
+
+async def test_klines_take_only_the_documented_time_zone(connect: Any) -> None:
+    c: StreamClient = await connect("/ws")
+    reply = await c.request("SUBSCRIBE", ["btcusdt@kline_1m@+05:30"], 1)
+    assert reply == {
+        "error": {"code": 2, "msg": "Invalid request: invalid stream name `btcusdt@kline_1m@+05:30`"},
+        "id": 1,
+    }
+    assert (await c.request("SUBSCRIBE", ["btcusdt@kline_1m@+08:00"], 2)) == {"result": None, "id": 2}
