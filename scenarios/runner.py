@@ -485,6 +485,8 @@ class Run:
                 control.clear_faults()
             elif kind == "disconnect":
                 control.disconnect(a.get("surface", "all"), a.get("stream"))
+            elif kind == "shutdown_notice":
+                control.shutdown_notice(a.get("surface", "all"))
             elif kind == "stall":
                 control.stall(float(a["seconds"]), a.get("surface", "all"), a.get("stream"))  # float ok
             elif kind == "terminate_user_stream":

@@ -109,6 +109,13 @@ async def disconnect(c: Control, r: web.Request) -> Any:
     return {"disconnected": c.disconnect(body.get("surface", "all"), body.get("stream"))}
 
 
+async def shutdown_notice(c: Control, r: web.Request) -> Any:
+    body = await _body(r)
+    surface = body.get("surface", "all")
+    c.shutdown_notice(surface)
+    return {"notified": surface}
+
+
 async def stall(c: Control, r: web.Request) -> Any:
     body = await _body(r)
     (seconds,) = _need(body, "seconds")
@@ -248,6 +255,7 @@ ROUTES: list[tuple[str, str, Callable[[Control, web.Request], Awaitable[Any]]]] 
     ("DELETE", "/mock/faults/{id}", delete_fault),
     ("POST", "/mock/connections/disconnect", disconnect),
     ("POST", "/mock/connections/stall", stall),
+    ("POST", "/mock/connections/shutdown-notice", shutdown_notice),
     ("POST", "/mock/user-data/terminate", terminate),
     ("POST", "/mock/user-data/inject", inject_user),
     ("POST", "/mock/streams/inject", inject_stream),

@@ -133,6 +133,17 @@ class Control:
                 n += 1
         return n
 
+    def shutdown_notice(self, surface: str = "all") -> None:
+        """Send Binance's ``serverShutdown`` on every WebSocket connection of ``surface``
+        without closing anything: Binance sends it 10 minutes before it disconnects, and a
+        client should reconnect meanwhile."""
+        if surface not in ("stream", "ws_api", "all"):
+            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+        if surface in ("stream", "all") and self.streams is not None:
+            self.streams.shutdown_notice()
+        if surface in ("ws_api", "all") and self.ws_api is not None:
+            self.ws_api.shutdown_notice()
+
     def stall(self, seconds: float, surface: str = "all", stream: str | None = None) -> int:
         """Silence connections for ``seconds`` (sockets stay open)."""
         if seconds <= 0:

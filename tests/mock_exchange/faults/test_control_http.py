@@ -198,3 +198,23 @@ async def test_control_refuses_what_could_never_work(
     )
     status, faults = await call(session, server, "GET", "/mock/faults")
     assert status == 200 and len(faults) == 2
+
+
+async def test_shutdown_notice_is_sent_and_closes_nothing(
+    session: aiohttp.ClientSession, server: MockExchangeServer
+) -> None:
+    stream = await session.ws_connect(server.stream_url + "/stream?streams=btcusdt@trade")
+    api = await session.ws_connect(server.ws_api_url)
+    status, answer = await call(session, server, "POST", "/mock/connections/shutdown-notice", {})
+    assert (status, answer) == (200, {"notified": "all"})
+    notice = await stream.receive_json(timeout=5)
+    assert notice["stream"] == "!serverShutdown" and notice["data"]["e"] == "serverShutdown"
+    assert (await api.receive_json(timeout=5))["event"]["e"] == "serverShutdown"
+    await stream.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 1})  # still open
+    assert (await stream.receive_json(timeout=5)) == {"result": ["btcusdt@trade"], "id": 1}
+    status, answer = await call(
+        session, server, "POST", "/mock/connections/shutdown-notice", {"surface": "x"}
+    )
+    assert status == 400 and answer["error"].startswith("surface: must be stream")
+    await stream.close()
+    await api.close()
