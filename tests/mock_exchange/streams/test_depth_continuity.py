@@ -180,7 +180,7 @@ async def test_klines_take_only_the_documented_time_zone(connect: Any) -> None:
     c: StreamClient = await connect("/ws")
     reply = await c.request("SUBSCRIBE", ["btcusdt@kline_1m@+05:30"], 1)
     assert reply == {
-        "error": {"code": 2, "msg": "Invalid request: invalid stream name `btcusdt@kline_1m@+05:30`"},
+        "error": {"code": 2, "msg": "Invalid request: invalid stream"},
         "id": 1,
     }
     assert (await c.request("SUBSCRIBE", ["btcusdt@kline_1m@+08:00"], 2)) == {"result": None, "id": 2}
