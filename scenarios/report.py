@@ -183,26 +183,22 @@ def junit_xml(
         skipped=str(len(skipped)),
         time=f"{sum(r.duration_s for r in results):.3f}",
     )
+
+    def unrun(file: Path) -> ET.Element:
+        """The test case of a file that did not run."""
+        return ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"scenarios.{file.parent.name}",
+            name=file.name.removesuffix(".scenario.yaml"),
+            time="0.000",
+            file=str(file),
+        )
+
     for file, why in skipped:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"scenarios.{file.parent.name}",
-            name=file.name.removesuffix(".scenario.yaml"),
-            time="0.000",
-            file=str(file),
-        )
-        ET.SubElement(case, "skipped", message=why)
+        ET.SubElement(unrun(file), "skipped", message=why)
     for file, problem in invalid:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"scenarios.{file.parent.name}",
-            name=file.name.removesuffix(".scenario.yaml"),
-            time="0.000",
-            file=str(file),
-        )
-        ET.SubElement(case, "error", message="invalid scenario file").text = problem
+        ET.SubElement(unrun(file), "error", message="invalid scenario file").text = problem
     for r in results:
         group = Path(r.scenario.path).parent.name
         case = ET.SubElement(

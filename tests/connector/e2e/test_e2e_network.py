@@ -8,6 +8,7 @@ advanced", never by measuring elapsed time."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -178,12 +179,9 @@ async def test_429_blocks_every_request_until_retry_after(vharness: Harness, vcl
     assert await asyncio.wait_for(task, SAFETY) is NetworkStatus.CONNECTED
 
 
-async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vclock: VirtualClock) -> None:
-    """-1015 (too many new orders, per account) is no reason to stop cancelling or asking:
-    only new orders wait out its Retry-After."""
-    exchange, log = await vstarted(vharness, vclock)
-    resting = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
-    await log.wait_for(BuyOrderCreated, resting)
+async def orders_blocked_for_100_s(vharness: Harness, exchange: Any, log: Any) -> Callable[[], int]:
+    """Have one order answered 429 -1015 with Retry-After 100: new orders are then held for
+    100 s. Returns a count of the order placements sent so far."""
     vharness.faults.fail(
         "POST",
         ORDER,
@@ -193,7 +191,16 @@ async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vcloc
     )
     refused = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("58000"))
     await log.wait_for(OrderFailed, refused)
-    posts = lambda: sum(1 for c in vharness.faults.calls if c.method == "POST" and c.path == ORDER)  # noqa: E731
+    return lambda: sum(1 for c in vharness.faults.calls if c.method == "POST" and c.path == ORDER)
+
+
+async def test_an_order_count_429_holds_only_new_orders(vharness: Harness, vclock: VirtualClock) -> None:
+    """-1015 (too many new orders, per account) is no reason to stop cancelling or asking:
+    only new orders wait out its Retry-After."""
+    exchange, log = await vstarted(vharness, vclock)
+    resting = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, resting)
+    posts = await orders_blocked_for_100_s(vharness, exchange, log)
     sent = posts()
     # With the clock standing still, a cancel and a query go through at once...
     result = await asyncio.wait_for(exchange.cancel("BTC-USDT", resting), SAFETY)
@@ -218,16 +225,7 @@ async def test_cancel_withdraws_an_order_still_waiting_to_be_sent(
     it at once (it fails as never sent) instead of waiting out the block and then placing
     an order the caller no longer wants."""
     exchange, log = await vstarted(vharness, vclock)
-    vharness.faults.fail(
-        "POST",
-        ORDER,
-        status=429,
-        headers={"Retry-After": "100"},
-        body={"code": -1015, "msg": "Too many new orders; current limit is 50 orders per 10 SECOND."},
-    )
-    refused = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("58000"))
-    await log.wait_for(OrderFailed, refused)
-    posts = lambda: sum(1 for c in vharness.faults.calls if c.method == "POST" and c.path == ORDER)  # noqa: E731
+    posts = await orders_blocked_for_100_s(vharness, exchange, log)
     sent = posts()
     held = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
     await settle()
