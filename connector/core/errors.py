@@ -79,8 +79,9 @@ class InvalidOrderReason(StrEnum):
     # The value has more precision than the symbol allows (not a multiple of the tick or step
     # size): quantise first. Binance would answer -1013 PRICE_FILTER/LOT_SIZE or -1111.
     INSUFFICIENT_PRECISION = "INSUFFICIENT_PRECISION"
-    # A market order's notional cannot be checked because there is no usable reference price
-    # (e.g. an empty book). Hummingbot compared against NaN here and raised outside its try.
+    # The reference price given to ``validate_order`` for a market order's notional is NaN,
+    # infinite or not positive (Hummingbot compared against NaN from an empty book and
+    # raised outside its try). The connector itself leaves that notional to the exchange.
     NO_REFERENCE_PRICE = "NO_REFERENCE_PRICE"
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
     # This connector already has the pair's MAX_NUM_ORDERS open (or being placed): the
