@@ -980,9 +980,10 @@ class BinanceExchange:
         ``success`` is True once the order is CANCELED. A cancel whose outcome is unknown
         (timeout, 5xx) returns ``success=False`` with the error; the order stays
         ``PENDING_CANCEL`` and reconciliation settles it (watch the events). An order whose
-        create request has not gone out yet (held by a rate-limit block or ban) is withdrawn
-        instead: it fails at once as never sent (``OrderFailed``, ``TransportError`` with
-        ``request_sent=False``) and the result says FAILED.
+        create request has not gone out yet (held by a rate-limit block or ban, or to be
+        sent again after a -1021 refusal) is withdrawn instead: it fails at once as never
+        sent (``OrderFailed``, ``TransportError`` with ``request_sent=False``) and the
+        result says FAILED.
         """
         order = self._tracked(client_order_id)
         if order.trading_pair != trading_pair:
@@ -1221,6 +1222,9 @@ class BinanceExchange:
                 params,
                 signed=True,
                 on_send=functools.partial(self.order_tracker.process_create_sent, client_id),
+                on_refused=functools.partial(
+                    self.order_tracker.process_create_refused_before_retry, client_id
+                ),
             )
         except asyncio.CancelledError:
             if client_id in self._withdrawn:

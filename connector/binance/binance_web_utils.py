@@ -325,13 +325,15 @@ class BinanceRestClient:
         signed: bool = False,
         timeout_s: float | None = None,
         on_send: Callable[[], None] | None = None,
+        on_refused: Callable[[], None] | None = None,
     ) -> Any:
         """Send one request and return the decoded JSON answer, or raise a typed error.
 
         A signed request rejected with -1021 is retried exactly once, after a clock resync.
         If that resync fails, the -1021 is raised: the request was refused, so nothing
         executed, whatever went wrong with ``/time``. ``on_send`` is called each time the
-        request actually goes out (after any wait for the rate limiter).
+        request actually goes out (after any wait for the rate limiter), ``on_refused``
+        when a -1021 refusal leaves it to be sent again.
         """
         method = method.upper()
         try:
@@ -340,6 +342,8 @@ class BinanceRestClient:
             if not signed:
                 raise
             logger.info("%s %s: timestamp rejected (-1021); resyncing the clock and retrying", method, path)
+            if on_refused is not None:
+                on_refused()
             try:
                 await self.ensure_time_synced(force=True)
             except ConnectorError as exc:

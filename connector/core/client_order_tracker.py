@@ -364,6 +364,13 @@ class ClientOrderTracker:
         if order is not None:
             order.sent_timestamp = self._clock()
 
+    def process_create_refused_before_retry(self, client_order_id: str) -> None:
+        """The create went out but was refused unexecuted (a -1021 timestamp refusal) and
+        will be sent again: until then, nothing of it is on the exchange."""
+        order = self._active.get(client_order_id)
+        if order is not None and not order.acknowledged:
+            order.sent_timestamp = None
+
     def process_order_not_found(
         self,
         client_order_id: str,

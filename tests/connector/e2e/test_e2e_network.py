@@ -120,6 +120,31 @@ async def test_a_refused_timestamp_stays_the_answer_when_the_resync_fails(harnes
     assert oid not in exchange.in_flight_orders
 
 
+async def test_cancel_withdraws_a_create_refused_with_1021_before_its_retry(harness: Harness) -> None:
+    """-1021 means nothing executed, and the create waits for the clock resync before it is
+    sent again: a cancel meanwhile withdraws it, instead of waiting out the resync and then
+    placing the order only to cancel it (here /time never answers within the test)."""
+    exchange, log = await harness.started(request_timeout_s=60.0)
+    body = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+    harness.faults.fail("POST", ORDER, status=400, body=body)
+    never = asyncio.Event()
+    harness.faults.hold("GET", "/api/v3/time", never, execute_first=False, times=None)
+    oid = exchange.buy("BTC-USDT", Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    order = exchange.get_order(oid)
+    assert order is not None
+    # Sent once, refused, and waiting for the resync to be sent again.
+    await until(
+        lambda: harness.faults.count("POST", ORDER) == 1 and order.sent_timestamp is None,
+        what="the refusal",
+    )
+    result = await asyncio.wait_for(exchange.cancel("BTC-USDT", oid), SAFETY)
+    assert result.state is OrderState.FAILED
+    failed = await log.wait_for(OrderFailed, oid)  # the -1021 itself, or "withdrawn": never sent
+    assert isinstance(failed.error, InvalidTimestamp | TransportError) and not failed.error.outcome_unknown
+    assert harness.faults.count("POST", ORDER) == 1 and harness.find_order(oid) is None
+    never.set()
+
+
 async def test_a_failed_clock_sync_before_sending_is_no_unknown_outcome(harness: Harness) -> None:
     """When the clock needs a sync before a signed request and /time answers 503, the
     request is never sent: the order fails with a known outcome and is not reconciled."""
