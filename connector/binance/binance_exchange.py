@@ -922,9 +922,10 @@ class BinanceExchange:
     def restore_tracking_states(self, states: Mapping[str, Mapping[str, Any]]) -> None:
         """Resume orders saved by ``tracking_states``: they are reconciled with the exchange
         (status by client id, fills missed while down from ``myTrades``)."""
+        tracked = set(self.order_tracker.active_orders)
         self.order_tracker.restore_tracking_states(states)
         active = self.order_tracker.active_orders
-        for order in (active[c] for c in states if c in active):
+        for order in (active[c] for c in states if c in active and c not in tracked):
             # Whether a create or cancel the saving process had in flight took effect is
             # unknown here (it may have gone out after the save): reconciliation settles it,
             # through the lost-order rules for a create the exchange never received.

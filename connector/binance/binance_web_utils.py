@@ -207,7 +207,9 @@ def build_rate_limiter(
 
 
 def carry_over(old: RateLimiter, new: RateLimiter, now: float) -> None:
-    """Give ``new`` what ``old`` knows: the current windows' usage and any 429/418 block."""
+    """Give ``new`` what ``old`` knows: the current windows' usage, any 429/418 block, and
+    the requests still waiting, booked again in their call order."""
+    waiting, tickets = old.hand_over_waiting()
     headers = {}
     for pool in new.limits:
         if pool.kind in (RateLimitKind.REQUEST_WEIGHT, RateLimitKind.ORDERS) and pool in old.limits:
@@ -225,6 +227,7 @@ def carry_over(old: RateLimiter, new: RateLimiter, now: float) -> None:
     orders_blocked = old.kind_blocked_until(RateLimitKind.ORDERS)
     if orders_blocked > now:
         new.on_rate_limited(orders_blocked - now, now, kind=RateLimitKind.ORDERS)
+    new.take_waiting(waiting, tickets, now)
 
 
 Params = Mapping[str, ParamValue]
@@ -232,9 +235,14 @@ Params = Mapping[str, ParamValue]
 
 @dataclass(eq=False)
 class _OrderFlight:
-    """One order placement between the throttler and its answer (compared by identity)."""
+    """One order placement between the throttler and its answer (compared by identity).
+    Left without an answer (a timeout, a dropped connection, a cancelled task), it may
+    still execute until its timestamp + recvWindow: it stays counted as in flight until
+    ``until`` (local time)."""
 
     overlapped: bool
+    answered: bool = False
+    until: float | None = None
 
 
 class BinanceRestClient:
@@ -401,15 +409,22 @@ class BinanceRestClient:
                 data = await self._send(method, path, text, headers, timeout_s, info, flight)
             finally:
                 if flight is not None:
-                    self._order_flights.remove(flight)
+                    if flight.answered:
+                        self._order_flights.remove(flight)
+                    else:
+                        window_s = self.auth.recv_window_ms / 1000 if self.auth is not None else 60.0
+                        flight.until = self._clock() + window_s + 1.0
         if path == CONSTANTS.ORDER_PATH and method != "GET":
             self._sample_transact_time(sent_at, data)
         return data
 
     def _order_flight_starts(self) -> _OrderFlight:
         """A new order placement in flight, marking any other one as overlapped (and itself,
-        if there was one). Only an answer to an order that flew alone vouches for the exact
-        order count (``RateLimiter.update_from_headers``)."""
+        if there was one, or one left unanswered that may still execute). Only an answer to
+        an order that flew alone vouches for the exact order count
+        (``RateLimiter.update_from_headers``)."""
+        now = self._clock()
+        self._order_flights = [f for f in self._order_flights if f.until is None or f.until > now]
         flight = _OrderFlight(overlapped=bool(self._order_flights))
         for other in self._order_flights:
             other.overlapped = True
@@ -544,6 +559,8 @@ class BinanceRestClient:
             # The connector stopped (its session closed) while this request waited to go out.
             raise TransportError(f"not sent: the session is closed ({exc})", request=info, request_sent=False)
 
+        if order_flight is not None:
+            order_flight.answered = True
         self.throttler.update_from_headers(
             response_headers, exact_orders=order_flight is not None and not order_flight.overlapped
         )

@@ -51,7 +51,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -190,11 +190,13 @@ class _Pool:
             self.add(self.index((index + 0.5) * self.interval + delta), units)
 
     def prune(self, current_index: int) -> None:
+        """Forget windows before the previous one. The previous one is kept: a clock step
+        back across the boundary can make it current again (``shift``)."""
         windows = self.windows
-        while windows and windows[0] < current_index:
+        while windows and windows[0] < current_index - 1:
             del self.used[heapq.heappop(windows)]
         sent = self.sent
-        while sent and self.index(sent[0][0]) < current_index:
+        while sent and self.index(sent[0][0]) < current_index - 1:
             sent.popleft()
 
 
@@ -251,7 +253,7 @@ class RateLimiter:
         #: Blocks that hold only requests counting in pools of one kind (``on_rate_limited``).
         self._kind_blocked: dict[RateLimitKind, float] = {}
         self._banned_until = -math.inf
-        self._tickets = itertools.count(1)
+        self._tickets: Iterator[int] = itertools.count(1)
         # Booked but not yet sent, in call order: re-booked after a 429/418.
         self._waiting: dict[int, Reservation] = {}
 
@@ -446,6 +448,29 @@ class RateLimiter:
         self._banned_until += delta
         self._kind_blocked = {kind: until + delta for kind, until in self._kind_blocked.items()}
         for reservation in waiting:
+            self._book(reservation, max(now, self._held_until(reservation.weights)), now)
+
+    def hand_over_waiting(self) -> tuple[list[Reservation], Iterator[int]]:
+        """Give up the requests still waiting (their bookings removed), in call order, with
+        the ticket sequence, for a limiter that replaces this one (``take_waiting``)."""
+        waiting = sorted(self._waiting.values(), key=lambda r: r.ticket)
+        for reservation in waiting:
+            self._unbook(reservation)
+        self._waiting.clear()
+        return waiting, self._tickets
+
+    def take_waiting(self, waiting: list[Reservation], tickets: Iterator[int], now: float) -> None:
+        """Book ``waiting`` (from ``hand_over_waiting``) here, in their call order, so that
+        sending them, blocks and clock steps reach them; costs in pools this limiter does
+        not have are dropped. Tickets continue the old sequence."""
+        self._tickets = tickets
+        for reservation in waiting:
+            reservation.weights = tuple(
+                (limit_id, min(units, self._pools[limit_id].capacity))
+                for limit_id, units in reservation.weights
+                if limit_id in self._pools
+            )
+            self._waiting[reservation.ticket] = reservation
             self._book(reservation, max(now, self._held_until(reservation.weights)), now)
 
     # -- internals ----------------------------------------------------------------------------

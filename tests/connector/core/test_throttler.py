@@ -325,6 +325,37 @@ def test_clock_steps_back_and_forth_leave_the_counts_as_they_were() -> None:
     assert rl.used("ORDERS_1D", t) == 8
 
 
+def test_a_step_back_across_a_window_boundary_finds_the_previous_window() -> None:
+    """Sent at 8.0 s, then our estimate crosses into the next window (10.5 s) before a step
+    back of 0.9 s is found: the previous window is current again and still holds them."""
+    rl = limiter()
+    for _ in range(2):
+        rl.mark_sent(rl.reserve({"ORDERS_10S": 1}, 8.0))
+    rl.update_from_headers({"X-MBX-ORDER-COUNT-10S": "0"}, 10.5)  # a new window: pruned
+    assert rl.used("ORDERS_10S", 10.5) == 0
+    rl.shift_clock(-0.9, 9.6)
+    assert rl.used("ORDERS_10S", 9.6) == 2
+    assert rl.reserve({"ORDERS_10S": 1}, 9.6).ready_at == 10.0
+
+
+def test_a_new_limiter_takes_over_the_waiting_requests_in_call_order() -> None:
+    old = limiter()
+    for _ in range(2):
+        old.mark_sent(old.acquire("POST", "/api/v3/order", 1.0))
+    first = old.acquire("POST", "/api/v3/order", 1.0)
+    second = old.acquire("POST", "/api/v3/order", 1.0)
+    assert (first.ready_at, second.ready_at) == (10.0, 10.0)
+    waiting, tickets = old.hand_over_waiting()
+    new = limiter()
+    new.update_from_headers({"X-MBX-ORDER-COUNT-10S": "2"}, 1.0)  # what was sent
+    new.take_waiting(waiting, tickets, 1.0)
+    later = new.acquire("POST", "/api/v3/order", 1.0)
+    # The two waiting fill the next window; the newcomer goes after them.
+    assert (first.ready_at, second.ready_at, later.ready_at) == (10.0, 10.0, 20.0)
+    new.mark_sent(first)  # sending it is final in the new limiter
+    assert first.sent and first.ticket < second.ticket < later.ticket
+
+
 def test_a_count_raised_by_the_server_moves_with_its_window() -> None:
     rl = limiter()
     rl.update_from_headers({"X-MBX-ORDER-COUNT-10S": "2"}, 5.0)  # nothing booked locally

@@ -29,9 +29,10 @@ from connector.binance import (
     RequestTimeout,
     TransportError,
 )
-from connector.binance.binance_constants import REQUEST_WEIGHT
+from connector.binance.binance_constants import ORDERS_10S, REQUEST_WEIGHT
 from connector.core.errors import ConfigurationError
 from mock_exchange.clock import VirtualClock, WallClock
+from mock_exchange.clock import settle as idle
 from tests.connector.e2e.support import BTC, SAFETY, Harness, harness_for, make_config, until, virtual_clock
 
 ACCOUNT = "/api/v3/account"
@@ -310,6 +311,45 @@ async def test_orders_that_fill_at_once_do_not_use_up_the_order_count() -> None:
             await asyncio.wait_for(exchange.wait_until_done(order_id), SAFETY)
         assert len(log.of(BuyOrderCompleted)) == 25
         assert [c for c in harness.faults.calls if c.status == 429] == []
+
+
+async def test_an_order_answer_lowers_the_order_count_only_when_nothing_else_was_in_flight(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """The exchange's count in an order's answer holds every order of ours only if no other
+    one was in flight meanwhile: with two overlapping orders, the first one's answer can
+    arrive last with the older count; an order left unanswered (a timeout) may still
+    execute. In both cases the connector's count must not be lowered to the answer's."""
+    exchange, _ = await vstarted(vharness, vclock, trading_pairs=[BTC])
+    limiter = exchange.throttler.limiter
+    used = lambda: limiter.used(ORDERS_10S, exchange.time_synchronizer.time())  # noqa: E731
+    await vclock.advance(10 - exchange.time_synchronizer.time() % 10 + 0.1)  # a window's start
+    price = Decimal("59000")
+    # 1. Overlapping: the first executes at once but its answer (count 1) comes a second
+    #    late, after the second's (count 2).
+    vharness.server.control.add_fault(
+        {"surface": "rest", "method": "POST", "path": ORDER, "action": "execute_then_delay", "seconds": 1}
+    )
+    first = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, price)
+    second = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, price)
+    await vclock.advance(1.5)
+    for order_id in (first, second):
+        await asyncio.wait_for(exchange.wait_for_created(order_id), SAFETY)
+    await idle()
+    assert used() == 2
+    # 2. Left unanswered: the create times out; the next order's answer, alone in flight
+    #    otherwise, does not vouch for it.
+    never = asyncio.Event()
+    vharness.faults.hold("POST", ORDER, never, execute_first=False)
+    lost = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, price)
+    await vclock.advance(3.0)  # past the order request timeout
+    order = exchange.get_order(lost)
+    assert order is not None and order.creation_outcome_unknown
+    alone = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, price)
+    await asyncio.wait_for(exchange.wait_for_created(alone), SAFETY)
+    await idle()  # its answer too, not only the user stream's NEW
+    assert used() == 4
+    never.set()
 
 
 async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:

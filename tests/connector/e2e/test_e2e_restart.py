@@ -223,3 +223,19 @@ async def test_a_cancel_cut_short_by_stop_is_settled_after_start(harness: Harnes
     await log.wait_for(OrderCancelled, order_id)
     assert harness.find_order(order_id).status.value == "CANCELED"
     never.set()
+
+
+async def test_restoring_states_leaves_orders_already_tracked_alone(harness: Harness) -> None:
+    """Restoring saved states into a running connector adds what it lacks; an order it
+    already tracks, with its create in flight, must not become an unknown create."""
+    exchange, log = await harness.started()
+    release = asyncio.Event()
+    harness.faults.hold("POST", "/api/v3/order", release, execute_first=False)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order = exchange.get_order(order_id)
+    assert order is not None
+    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    exchange.restore_tracking_states(saved(exchange.tracking_states))
+    assert not order.creation_outcome_unknown
+    release.set()
+    await log.wait_for(BuyOrderCreated, order_id)
