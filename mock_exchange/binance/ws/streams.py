@@ -198,10 +198,6 @@ class StreamHub:
         self.conns: set[StreamConn] = set()
         # (symbol, fast) -> buffer, kept only while someone subscribes to that stream.
         self.depth: dict[tuple[str, bool], DepthBuffer] = {}
-        #: Diffs of a (symbol, speed) nobody subscribes to, for the current interval only
-        #: (its index, its updates): a first subscriber's first message covers its whole
-        #: interval, as on Binance, where a diff stream is one sequence whoever listens.
-        self.idle_depth: dict[tuple[str, bool], tuple[int, DepthBuffer]] = {}
         self.book_tops: dict[str, tuple[int, int, int, int]] = {}
         self.kline_open: dict[str, int] = {}
         #: Array stream -> symbol -> what it last sent for it (arrays send only changes).
@@ -423,10 +419,8 @@ class StreamHub:
         self.specs[name] = spec
         self.subs.setdefault(name, set()).add(sc)
         self._timers_wake.set()
-        if spec.kind == "depth" and (spec.symbol, spec.fast) not in self.depth:
-            idle = self.idle_depth.pop((spec.symbol, spec.fast), None)
-            current = idle is not None and idle[0] == self._interval_index(spec.fast)
-            self.depth[(spec.symbol, spec.fast)] = idle[1] if idle is not None and current else DepthBuffer()
+        if spec.kind == "depth":
+            self.depth.setdefault((spec.symbol, spec.fast), DepthBuffer())
         return True
 
     def _unsubscribe(self, sc: StreamConn, name: str) -> None:
@@ -457,10 +451,7 @@ class StreamHub:
                     s.kind == "depth" and s.symbol == target.symbol and s.fast == target.fast
                     for s in self.specs.values()
                 ):
-                    key = (target.symbol, target.fast)
-                    buf = self.depth.pop(key, None)
-                    if buf is not None and buf.first:  # this interval's, kept for whoever comes
-                        self.idle_depth[key] = (self._interval_index(target.fast), buf)
+                    self.depth.pop((target.symbol, target.fast), None)
 
     def _listen_key(self, name: str) -> ListenKey | None:
         if not self.service.config.legacy_listen_key:
@@ -595,28 +586,8 @@ class StreamHub:
             conn.stall(seconds)
         return len(hit)
 
-    def _interval_index(self, fast: bool) -> int:
-        """Which diff interval of this speed the clock is in (a grid from the epoch)."""
-        seconds = self.timers.depth_fast_interval if fast else self.timers.depth_slow_interval
-        return self.service.now_us() // max(1, round(seconds * 1_000_000))
-
-    def _buffer_idle(self, event: DepthUpdate) -> None:
-        """Keep ``event`` for a (symbol, speed) with no subscriber, in its interval only."""
-        for fast in (True, False):
-            key = (event.symbol, fast)
-            if key in self.depth:
-                continue
-            index = self._interval_index(fast)
-            idle = self.idle_depth.get(key)
-            if idle is None or idle[0] != index:
-                idle = self.idle_depth[key] = (index, DepthBuffer())
-            idle[1].add(event)
-
     def _on_events(self, events: list[Event]) -> None:
         if not self.subs:
-            for event in events:
-                if isinstance(event, DepthUpdate):
-                    self._buffer_idle(event)
             return
         touched: dict[str, None] = {}
         agg: list[Trade] = []
@@ -629,17 +600,12 @@ class StreamHub:
                 agg.append(event)
             elif isinstance(event, DepthUpdate):
                 touched[event.symbol] = None
-                idle = False
                 for fast in (True, False):
                     buf = self.depth.get((event.symbol, fast))
                     if buf is not None:
                         if not buf.first:  # a parked depth timer has work now
                             self._timers_wake.set()
                         buf.add(event)
-                    else:
-                        idle = True
-                if idle:
-                    self._buffer_idle(event)
         if agg:
             self._publish_agg(agg)
         for symbol in touched:
@@ -727,12 +693,9 @@ class StreamHub:
     # ------------------------------------------------------------------ depth
 
     def flush_symbol(self, symbol: str) -> None:
-        """Publish what is batched for ``symbol`` now (called before a snapshot). Updates
-        kept for nobody are in the snapshot: a later subscriber starts after them."""
+        """Publish what is batched for ``symbol`` now (called before a snapshot)."""
         self._flush_one(symbol, True)
         self._flush_one(symbol, False)
-        for fast in (True, False):
-            self.idle_depth.pop((symbol, fast), None)
 
     def _flush_depth(self, fast: bool) -> None:
         for symbol, speed in list(self.depth):

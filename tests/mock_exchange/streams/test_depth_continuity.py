@@ -184,37 +184,3 @@ async def test_klines_take_only_the_documented_time_zone(connect: Any) -> None:
         "id": 1,
     }
     assert (await c.request("SUBSCRIBE", ["btcusdt@kline_1m@+08:00"], 2)) == {"result": None, "id": 2}
-
-
-async def test_a_first_subscriber_gets_its_whole_interval(
-    connect: Any, server: MockExchangeServer, session: aiohttp.ClientSession, clock: VirtualClock
-) -> None:
-    """A diff stream is one sequence whoever listens: a client that snapshots, then
-    subscribes while the book changes (python-binance's order), gets a first diff that
-    bridges its snapshot, if it subscribes within the same interval. Updates made while
-    nobody listened used to be dropped, so the first diff started past them."""
-    await clock.advance(1 - clock.now_us() / 1e6 % 1 + 0.01)  # just into a 1 s interval
-    rng = random.Random(3)
-    for _ in range(5):
-        random_command(rng, server)
-    snap = await snapshot(session, server)
-    for _ in range(10):
-        random_command(rng, server)
-    c: StreamClient = await connect("/ws/btcusdt@depth")
-    await c.sync()
-    await clock.advance(1.0)
-    diffs = await c.sync()
-    assert diffs, "no diff: the updates made before the subscription were dropped"
-    assert diffs[0]["U"] == snap["lastUpdateId"] + 1 < diffs[0]["u"]
-    # A subscriber arriving in a later interval gets that interval's diffs only, as on
-    # Binance: what came before is for a snapshot to cover.
-    await c.ws.close()
-    for _ in range(10):
-        random_command(rng, server)
-    after_gap = server.service.exchange.engine("BTCUSDT").update_id
-    await clock.advance(1.0)
-    random_command(rng, server)
-    late: StreamClient = await connect("/ws/btcusdt@depth")
-    await late.sync()
-    await clock.advance(1.0)
-    assert (await late.sync())[0]["U"] > after_gap
