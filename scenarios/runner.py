@@ -988,8 +988,8 @@ class Run:
                     and (pattern is None or _path_matches(t.text.split(" ", 2)[1].split("?")[0], pattern))
                 )
                 what = f"{method or '*'} {pattern or '*'}"
-            else:  # stream control methods in any case, as REST's HTTP methods
-                any_case = surface == "stream"
+            else:
+                any_case = False  # Binance refuses "subscribe": a frame's method is exact
                 if method is not None and surface == "ws_api":
                     method = method.removeprefix("v3/")  # the API's optional prefix
                 n = sum(

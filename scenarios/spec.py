@@ -44,7 +44,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from mock_exchange.binance.endpoints import UNMODELLED, all_endpoints
+from mock_exchange.binance.endpoints import UNMODELLED, UNMODELLED_WS_METHODS, all_endpoints
 from mock_exchange.binance.ws.streams import CONTROL_METHODS
 from mock_exchange.binance.ws.ws_api import SESSION_METHODS
 from mock_exchange.config import build_exchange, parse_config
@@ -869,7 +869,11 @@ HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
 #: What a ``requests`` entry or a fault can match: the REST paths the mock answers (Binance's
 #: ``/api/v3`` endpoints, modelled or not), the WS API methods and the stream control methods.
 REST_PATHS = tuple(sorted({e.path for e in all_endpoints()} | {path for _, path in UNMODELLED}))
-WS_API_METHODS = tuple(sorted({e.ws_method for e in all_endpoints() if e.ws_method} | set(SESSION_METHODS)))
+WS_API_METHODS = tuple(
+    sorted(
+        {e.ws_method for e in all_endpoints() if e.ws_method} | set(SESSION_METHODS) | UNMODELLED_WS_METHODS
+    )
+)
 
 
 def _never_matches(pattern: str, known: Iterable[str], what: str, *, any_case: bool = False) -> str | None:
@@ -881,7 +885,8 @@ def _never_matches(pattern: str, known: Iterable[str], what: str, *, any_case: b
             return None
     elif any(fnmatch.fnmatchcase(n, pattern) for n in names):
         return None
-    near = difflib.get_close_matches(pattern, names, n=3)
+    by_lower = {n.lower(): n for n in names}  # a wrong case is the nearest of all
+    near = [by_lower[n] for n in difflib.get_close_matches(pattern.lower(), list(by_lower), n=3)]
     hint = f"did you mean {' or '.join(near)}?" if near else f"e.g. {names[0]}"
     return f"{pattern!r} never matches: it matches no {what} ({hint})"
 
@@ -900,8 +905,8 @@ def _unknown_target(surface: Any, key: str, value: Any) -> str | None:
         return _never_matches(value, REST_PATHS, "/api/v3 path the exchange serves")
     if surface == "ws_api" and key == "method":
         return _never_matches(value.removeprefix("v3/"), WS_API_METHODS, "WS API method")
-    if surface == "stream" and key == "method":
-        return _never_matches(value, CONTROL_METHODS, "stream control method", any_case=True)
+    if surface == "stream" and key == "method":  # case matters: Binance refuses "subscribe"
+        return _never_matches(value, CONTROL_METHODS, "stream control method")
     return None
 
 
@@ -1253,6 +1258,8 @@ def _check_counts(c: _Checker, spec: dict[str, Any], name: str, where: str, *pat
         c.fail(where, f"{name}: give 'count', or 'min' and/or 'max', not both", *path)
     if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
         c.fail(where, f"{name}: 'min' ({spec['min']}) is above 'max' ({spec['max']})", *path, "min")
+    if spec.get("min") == 0 and "max" not in spec:
+        c.fail(where, f"{name}: 'min: 0' alone checks nothing (any count is at least 0)", *path, "min")
 
 
 def _check_market(c: _Checker, market: Any, where: str, *path: Any) -> None:

@@ -135,7 +135,7 @@ class Control:
 
     def shutdown_notice(self, surface: str = "all") -> None:
         """Send Binance's ``serverShutdown`` on every WebSocket connection of ``surface``
-        without closing anything: Binance sends it 10 minutes before it disconnects, and a
+        without closing anything: Binance sends it when a server is about to shut down, and a
         client should reconnect meanwhile."""
         if surface not in ("stream", "ws_api", "all"):
             raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")

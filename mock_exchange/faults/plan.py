@@ -298,6 +298,8 @@ class Fault:
             strings[key] = value
         if surface is Surface.REST and strings["method"] is not None:
             strings["method"] = strings["method"].upper()  # HTTP methods: any case
+        if surface is Surface.WS_API and strings["method"] is not None:
+            strings["method"] = strings["method"].removeprefix("v3/")  # requests are matched without it
         if kind is Kind.STALE_SNAPSHOT:
             # It answers depth requests only: the match is narrowed to them.
             method, path = ("GET", "/api/v3/depth") if surface is Surface.REST else ("depth", None)

@@ -35,7 +35,6 @@ async def test_new_expectations_hold_on_a_quiet_start(tmp_path: Path) -> None:
         expect:
           requests:
             - {surface: stream, method: SUBSCRIBE, count: 1}
-            - {surface: stream, method: subscribe, count: 1}  # any case, as HTTP methods
             - {surface: ws_api, method: "userDataStream.subscribe.*", count: 1}
             - {surface: ws_api, method: order.place, count: 0}
             - {method: GET, path: /api/v3/ping, count: 1}

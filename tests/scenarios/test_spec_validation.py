@@ -427,7 +427,7 @@ def scenario(*steps: str) -> str:
             ),
             "step 1 (fault)",
             "path: '/api/v3/orders' never matches: it matches no /api/v3 path the exchange serves "
-            "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
+            "(did you mean /api/v3/order or /api/v3/orderList or /api/v3/allOrders?)",
             3,
             id="fault-unknown-path",
         ),
@@ -875,7 +875,7 @@ def expecting(expect: str, *steps: str) -> str:
             expecting("{requests: [{method: POST, path: /api/v3/orders, count: 0}]}"),
             "expect",
             "requests[0].path: '/api/v3/orders' never matches: it matches no /api/v3 path the "
-            "exchange serves (did you mean /api/v3/order or /api/v3/orderList or /api/v3/order/test?)",
+            "exchange serves (did you mean /api/v3/order or /api/v3/orderList or /api/v3/allOrders?)",
             4,
             id="requests-unknown-path",
         ),
@@ -883,9 +883,24 @@ def expecting(expect: str, *steps: str) -> str:
             expecting("{requests: [{surface: ws_api, method: order.plac, max: 0}]}"),
             "expect",
             "requests[0].method: 'order.plac' never matches: it matches no WS API method "
-            "(did you mean order.place or order.cancelReplace or order.status?)",
+            "(did you mean order.place or sor.order.place or orderList.place?)",
             4,
             id="requests-unknown-ws-api-method",
+        ),
+        pytest.param(
+            expecting("{requests: [{surface: stream, method: subscribe, min: 1}]}"),
+            "expect",
+            "requests[0].method: 'subscribe' never matches: it matches no stream control method "
+            "(did you mean SUBSCRIBE or UNSUBSCRIBE?)",
+            4,
+            id="requests-stream-method-case",
+        ),
+        pytest.param(
+            expecting("{requests: [{method: POST, path: /api/v3/order, min: 0}]}"),
+            "expect",
+            "requests[0]: 'min: 0' alone checks nothing (any count is at least 0)",
+            4,
+            id="requests-min-zero",
         ),
         pytest.param(
             expecting("{requests: [{surface: stream, method: SUBSCRIBED, min: 1}]}"),
@@ -1018,7 +1033,8 @@ def test_valid_expectations_load(tmp_path: Path) -> None:
                 - {method: "p*", min: 1}
                 - {path: "/sapi/*", count: 0}
                 - {surface: ws_api, method: v3/order.place, count: 0}
-                - {surface: stream, method: subscribe, min: 1}
+                - {surface: stream, method: SUBSCRIBE, min: 1}
+                - {surface: ws_api, method: sor.order.place, count: 0}
               errors: {small: BELOW_MIN_NOTIONAL}
               ready: true
             """,

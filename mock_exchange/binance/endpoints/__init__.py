@@ -68,6 +68,35 @@ UNMODELLED: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+#: Binance WS API methods (web-socket-api.md) the mock does not model: answered ``-1020``
+#: like any unknown method, listed so that tools can tell them from typos.
+UNMODELLED_WS_METHODS: frozenset[str] = frozenset(
+    {
+        "allOrderLists",
+        "blockTrades.historical",
+        "executionRules",
+        "myAllocations",
+        "myFilters",
+        "myPreventedMatches",
+        "openOrderLists.status",
+        "order.amend.keepPriority",
+        "order.amendments",
+        "orderList.cancel",
+        "orderList.place",
+        "orderList.place.oco",
+        "orderList.place.opo",
+        "orderList.place.opoco",
+        "orderList.place.oto",
+        "orderList.place.otoco",
+        "orderList.status",
+        "referencePrice.calculation",
+        "sor.order.place",
+        "sor.order.test",
+        "ticker.tradingDay",
+    }
+)
+
+
 def all_endpoints() -> list[Endpoint]:
     from . import account, market, orders, user_stream
 

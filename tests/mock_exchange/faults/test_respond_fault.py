@@ -181,3 +181,10 @@ async def test_execute_then_delay_executes_now_and_answers_later(
     await clock.advance(6)
     r = await asyncio.wait_for(pending, 5)
     assert r.status == 200 and r.body["clientOrderId"] == "late-answer"
+
+
+def test_a_ws_api_fault_names_its_method_with_or_without_the_v3_prefix() -> None:
+    """Requests are matched without the optional ``v3/`` (``v3/order.place`` is served as
+    ``order.place``): a fault written with it must match them too, not never fire."""
+    fault = Fault.from_spec({"surface": "ws_api", "method": "v3/order.place", "action": "error"})
+    assert fault.match.method == "order.place"
