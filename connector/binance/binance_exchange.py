@@ -1265,11 +1265,16 @@ class BinanceExchange:
             # sync): withdraw it, so the order fails as never sent, now. Waiting would hold
             # this cancel for the whole block, then place the order anyway.
             self._withdrawn.add(client_id)
+
+            def settle(_: asyncio.Future[Any]) -> None:
+                # On the task itself, so that it runs even if this cancel is cancelled.
+                self._creating.pop(client_id, None)
+                if client_id in self._withdrawn:  # cancelled before it ever ran: nothing done
+                    self._create_withdrawn(client_id)
+
+            create.add_done_callback(settle)
             create.cancel()
             await asyncio.wait([create])
-            self._creating.pop(client_id, None)
-            if client_id in self._withdrawn:  # cancelled before it ever ran: nothing was done
-                self._create_withdrawn(client_id)
             return self._result(order)
         if create is not None and not order.acknowledged:
             # Let the create answer first: a cancel that overtakes it would find nothing.
@@ -1669,7 +1674,7 @@ class BinanceExchange:
         request left (in one exchange millisecond the snapshot may predate the event)."""
         if balance.updated_ms != rest_ms:
             return balance.updated_ms > rest_ms
-        return balance.rest_ms != rest_ms and balance.streamed_at >= asked_at
+        return balance.streamed_at >= asked_at
 
     def _set_balance(
         self,

@@ -202,6 +202,26 @@ async def test_cancel_right_after_buy_withdraws_the_order(harness: Harness) -> N
     assert harness.find_order(order_id) is None
 
 
+async def test_a_withdrawal_completes_even_if_the_cancelling_task_is_cancelled(harness: Harness) -> None:
+    """The withdrawal's bookkeeping must not depend on the caller waiting for it: a caller
+    cancelled right after ``cancel()`` began still leaves the order failed as never sent,
+    not PENDING_CREATE for good."""
+    exchange, log = await harness.started()
+    placed: list[str] = []
+
+    async def buy_then_cancel() -> None:
+        placed.append(exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000")))
+        await exchange.cancel(BTC, placed[0])
+
+    caller = asyncio.create_task(buy_then_cancel())
+    await asyncio.sleep(0)  # it has called cancel(), which waits for the create task
+    caller.cancel()
+    await asyncio.gather(caller, return_exceptions=True)
+    failed = await log.wait_for(OrderFailed, placed[0])
+    assert not failed.error.outcome_unknown
+    assert placed[0] not in exchange.in_flight_orders and placed[0] not in exchange._creating
+
+
 async def test_cancel_while_the_create_is_in_flight(harness: Harness) -> None:
     """A cancel issued while the create is on the wire waits for its answer, then cancels."""
     exchange, log = await harness.started()

@@ -281,6 +281,28 @@ async def test_a_snapshot_from_before_a_same_millisecond_event_loses(
     assert exchange.get_balance("USDT") == D("100003")
 
 
+async def test_a_second_snapshot_in_the_same_millisecond_also_loses(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """As above, after a first snapshot of the same millisecond was applied: the rule must
+    not depend on whether the balance last came from REST."""
+    exchange, _ = await vharness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep)
+    vharness.deposit("USDT", "1")
+    await until(lambda: exchange.get_balance("USDT") == D("100001"), exchange.events, what="deposit 1")
+    await vclock.advance(0.0001)
+    await asyncio.wait_for(exchange.update_balances(), SAFETY)  # applied, same exchange ms
+    release = asyncio.Event()
+    vharness.faults.hold("GET", ACCOUNT, release)
+    task = asyncio.create_task(exchange.update_balances())
+    await until(lambda: vharness.faults.count("GET", ACCOUNT) >= 3, what="the request")
+    await settle()
+    vharness.deposit("USDT", "2")
+    await until(lambda: exchange.get_balance("USDT") == D("100003"), exchange.events, what="deposit 2")
+    release.set()
+    await asyncio.wait_for(task, SAFETY)
+    assert exchange.get_balance("USDT") == D("100003")
+
+
 async def test_a_lost_trade_report_is_fetched_at_once(harness: Harness) -> None:
     """The first TRADE report of a resting order is dropped; the second says 0.02 executed
     while only 0.01 of fills arrived. The connector fetches the missing trade (myTrades) at
