@@ -187,7 +187,7 @@ from .binance_utils import (
     rate_limits_from_exchange_info,
     validate_client_order_id,
 )
-from .binance_web_utils import BinanceRestClient, build_rate_limiter, carry_over, decimal
+from .binance_web_utils import BinanceRestClient, OrderFlight, build_rate_limiter, carry_over, decimal
 
 logger = logging.getLogger(__name__)
 
@@ -397,6 +397,7 @@ class BinanceExchange:
         self._creating: dict[str, asyncio.Task[Any]] = {}  # create request in flight
         self._cancel_unknown: set[str] = set()  # cancel sent, outcome unknown
         self._withdrawn: set[str] = set()  # create cancelled by cancel() before it went out
+        self._order_flights: list[OrderFlight] = []  # kept across restarts (BinanceRestClient)
         self._fill_fetches: set[str] = set()  # myTrades request in flight for these orders
         self._market_stream_was_up = False  # since start: a later "connected" is a reconnect
         self._cancel_retries: dict[str, int] = {}  # cancels re-sent after an unknown outcome
@@ -433,6 +434,7 @@ class BinanceExchange:
             sleep=self._sleep,
             timeout_s=self._request_timeout_s,
             order_timeout_s=self._order_request_timeout_s,
+            order_flights=self._order_flights,
         )
         self._spawn("trading-rules", self._trading_rules_loop)
         self._spawn("order-books", self._order_books_loop)

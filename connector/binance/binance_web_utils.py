@@ -234,7 +234,7 @@ Params = Mapping[str, ParamValue]
 
 
 @dataclass(eq=False)
-class _OrderFlight:
+class OrderFlight:
     """One order placement between the throttler and its answer (compared by identity).
     Left without an answer (a timeout, a dropped connection, a cancelled task), it may
     still execute until its timestamp + recvWindow: it stays counted as in flight until
@@ -266,6 +266,7 @@ class BinanceRestClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         timeout_s: float = 5.0,
         order_timeout_s: float = 10.0,
+        order_flights: list[OrderFlight] | None = None,
     ) -> None:
         self._session = session
         self._base = rest_url.rstrip("/")
@@ -279,8 +280,10 @@ class BinanceRestClient:
         self._sync_lock = asyncio.Lock()
         #: The server-time offset the throttler's bookings were made with (see ``_add_sample``).
         self._booked_offset_ms = time_synchronizer.offset_ms
-        #: Order placements between the throttler and their answer (see _order_flight_starts).
-        self._order_flights: list[_OrderFlight] = []
+        #: Order placements between the throttler and their answer (see _order_flight_starts);
+        #: pass the same list to the client of a restarted connector, since one left
+        #: unanswered may still execute.
+        self._order_flights: list[OrderFlight] = order_flights if order_flights is not None else []
         #: Requests actually sent (after the throttle), for observability and tests.
         self.requests_sent = 0
 
@@ -418,14 +421,14 @@ class BinanceRestClient:
             self._sample_transact_time(sent_at, data)
         return data
 
-    def _order_flight_starts(self) -> _OrderFlight:
+    def _order_flight_starts(self) -> OrderFlight:
         """A new order placement in flight, marking any other one as overlapped (and itself,
         if there was one, or one left unanswered that may still execute). Only an answer to
         an order that flew alone vouches for the exact order count
         (``RateLimiter.update_from_headers``)."""
         now = self._clock()
-        self._order_flights = [f for f in self._order_flights if f.until is None or f.until > now]
-        flight = _OrderFlight(overlapped=bool(self._order_flights))
+        self._order_flights[:] = [f for f in self._order_flights if f.until is None or f.until > now]
+        flight = OrderFlight(overlapped=bool(self._order_flights))
         for other in self._order_flights:
             other.overlapped = True
         self._order_flights.append(flight)
@@ -526,7 +529,7 @@ class BinanceRestClient:
         headers: dict[str, str],
         timeout_s: float,
         info: RequestInfo,
-        order_flight: _OrderFlight | None = None,
+        order_flight: OrderFlight | None = None,
     ) -> Any:
         url = self._base + path
         data: bytes | None = None

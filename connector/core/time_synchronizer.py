@@ -53,6 +53,7 @@ class TimeSynchronizer:
         self.steps_detected = 0
         self._resync_interval_s = resync_interval_s
         self._last_sample_at: float | None = None
+        self._last_offset_ms = 0.0  # what offset_ms says while there are no samples
         self.last_round_trip_s: float | None = None
 
     @property
@@ -66,9 +67,11 @@ class TimeSynchronizer:
 
     @property
     def offset_ms(self) -> float:
-        """Median offset (server minus local) in ms; 0 before the first sample."""
+        """Median offset (server minus local) in ms; 0 before the first sample. Between
+        ``invalidate()`` and the next sample, the last estimate: it is stale, but it is
+        nearer than 0 (the rate limiter runs on ``time()`` meanwhile)."""
         if not self._samples:
-            return 0.0
+            return self._last_offset_ms
         return float(
             statistics.median(offset for offset, _ in self._samples)
         )  # float ok: milliseconds of clock offset
@@ -101,6 +104,7 @@ class TimeSynchronizer:
 
     def invalidate(self) -> None:
         """Forget the samples and ask for a resync (e.g. after a ``-1021`` rejection)."""
+        self._last_offset_ms = self.offset_ms
         self._samples.clear()
 
     def resync_due(self, now: float | None = None) -> bool:

@@ -81,6 +81,11 @@ def test_invalidate_drops_the_samples_so_a_clock_jump_is_not_outvoted() -> None:
     sync.invalidate()  # e.g. the exchange answered -1021
     assert sync.resync_due()
     assert not sync.has_samples
+    # Until the next sample, the last estimate (not 0: the rate limiter runs on time()).
+    assert sync.offset_ms == 0.0 and sync.time() == 10.0
+    sync.add_sample(10.0, 11_000, 10.0)
+    sync.invalidate()
+    assert sync.offset_ms == 1000.0 and sync.time() == 11.0
     sync.add_sample(10.0, 12_000, 10.0)  # the local clock fell 2 s behind
     assert sync.offset_ms == 2000.0
     assert not sync.resync_due()

@@ -352,6 +352,32 @@ async def test_an_order_answer_lowers_the_order_count_only_when_nothing_else_was
     never.set()
 
 
+async def test_an_order_left_unanswered_by_stop_still_counts_after_start(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """stop() cuts off a create that may still execute: after start(), the first order's
+    answer must not lower the order count past it (a long recvWindow: the restart and its
+    resync take a few virtual seconds)."""
+    exchange, _ = await vstarted(vharness, vclock, trading_pairs=[BTC], recv_window_ms=60_000)
+    limiter = exchange.throttler.limiter
+    used = lambda: limiter.used(ORDERS_10S, exchange.time_synchronizer.time())  # noqa: E731
+    await vclock.advance(10 - exchange.time_synchronizer.time() % 10 + 0.1)  # a window's start
+    never = asyncio.Event()
+    vharness.faults.hold("POST", ORDER, never, execute_first=False)
+    cut = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, Decimal("59000"))
+    order = exchange.get_order(cut)
+    assert order is not None
+    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    await exchange.stop()
+    await exchange.start()
+    await asyncio.wait_for(exchange.wait_until_ready(), SAFETY)
+    alone = exchange.buy(BTC, Decimal("0.001"), OrderType.LIMIT, Decimal("59000"))
+    await asyncio.wait_for(exchange.wait_for_created(alone), SAFETY)
+    await idle()
+    assert used() == 2  # the server says 1: the cut-off one may still land
+    never.set()
+
+
 async def banned_via_rest(exchange: Any, vharness: Harness, vclock: VirtualClock, seconds: int) -> None:
     """Have an account query answered with a ``seconds`` IP ban (418), as Binance words it."""
     until_ms = vclock.now_us() // 1000 + seconds * 1000
