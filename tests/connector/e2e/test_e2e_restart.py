@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 
 from connector.binance import (
+    BinanceExchange,
     BuyOrderCompleted,
     BuyOrderCreated,
     OrderCancelled,
@@ -37,6 +38,17 @@ D = Decimal
 def saved(states: dict[str, object]) -> dict[str, dict[str, object]]:
     """Through JSON, as a real restart would read them back."""
     return json.loads(json.dumps(states))  # type: ignore[no-any-return]
+
+
+async def create_held_on_the_wire(harness: Harness, exchange: BinanceExchange, release: asyncio.Event) -> str:
+    """Place a buy whose create goes out and reaches the exchange only once ``release`` is
+    set (never executed before); returns its client order id once it is on the wire."""
+    harness.faults.hold("POST", "/api/v3/order", release, execute_first=False)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order = exchange.get_order(order_id)
+    assert order is not None
+    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    return order_id
 
 
 async def test_restore_tracking_states_only_registers_open_orders(harness: Harness) -> None:
@@ -157,11 +169,7 @@ async def test_a_restored_pending_create_is_settled(harness: Harness) -> None:
     allows, not left PENDING_CREATE until a slow safety poll (or for ever without one)."""
     first, _ = await harness.started()
     never = asyncio.Event()
-    harness.faults.hold("POST", "/api/v3/order", never, execute_first=False)
-    order_id = first.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
-    order = first.get_order(order_id)
-    assert order is not None
-    await until(lambda: order.sent_timestamp is not None, what="the create going out")
+    order_id = await create_held_on_the_wire(harness, first, never)
     states = saved(first.tracking_states)
     assert states[order_id]["creation_outcome_unknown"] is False
     await first.stop()  # the held create is dropped: it never reaches the engine
@@ -230,11 +238,9 @@ async def test_restoring_states_leaves_orders_already_tracked_alone(harness: Har
     already tracks, with its create in flight, must not become an unknown create."""
     exchange, log = await harness.started()
     release = asyncio.Event()
-    harness.faults.hold("POST", "/api/v3/order", release, execute_first=False)
-    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    order_id = await create_held_on_the_wire(harness, exchange, release)
     order = exchange.get_order(order_id)
     assert order is not None
-    await until(lambda: order.sent_timestamp is not None, what="the create going out")
     exchange.restore_tracking_states(saved(exchange.tracking_states))
     assert not order.creation_outcome_unknown
     release.set()
