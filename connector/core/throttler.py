@@ -175,9 +175,11 @@ class _Pool:
 
     def shift(self, delta: float) -> None:
         """The clock stepped by ``delta`` seconds. Each sent request moves with its own time,
-        so steps back and forth (two clocks that disagree) leave the counts as they were.
-        The rest of a window's count (raised by the server's headers) moves with the
-        window's middle. Call with no request waiting (their bookings are not sends)."""
+        so steps back and forth (two clocks that disagree) leave the counts as they were;
+        a count the server's headers had lowered (unfilled orders) is counted from our
+        sends again, which errs on the safe side. The rest of a window's count (raised by
+        the headers) moves with the window's middle. Call with no request waiting (their
+        bookings are not sends)."""
         from_sends: dict[int, int] = {}
         for t, units in self.sent:
             from_sends[self.index(t)] = from_sends.get(self.index(t), 0) + units
