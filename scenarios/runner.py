@@ -989,7 +989,7 @@ class Run:
                 )
                 what = f"{method or '*'} {pattern or '*'}"
             else:
-                any_case = False  # Binance refuses "subscribe": a frame's method is exact
+                # A frame's method is matched in its exact case: Binance refuses "subscribe".
                 if method is not None and surface == "ws_api":
                     method = method.removeprefix("v3/")  # the API's optional prefix
                 n = sum(
@@ -997,7 +997,7 @@ class Run:
                     for t in traffic
                     if t.surface == surface
                     and t.direction == "in"
-                    and (method is None or _method_matches(_frame_method(t.text, surface), method, any_case))
+                    and (method is None or _path_matches(_frame_method(t.text, surface), method))
                 )
                 what = f"{surface} frames with method {method or '*'}"
             if not _count_ok(n, req):
@@ -1178,10 +1178,6 @@ def _frame_method(text: str, surface: str = "") -> str:
     if not isinstance(method, str):
         return ""
     return method.removeprefix("v3/") if surface == "ws_api" else method
-
-
-def _method_matches(method: str, pattern: str, any_case: bool) -> bool:
-    return _path_matches(method.upper(), pattern.upper()) if any_case else _path_matches(method, pattern)
 
 
 def _same_decimal(got: Any, want: Any) -> bool:

@@ -35,7 +35,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -876,14 +876,11 @@ WS_API_METHODS = tuple(
 )
 
 
-def _never_matches(pattern: str, known: Iterable[str], what: str, *, any_case: bool = False) -> str | None:
+def _never_matches(pattern: str, known: Iterable[str], what: str) -> str | None:
     """Why a glob matches none of ``known`` (None if it matches one): with the nearest
     names, so a typo reads as one."""
     names = list(known)
-    if any_case:
-        if any(fnmatch.fnmatchcase(n.upper(), pattern.upper()) for n in names):
-            return None
-    elif any(fnmatch.fnmatchcase(n, pattern) for n in names):
+    if any(fnmatch.fnmatchcase(n, pattern) for n in names):
         return None
     by_lower = {n.lower(): n for n in names}  # a wrong case is the nearest of all
     near = [by_lower[n] for n in difflib.get_close_matches(pattern.lower(), list(by_lower), n=3)]
@@ -918,6 +915,23 @@ def _named(c: _Checker, value: Any, where: str, what: str, *path: Any) -> dict[s
         if not (isinstance(key, str) and key.strip()):
             c.fail(where, f"{what}: the key {key!r} must be a name (a non-empty string)", *path, key)
     return out
+
+
+def _per_account(
+    c: _Checker, exp: dict[str, Any], key: str, kind: str, shape: str, where: str, *path: Any
+) -> Iterator[tuple[str, tuple[Any, ...], str, Any]]:
+    """``exchange_balances``/``exchange_orders``: account -> {name: value}. Checks the
+    shapes and yields ``(what, at, name, value)`` for each named ``kind`` (asset, symbol)."""
+    for account, entries in _named(c, exp[key], where, key, *path, key).items():
+        at = (*path, key, account)
+        what = f"{key}.{account}"
+        entries = c.mapping(entries, where, *at, what=what, shape=shape)
+        if not entries:
+            c.fail(where, f"{what}: name at least one {kind}", *at)
+        for name, value in entries.items():
+            if not (isinstance(name, str) and name.strip()):
+                c.fail(where, f"{what}: the key {name!r} must be a name (a non-empty string)", *at, name)
+            yield what, at, name, value
 
 
 def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
@@ -993,57 +1007,27 @@ def _check_expect(c: _Checker, expect: Any, where: str, *path: Any) -> None:
             "balances_match_exchange",
         )
     if "exchange_balances" in exp:
-        accounts = _named(c, exp["exchange_balances"], where, "exchange_balances", *path, "exchange_balances")
-        for account, assets in accounts.items():
-            at = (*path, "exchange_balances", account)
-            what = f"exchange_balances.{account}"
-            assets = c.mapping(
-                assets,
-                where,
-                *at,
-                what=what,
-                shape='a mapping of asset to {free, locked}, e.g. {BTC: {free: "1"}}',
-            )
-            if not assets:
-                c.fail(where, f"{what}: name at least one asset", *at)
-            for asset, want in assets.items():
-                if not (isinstance(asset, str) and asset.strip()):
-                    c.fail(
-                        where, f"{what}: the key {asset!r} must be a name (a non-empty string)", *at, asset
-                    )
-                _check_amounts(c, want, EXCHANGE_BALANCE_FIELDS, f"{what}.{asset}", where, *at, asset)
+        shape = 'a mapping of asset to {free, locked}, e.g. {BTC: {free: "1"}}'
+        for what, at, asset, want in _per_account(c, exp, "exchange_balances", "asset", shape, where, *path):
+            _check_amounts(c, want, EXCHANGE_BALANCE_FIELDS, f"{what}.{asset}", where, *at, asset)
     if "exchange_orders" in exp:
-        accounts = _named(c, exp["exchange_orders"], where, "exchange_orders", *path, "exchange_orders")
-        for account, symbols in accounts.items():
-            at = (*path, "exchange_orders", account)
-            what = f"exchange_orders.{account}"
-            symbols = c.mapping(
-                symbols,
+        shape = "a mapping of symbol to {open, total}, e.g. {BTCUSDT: {open: 1}}"
+        for what, at, symbol, counts in _per_account(
+            c, exp, "exchange_orders", "symbol", shape, where, *path
+        ):
+            sat = (*at, symbol)
+            counts = c.mapping(
+                counts,
                 where,
-                *at,
-                what=what,
-                shape="a mapping of symbol to {open, total}, e.g. {BTCUSDT: {open: 1}}",
+                *sat,
+                what=f"{what}.{symbol}",
+                shape="{open, total}, e.g. {open: 1, total: 2}",
             )
-            if not symbols:
-                c.fail(where, f"{what}: name at least one symbol", *at)
-            for symbol, counts in symbols.items():
-                if not (isinstance(symbol, str) and symbol.strip()):
-                    c.fail(
-                        where, f"{what}: the key {symbol!r} must be a name (a non-empty string)", *at, symbol
-                    )
-                sat = (*at, symbol)
-                counts = c.mapping(
-                    counts,
-                    where,
-                    *sat,
-                    what=f"{what}.{symbol}",
-                    shape="{open, total}, e.g. {open: 1, total: 2}",
-                )
-                c.fields(counts, EXCHANGE_ORDER_COUNTS, f"{where} {what}.{symbol}", *sat)
-                if not counts:
-                    c.fail(where, f"{what}.{symbol}: give 'open' and/or 'total'", *sat)
-                for key, value in counts.items():
-                    c.whole(value, where, *sat, key, label=f"{what}.{symbol}.{key}")
+            c.fields(counts, EXCHANGE_ORDER_COUNTS, f"{where} {what}.{symbol}", *sat)
+            if not counts:
+                c.fail(where, f"{what}.{symbol}: give 'open' and/or 'total'", *sat)
+            for key, value in counts.items():
+                c.whole(value, where, *sat, key, label=f"{what}.{symbol}.{key}")
     if "book_matches_exchange" in exp:
         pairs = exp["book_matches_exchange"]
         at = (*path, "book_matches_exchange")

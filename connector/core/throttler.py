@@ -182,7 +182,8 @@ class _Pool:
         bookings are not sends)."""
         from_sends: dict[int, int] = {}
         for t, units in self.sent:
-            from_sends[self.index(t)] = from_sends.get(self.index(t), 0) + units
+            index = self.index(t)
+            from_sends[index] = from_sends.get(index, 0) + units
         extra = {i: n - from_sends.get(i, 0) for i, n in self.used.items() if n > from_sends.get(i, 0)}
         self.sent = deque((t + delta, units) for t, units in self.sent)
         self.used, self.windows = {}, []

@@ -72,6 +72,12 @@ def _enum(enum: Any, value: Any, field: str) -> Any:
         raise ControlError(f"{field}: must be one of {allowed}, got {value!r}") from None
 
 
+def _check_socket_surface(surface: str) -> None:
+    """The WebSocket surfaces a connection operation can address."""
+    if surface not in ("stream", "ws_api", "all"):
+        raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+
+
 class Control:
     def __init__(
         self, service: ExchangeService, streams: Any = None, ws_api: Any = None, user_data: Any = None
@@ -122,8 +128,7 @@ class Control:
 
     def disconnect(self, surface: str = "all", stream: str | None = None) -> int:
         """Drop WebSocket connections at once: market streams, the WS API, or both."""
-        if surface not in ("stream", "ws_api", "all"):
-            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+        _check_socket_surface(surface)
         n = 0
         if surface in ("stream", "all") and self.streams is not None:
             n += self.streams.disconnect_all(stream)
@@ -137,8 +142,7 @@ class Control:
         """Send Binance's ``serverShutdown`` on every WebSocket connection of ``surface``
         without closing anything: Binance sends it when a server is about to shut down, and a
         client should reconnect meanwhile."""
-        if surface not in ("stream", "ws_api", "all"):
-            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+        _check_socket_surface(surface)
         if surface in ("stream", "all") and self.streams is not None:
             self.streams.shutdown_notice()
         if surface in ("ws_api", "all") and self.ws_api is not None:
@@ -148,8 +152,7 @@ class Control:
         """Silence connections for ``seconds`` (sockets stay open)."""
         if seconds <= 0:
             raise ControlError("seconds: must be positive")
-        if surface not in ("stream", "ws_api", "all"):
-            raise ControlError(f"surface: must be stream, ws_api or all, got {surface!r}")
+        _check_socket_surface(surface)
         n = 0
         if surface in ("stream", "all") and self.streams is not None:
             n += self.streams.stall_all(seconds, stream)
