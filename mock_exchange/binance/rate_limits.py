@@ -13,10 +13,13 @@ and count *unfilled* orders: an order's first fill takes it off the count again
 is not counted, but it is a *violation*: an IP that keeps sending after a 429 (more than
 ``ban_after_violations`` refusals in one window) is banned for ``ban_seconds``, doubling
 with each further ban up to three days, and gets 418 with ``Retry-After`` until then.
+Whoever must act on a ban (the WebSocket API disconnects the IP's sessions) listens on
+``on_ban``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mock_exchange.config import RateLimitConfig
@@ -74,11 +77,6 @@ class _AccountState:
     orders_1d: _Window = field(default_factory=lambda: _Window(DAY_US))
 
 
-def _ban(st: _IpState, seconds: int, now_us: int) -> None:
-    st.bans += 1
-    st.banned_until_us = now_us + seconds * 1_000_000
-
-
 def _too_many_connections(limit: int, window: _Window, now_us: int) -> err.BinanceError:
     return err.BinanceError(
         -1034,
@@ -97,6 +95,8 @@ class RateLimiter:
         self.cfg = cfg
         self._ips: dict[str, _IpState] = {}
         self._accounts: dict[int, _AccountState] = {}
+        #: Called with the IP each time an IP is banned.
+        self.on_ban: list[Callable[[str], None]] = []
 
     def _ip(self, ip: str) -> _IpState:
         st = self._ips.get(ip)
@@ -123,7 +123,7 @@ class RateLimiter:
         over_raw = raw and st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
         if not (over_weight or over_raw):
             return
-        ban = self._count_violation(st, now_us)
+        ban = self._count_violation(ip, st, now_us)
         if ban is not None:
             raise ban
         if over_weight:
@@ -143,21 +143,27 @@ class RateLimiter:
         st = self._ip(ip)
         if st.banned_until_us > now_us:
             return _still_banned(st, now_us)
-        ban = self._count_violation(st, now_us)
+        ban = self._count_violation(ip, st, now_us)
         if ban is not None:
             return ban
         cfg = self.cfg
         return err.too_much_weight(cfg.request_weight_per_minute, "1 MINUTE", st.weight.seconds_left(now_us))
 
-    def _count_violation(self, st: _IpState, now_us: int) -> err.BinanceError | None:
+    def _count_violation(self, ip: str, st: _IpState, now_us: int) -> err.BinanceError | None:
         """Count one refused request; past ``ban_after_violations``, ban the IP (each ban
         twice as long as the last, up to three days) and return the 418."""
         cfg = self.cfg
         if st.violations.add(now_us, 1) <= cfg.ban_after_violations:
             return None
         seconds = min(cfg.ban_seconds * 2**st.bans, MAX_BAN_S)
-        _ban(st, seconds, now_us)
+        self._ban(ip, st, seconds, now_us)
         return err.banned(st.banned_until_us // 1000, seconds)
+
+    def _ban(self, ip: str, st: _IpState, seconds: int, now_us: int) -> None:
+        st.bans += 1
+        st.banned_until_us = now_us + seconds * 1_000_000
+        for listener in self.on_ban:
+            listener(ip)
 
     def charge(self, ip: str, weight: int, now_us: int, *, raw: bool = True) -> None:
         st = self._ip(ip)
@@ -175,7 +181,7 @@ class RateLimiter:
         if st.connections.current(now_us) + 1 <= limit:
             st.connections.add(now_us, 1)
             return
-        ban = self._count_violation(st, now_us)
+        ban = self._count_violation(ip, st, now_us)
         if ban is not None:
             raise ban
         raise _too_many_connections(limit, st.connections, now_us)
@@ -195,7 +201,13 @@ class RateLimiter:
 
     def ban(self, ip: str, seconds: int, now_us: int) -> None:
         """Ban ``ip`` now (fault injection and tests)."""
-        _ban(self._ip(ip), seconds, now_us)
+        self._ban(ip, self._ip(ip), seconds, now_us)
+
+    def check_ban(self, ip: str, now_us: int) -> None:
+        """418 if ``ip`` is banned: checked before anything else about a request."""
+        st = self._ip(ip)
+        if st.banned_until_us > now_us:
+            raise _still_banned(st, now_us)
 
     # ------------------------------------------------------------------ orders
 

@@ -1,10 +1,12 @@
 """The REST surface: HTTP in, an endpoint call, Binance JSON and headers out.
 
-Order of checks for a request (what a client sees when several things are wrong):
-parameters parse (``-1101``), time unit header (``-1194``), rate limits (429/418), API key
-(``-2014``/``-2015``), signature presence, timestamp (``-1021``), signature (``-1022``),
-then the endpoint's own parameters and business rules. Every response carries
-``X-MBX-USED-WEIGHT-1M``; order placements also carry the ORDERS counters.
+Order of checks for a request (what a client sees when several things are wrong): an
+IP ban (418, before anything else, whatever the request), parameters parse (``-1101``),
+time unit header (``-1194``), rate limits (429/418), API key (``-2014``/``-2015``),
+signature presence, timestamp (``-1021``), signature (``-1022``), then the endpoint's own
+parameters and business rules. Every response to an ``/api/`` path carries
+``X-MBX-USED-WEIGHT-1M`` and the legacy ``X-MBX-USED-WEIGHT`` (the same count, still sent
+by Binance); order placements also carry the ORDERS counters.
 
 Faults are injected around ``RestCall`` by the interceptor chain (``interceptors``), so
 the engine and the handlers never know about them.
@@ -55,6 +57,12 @@ Proceed = Callable[[], Awaitable[web.StreamResponse]]
 
 class RestInterceptor(Protocol):
     async def __call__(self, call: RestCall, proceed: Proceed) -> web.StreamResponse: ...
+
+
+def weight_headers(used: int) -> dict[str, str]:
+    """The used-weight headers: ``X-MBX-USED-WEIGHT-1M`` and its legacy unsuffixed twin."""
+    text = str(used)
+    return {"X-MBX-USED-WEIGHT": text, "X-MBX-USED-WEIGHT-1M": text}
 
 
 def error_response(e: BinanceError, headers: dict[str, str] | None = None) -> web.Response:
@@ -113,10 +121,17 @@ class RestSurface:
 
     async def _serve(self, call: RestCall) -> web.StreamResponse:
         request, endpoint = call.request, call.endpoint
+        limiter = self.service.limiter
+        if endpoint is not None or (request.method, request.path) in UNMODELLED:
+            now = self.service.wall_us()
+            try:
+                limiter.check_ban(call.ip, now)
+            except BinanceError as e:
+                return error_response(e, weight_headers(limiter.used_weight(call.ip, now)))
         if endpoint is None:
             if (request.method, request.path) in UNMODELLED:
-                used = self.service.limiter.used_weight(call.ip, self.service.wall_us())
-                return error_response(err.unsupported_operation(), {"X-MBX-USED-WEIGHT-1M": str(used)})
+                used = limiter.used_weight(call.ip, self.service.wall_us())
+                return error_response(err.unsupported_operation(), weight_headers(used))
             if request.path in self.paths:
                 return web.Response(
                     status=405,
@@ -126,7 +141,6 @@ class RestSurface:
             return web.Response(status=404, text=NOT_FOUND_HTML, content_type="text/html")
         service = self.service
         now = service.wall_us()
-        limiter = service.limiter
         weight = 0
         charged = False
         headers: dict[str, str] = {}
@@ -174,7 +188,7 @@ class RestSurface:
             status, body = be.http_status, dumps(be.body())
         if charged:
             limiter.charge(call.ip, weight, now)
-        headers["X-MBX-USED-WEIGHT-1M"] = str(limiter.used_weight(call.ip, now))
+        headers.update(weight_headers(limiter.used_weight(call.ip, now)))
         if endpoint.places_order and call.account_id is not None:
             n10s, n1d = limiter.order_counts(call.account_id, now)
             headers["X-MBX-ORDER-COUNT-10S"] = str(n10s)

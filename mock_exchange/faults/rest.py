@@ -12,7 +12,14 @@ from mock_exchange.binance import errors as err
 from mock_exchange.binance import formatting as F
 from mock_exchange.binance.errors import BinanceError
 from mock_exchange.binance.params import parse_form
-from mock_exchange.binance.rest import JSON_TYPE, Proceed, RestCall, dumps, error_response
+from mock_exchange.binance.rest import (
+    JSON_TYPE,
+    Proceed,
+    RestCall,
+    dumps,
+    error_response,
+    weight_headers,
+)
 
 from .plan import Fault, Kind, Surface
 
@@ -82,8 +89,10 @@ class FaultInterceptor:
         if kind in (Kind.ERROR, Kind.EXECUTE_THEN_ERROR):
             if kind is Kind.EXECUTE_THEN_ERROR:
                 await proceed()
+            # Through Binance's gateway, which reports the used weight on every answer.
             return error_response(
-                BinanceError(action.code, action.msg or err.default_message(action.code), action.status)
+                BinanceError(action.code, action.msg or err.default_message(action.code), action.status),
+                weight_headers(service.limiter.used_weight(call.ip, service.wall_us())),
             )
         if kind in (Kind.HANG, Kind.EXECUTE_THEN_HANG):
             if kind is Kind.EXECUTE_THEN_HANG:
@@ -99,7 +108,7 @@ class FaultInterceptor:
         if kind is Kind.RATE_LIMIT:
             return error_response(
                 service.limiter.violation(call.ip, now),
-                {"X-MBX-USED-WEIGHT-1M": str(service.limiter.used_weight(call.ip, now))},
+                weight_headers(service.limiter.used_weight(call.ip, now)),
             )
         if kind is Kind.BAN:
             service.limiter.ban(call.ip, max(1, int(action.seconds)), now)

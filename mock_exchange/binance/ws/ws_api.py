@@ -134,7 +134,7 @@ class _Session:
     held: list[str] | None = None
     #: Replies a ``delay`` fault is holding back (cancelled when the connection closes).
     delayed: set[asyncio.Task[None]] = field(default_factory=set)
-    #: A request of this connection was answered with an IP ban (418): close once it is sent.
+    #: The IP is banned (418): close once the answer being written, if any, is sent.
     banned: bool = False
 
     def emit(self, text: str) -> None:
@@ -193,6 +193,7 @@ class WsApi:
             name: getattr(self, handler) for name, handler in SESSION_METHODS.items()
         }
         self.sessions: set[_Session] = set()
+        service.limiter.on_ban.append(self._disconnect_banned)
 
     # ================================================================== lifecycle
 
@@ -243,6 +244,16 @@ class WsApi:
 
     async def stop(self) -> None:
         self.close_all()
+
+    def _disconnect_banned(self, ip: str) -> None:
+        """An IP ban, however earned (REST, another connection, a fault), disconnects every
+        WS API connection of that IP, as on Binance. A connection serving a request closes
+        once its answer (the 418) is sent."""
+        for s in list(self.sessions):
+            if s.conn.ip == ip:
+                s.banned = True
+                if s.held is None:
+                    s.conn.close_soon(POLICY, "IP banned")
 
     def _drop(self, s: _Session) -> None:
         for task in s.delayed:

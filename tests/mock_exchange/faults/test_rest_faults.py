@@ -36,8 +36,11 @@ async def test_execute_then_503_leaves_the_order_placed(
 
 async def test_error_without_execution(server: MockExchangeServer, client: RestClient) -> None:
     server.control.add_fault({**ORDER, "action": "error", "status": 500, "code": -1001})
+    before = (await client.public("GET", "/api/v3/ping")).header("X-MBX-USED-WEIGHT-1M")
     r = await limit_order(client, cid="never-placed")
     assert (r.status, r.code) == (500, -1001)
+    # The gateway reports the used weight on an error answer too (nothing new charged).
+    assert r.header("X-MBX-USED-WEIGHT-1M") == r.header("X-MBX-USED-WEIGHT") == before
     q = await client.signed("GET", "/api/v3/order", symbol="BTCUSDT", origClientOrderId="never-placed")
     assert q.code == -2013
 

@@ -70,6 +70,32 @@ async def test_429_then_418_ban(tight_client: RestClient, clock: VirtualClock) -
     assert (await tight_client.public("GET", "/api/v3/ping")).status == 200
 
 
+async def test_legacy_weight_header_twins_the_1m_one(tight_client: RestClient) -> None:
+    """CHANGELOG: "The legacy header X-MBX-USED-WEIGHT will still be returned"."""
+    for path in ("/api/v3/exchangeInfo", "/api/v3/ticker/tradingDay", "/api/v3/depth"):
+        r = await tight_client.public("GET", path)  # 200, -1020, -1102
+        legacy = r.header("X-MBX-USED-WEIGHT")
+        assert legacy is not None and legacy == r.header("X-MBX-USED-WEIGHT-1M"), path
+
+
+async def test_banned_ip_gets_418_before_any_other_check(
+    tight: MockExchangeServer, tight_client: RestClient, clock: VirtualClock
+) -> None:
+    """A ban answers every request with 418, even one the server would refuse first
+    for its parameters, its time unit or its path."""
+    tight.service.limiter.ban("127.0.0.1", 300, clock.now_us())
+    replies = [
+        await tight_client.raw("GET", "/api/v3/depth", query="symbol=BTCUSDT&symbol=BTCUSDT"),
+        await tight_client.raw("GET", "/api/v3/ping", headers={"X-MBX-TIME-UNIT": "SECOND"}),
+        await tight_client.public("GET", "/api/v3/ticker/tradingDay"),
+        await tight_client.public("GET", "/api/v3/ping"),
+    ]
+    for r in replies:
+        assert (r.status, r.code, r.header("Retry-After")) == (418, -1003, "300"), r
+    # Outside Binance's API paths there is nothing to ban: a 404 stays a 404.
+    assert (await tight_client.public("GET", "/nothing/here")).status == 404
+
+
 async def resting_buy(client: RestClient, price: str = "59000") -> Reply:
     """A limit buy below the book's best ask: it rests unfilled."""
     return await client.signed(

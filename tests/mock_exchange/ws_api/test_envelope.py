@@ -270,6 +270,25 @@ async def test_too_much_weight_then_ban(
         await ws.ws.close()
 
 
+async def test_ban_earned_over_rest_disconnects_ws_api_sessions(
+    config: MockConfig, clock: VirtualClock, session: aiohttp.ClientSession
+) -> None:
+    """CHANGELOG 2023-03-13: WS API users are disconnected when their IP is banned (418),
+    however the ban was earned: here by REST requests, while the session only listens."""
+    config.rate_limits.request_weight_per_minute = 30
+    config.rate_limits.ban_after_violations = 1
+    async with MockExchangeServer(config, clock=clock) as server:
+        ws = WsApiClient(await session.ws_connect(server.ws_api_url), clock)
+        subscribed = await ws.call("userDataStream.subscribe.signature", ws.signed())
+        assert subscribed["status"] == 200
+        rest = Rest(session, server.rest_url, clock)
+        statuses = [(await rest.request("GET", "/api/v3/exchangeInfo"))[0] for _ in range(3)]
+        assert statuses == [200, 429, 418]  # 2 + 20 fits; 42 does not; the second refusal bans
+        closing = await asyncio.wait_for(ws.ws.receive(), TIMEOUT)
+        assert (closing.type, closing.data, closing.extra) == (aiohttp.WSMsgType.CLOSE, 1008, "IP banned")
+        await ws.ws.close()
+
+
 async def test_too_many_orders(
     config: MockConfig, clock: VirtualClock, session: aiohttp.ClientSession
 ) -> None:
