@@ -249,7 +249,8 @@ class WsConnection:
         async for msg in ws:
             counted = msg.type in (WSMsgType.PING, WSMsgType.PONG, WSMsgType.TEXT, WSMsgType.BINARY)
             if counted and not self._count_incoming():
-                self.close_soon(POLICY, "Too many messages")
+                # The reason production sends (seen by binance-connector-js and -go users).
+                self.close_soon(POLICY, "Too many requests")
                 return
             if msg.type is WSMsgType.PING:
                 with contextlib.suppress(ConnectionError, RuntimeError):

@@ -120,7 +120,7 @@ async def test_incoming_message_limit_disconnects(connect: Any, server: MockExch
             break
         replies.append(json.loads(msg.data))
     assert len(replies) == 5
-    assert c.ws.close_code == 1008
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1008, "Too many requests")
 
 
 async def test_too_many_streams(connect: Any, server: MockExchangeServer) -> None:
