@@ -87,6 +87,16 @@ MY_TRADES_PATH: Final = "/api/v3/myTrades"
 MY_TRADES_PAGE_LIMIT: Final = 1000
 ORDER_PATH: Final = "/api/v3/order"
 OPEN_ORDERS_PATH: Final = "/api/v3/openOrders"
+#: The requests whose success answer is a JSON array (every other one answers an object;
+#: ``ticker/price`` answers an array only when no ``symbol`` is given).
+LIST_ANSWERS: Final = frozenset(
+    {
+        ("GET", RECENT_TRADES_PATH),
+        ("GET", MY_TRADES_PATH),
+        ("GET", OPEN_ORDERS_PATH),
+        ("DELETE", OPEN_ORDERS_PATH),
+    }
+)
 
 #: ``limit`` for depth snapshots: deep enough for price-for-volume queries, weight 50.
 SNAPSHOT_DEPTH_LIMIT: Final = 1000

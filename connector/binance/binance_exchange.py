@@ -1243,6 +1243,14 @@ class BinanceExchange:
                     "create of %s has an unknown outcome (%s); reconciling by client id", client_id, error
                 )
                 self.request_reconciliation("create outcome unknown")
+            elif order.acknowledged:
+                # The exchange said NEW before this answer said no: the order exists.
+                logger.warning(
+                    "create of %s answered %s after the exchange acknowledged it; reconciling",
+                    client_id,
+                    error,
+                )
+                self.request_reconciliation("create refused after acknowledgement")
             else:
                 logger.info("create of %s refused: %s", client_id, error)
             return
@@ -1517,17 +1525,23 @@ class BinanceExchange:
         else by client order id), then any fills still missing."""
         async with self._reconcile_lock:
             complete = True
-            try:
-                await self.update_balances()
-            except (ConnectorError, ValueError, KeyError) as exc:
-                complete = False
-                self._errors["balances"] = f"last attempt failed: {exc}"
-                logger.warning("balance update failed: %s", exc)
             checked = 0
-            if self._rules:
-                checked, orders_ok = await self._reconcile_orders()
-                complete = complete and orders_ok
-            self.order_tracker.force_resolve_awaiting_fills(older_than_s=self._fills_wait_timeout_s)
+            try:
+                try:
+                    await self.update_balances()
+                except (ConnectorError, ValueError, KeyError) as exc:
+                    complete = False
+                    self._errors["balances"] = f"last attempt failed: {exc}"
+                    logger.warning("balance update failed: %s", exc)
+                if self._rules:
+                    checked, orders_ok = await self._reconcile_orders()
+                    complete = complete and orders_ok
+                self.order_tracker.force_resolve_awaiting_fills(older_than_s=self._fills_wait_timeout_s)
+            except Exception:
+                # An answer no branch expected (or a bug) fails this pass, never the retries:
+                # the next pass is scheduled below like after any failed request.
+                complete = False
+                logger.exception("reconciliation pass (%s) failed", trigger)
             self._schedule_next_pass(complete)
             self.events.publish(
                 ReconciliationCompleted(

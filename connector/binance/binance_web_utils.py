@@ -25,6 +25,8 @@ Every request goes through the same steps:
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import json
 import logging
 import re
@@ -72,6 +74,8 @@ logger = logging.getLogger(__name__)
 #: ``ExchangeError``. -2011 is special-cased in ``error_class_for``: only "Unknown order
 #: sent." means the order does not exist; a cancel refused for its restrictions does not.
 ERROR_CLASSES: Mapping[int, type[ExchangeError]] = {
+    -1000: ServerError,  # "An unknown error occurred while processing the request."
+    -1001: ServerError,  # "Internal error; unable to process your request."
     -1002: AuthenticationError,
     -1003: RateLimited,
     -1006: ServerError,  # "Execution status unknown."
@@ -183,14 +187,34 @@ def error_from_response(
     return error
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
+def _answer_shape(
+    method: str, path: str, params: Mapping[str, ParamValue]
+) -> type[dict[str, Any]] | type[list[Any]]:
+    """What a success answer to this request is: a JSON array or a JSON object."""
+    if (method, path) in CONSTANTS.LIST_ANSWERS:
+        return list
+    if path == CONSTANTS.TICKER_PRICE_PATH and "symbol" not in params:
+        return list
+    return dict
+
+
+def _retry_after(headers: Mapping[str, str], now_s: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: Binance sends seconds; HTTP also
+    allows a date (a proxy's answer), read against ``now_s`` (epoch seconds, server time)."""
     raw = headers.get("Retry-After")
     if raw is None:
         return None
     try:
         return max(0.0, float(raw))  # float ok: seconds
     except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": no zone given; HTTP dates are GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - now_s)  # float ok: seconds
 
 
 def build_rate_limiter(
@@ -409,7 +433,8 @@ class BinanceRestClient:
                 if on_send is not None:
                     on_send()
                 sent_at = self._clock()
-                data = await self._send(method, path, text, headers, timeout_s, info, flight)
+                shape = _answer_shape(method, path, params)
+                data = await self._send(method, path, text, headers, timeout_s, info, flight, shape)
             finally:
                 if flight is not None:
                     if flight.answered:
@@ -461,6 +486,11 @@ class BinanceRestClient:
             logger.error("IP banned by Binance (%s); every request waits until the ban ends", error)
         elif error.http_status == 429:
             orders_only = error.code == -1015
+            if retry_after is None:
+                # Binance always says; without it, wait out the current minute (the request
+                # weight's window), not the throttler's 1 s default: a 429 answered again
+                # and again is what Binance escalates to a ban.
+                retry_after = 60.0 - self.time_synchronizer.time() % 60.0
             self.throttler.on_rate_limited(retry_after, kind=RateLimitKind.ORDERS if orders_only else None)
             logger.warning(
                 "rate limited by Binance (%s); %s back off %s s",
@@ -519,7 +549,10 @@ class BinanceRestClient:
             headers=headers,
             timeout=backstop,
         ) as response:
-            return response.status, response.headers, await response.text()
+            # Binance answers UTF-8 JSON; anything else (a proxy's error page in another
+            # charset) must still become a typed error, not a UnicodeDecodeError.
+            body = (await response.read()).decode("utf-8", errors="replace")
+            return response.status, response.headers, body
 
     async def _send(
         self,
@@ -530,6 +563,7 @@ class BinanceRestClient:
         timeout_s: float,
         info: RequestInfo,
         order_flight: OrderFlight | None = None,
+        shape: type[dict[str, Any]] | type[list[Any]] = dict,
     ) -> Any:
         url = self._base + path
         data: bytes | None = None
@@ -574,8 +608,15 @@ class BinanceRestClient:
         if 200 <= status < 300:
             if payload is None or isinstance(payload, str):
                 raise TransportError(f"unparseable answer (HTTP {status}): {body[:100]!r}", request=info)
+            if not isinstance(payload, shape):
+                # Not the answer this request has (a proxy's, a gateway's): what happened
+                # is as unknown as with no answer at all.
+                want = "an array" if shape is list else "an object"
+                raise TransportError(
+                    f"unexpected answer (HTTP {status}): not {want}: {body[:100]!r}", request=info
+                )
             return payload
-        retry_after = _retry_after(response_headers)
+        retry_after = _retry_after(response_headers, self.time_synchronizer.time())
         error = error_from_response(status, payload, request=info, retry_after=retry_after)
         self.absorb_rate_limit(error)
         raise error

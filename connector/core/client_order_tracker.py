@@ -348,10 +348,12 @@ class ClientOrderTracker:
 
         If ``error.outcome_unknown`` (timeout, 5xx, -1006/-1007, connection dropped after
         sending) the order may exist: it stays ``PENDING_CREATE`` with
-        ``creation_outcome_unknown=True`` and this returns False.
+        ``creation_outcome_unknown=True`` and this returns False. An order the exchange has
+        already acknowledged (its user stream said NEW first) exists whatever the create's
+        answer says: it is never failed by one, and this returns False.
         """
         order = self._active.get(client_order_id)
-        if order is None:
+        if order is None or order.acknowledged:
             return False
         if error.outcome_unknown:
             order.mark_creation_outcome_unknown()

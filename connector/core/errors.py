@@ -13,10 +13,11 @@ to decide what to do are attributes:
 
 The single most important attribute is ``outcome_unknown``. It is True exactly when a create
 or cancel *may or may not* have taken effect: HTTP 5xx (Binance: "execution status is
-UNKNOWN"), the ``-1006``/``-1007`` message-bus and backend timeouts, a request timeout, or
-a connection dropped after the request was sent. Such an error must never be read as "the
-order failed" or "the order does not exist" (the study's W1/W2): the order stays pending and
-is reconciled by client order id.
+UNKNOWN"), the ``-1006``/``-1007`` message-bus and backend timeouts, the ``-1000``/``-1001``
+internal errors, a request timeout, a connection dropped after the request was sent, or an
+answer of the wrong shape. Such an error must never be read as "the order failed" or "the
+order does not exist" (the study's W1/W2): the order stays pending and is reconciled by
+client order id.
 
 Mapping Binance's ``{code, msg}`` to a class is the Binance layer's job; every
 ``ExchangeError`` subclass takes the same keyword arguments and offers ``from_payload`` so
@@ -31,10 +32,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Self
 
-#: Binance codes whose message says the execution status is unknown, whatever the HTTP status:
+#: Binance codes after which the execution status is unknown, whatever the HTTP status:
 #: -1006 "An unexpected response was received from the message bus. Execution status unknown."
 #: -1007 "Timeout waiting for response from backend server. ... execution status unknown."
-UNKNOWN_OUTCOME_CODES: frozenset[int] = frozenset({-1006, -1007})
+#: and the two server-side failures that say nothing of how far the request got:
+#: -1000 "An unknown error occurred while processing the request."
+#: -1001 "Internal error; unable to process your request. Please try again."
+UNKNOWN_OUTCOME_CODES: frozenset[int] = frozenset({-1000, -1001, -1006, -1007})
 
 
 class ConnectorError(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from connector.core import errors, in_flight_order, order_book_sync
+from connector.core import client_order_tracker, errors, in_flight_order, order_book_sync
 from scenarios.report import format_result
 from scenarios.runner import Result, run_scenario
 from scenarios.spec import load_scenario
@@ -39,10 +39,22 @@ def _failed_at(result: Result, *fragments: str) -> bool:
 
 def _unknown_outcome_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 5xx is taken as "nothing happened": the order is failed although it executed
-    (Hummingbot's lost-order false failure, study W1)."""
+    (Hummingbot's lost-order false failure, study W1), also when the user stream has
+    already reported it (the tracker's second line of defence, disabled too)."""
     never = property(lambda self: False)
     for cls in (errors.ExchangeError, errors.ServerError, errors.TransportError):
         monkeypatch.setattr(cls, "outcome_unknown", never)
+    original = client_order_tracker.ClientOrderTracker.process_order_failure
+
+    def failing_acknowledged_orders_too(self: Any, client_order_id: str, error: Any) -> bool:
+        order = self.active_orders.get(client_order_id)
+        if order is not None:
+            order.acknowledged = False
+        return original(self, client_order_id, error)
+
+    monkeypatch.setattr(
+        client_order_tracker.ClientOrderTracker, "process_order_failure", failing_acknowledged_orders_too
+    )
 
 
 def _fills_not_deduplicated(monkeypatch: pytest.MonkeyPatch) -> None:

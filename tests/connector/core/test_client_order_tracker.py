@@ -377,6 +377,19 @@ def test_rejected_create_publishes_only_failed() -> None:
     assert_contract(h.events)
 
 
+def test_a_create_failure_never_fails_an_order_the_exchange_acknowledged() -> None:
+    """The user stream's NEW came before the create's answer, which says no: the order
+    exists whatever that answer says (it was failed, then its fills were anomalies)."""
+    h = Harness()
+    order = h.place()
+    h.status(S.OPEN, 1)
+    error = OrderRejected("Duplicate order sent.", code=-2010, http_status=400)
+    assert not h.tracker.process_order_failure("c1", error)
+    assert order.current_state is S.OPEN and not order.is_failure
+    assert h.kinds() == ["BuyOrderCreated"]
+    assert_contract(h.events)
+
+
 async def test_rejected_create_raises_from_wait_until_created() -> None:
     h = Harness()
     order = h.place()

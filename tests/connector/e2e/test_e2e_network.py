@@ -8,6 +8,7 @@ advanced", never by measuring elapsed time."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -503,3 +504,102 @@ async def test_a_cancel_held_by_a_ban_fails_typed_when_the_connector_stops(
     result = await asyncio.wait_for(cancel, SAFETY)
     assert isinstance(result.error, TransportError) and not result.error.outcome_unknown
     assert not result.success and result.state is OrderState.OPEN
+
+
+LATIN1_PAGE = "<html><body>502 Passerelle erronée</body></html>".encode("latin-1")
+
+
+def answer(status: int, body: bytes, content_type: str, *, execute: bool) -> Any:
+    """A REST fault action: answer ``body`` as is, after running the request if ``execute``."""
+
+    async def action(call: Any, proceed: Callable[[], Any]) -> web.StreamResponse:
+        if execute:
+            await proceed()
+        return web.Response(status=status, body=body, content_type=content_type)
+
+    return action
+
+
+async def test_an_error_page_in_another_charset_is_a_typed_error(harness: Harness) -> None:
+    """A proxy's 502 page that is not UTF-8 is an unknown outcome like any 5xx: the cancel
+    stays pending and reconciliation, finding the order still open, cancels it; a ping
+    reports the network down. (It raised UnicodeDecodeError, and the order stayed
+    PENDING_CANCEL through reconciliation.)"""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    harness.faults.add("DELETE", ORDER, answer(502, LATIN1_PAGE, "text/html", execute=False))
+    result = await exchange.cancel(BTC, order_id)
+    assert result.error is not None and result.error.outcome_unknown, result
+    assert exchange.get_order(order_id).current_state is OrderState.PENDING_CANCEL  # type: ignore[union-attr]
+    assert await exchange.update_order_status()
+    assert exchange.get_order(order_id).current_state is OrderState.CANCELED  # type: ignore[union-attr]
+    assert harness.find_order(order_id).status.name == "CANCELED"
+    harness.faults.add("GET", "/api/v3/ping", answer(502, LATIN1_PAGE, "text/html", execute=False))
+    assert await exchange.check_network() is NetworkStatus.NOT_CONNECTED
+
+
+@pytest.mark.parametrize("body", [b"[]", b"true", b"123"])
+async def test_a_create_answered_with_json_of_the_wrong_shape_is_reconciled(
+    harness: Harness, body: bytes
+) -> None:
+    """A 2xx whose JSON is not the object Binance answers says nothing about the order:
+    an unknown outcome, settled by reconciliation (with the user stream's reports lost, it
+    stayed PENDING_CREATE: the order task died on ``data.get``)."""
+    exchange, log = await harness.started()
+    harness.server.control.add_fault(
+        {"surface": "user_data", "event": "executionReport", "action": "drop", "times": 10}
+    )
+    harness.faults.add("POST", ORDER, answer(200, body, "application/json", execute=True))
+    order_id = exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    assert harness.find_order(order_id).status.name == "NEW"
+    assert not log.of(OrderFailed, order_id)
+
+
+async def test_balances_answered_with_json_of_the_wrong_shape_raise_typed(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    harness.faults.add("GET", ACCOUNT, answer(200, b"[]", "application/json", execute=False))
+    with pytest.raises(TransportError, match="not an object"):
+        await exchange.update_balances()
+
+
+async def test_retry_after_given_as_an_http_date(vharness: Harness, vclock: VirtualClock) -> None:
+    """HTTP allows ``Retry-After`` as a date (a proxy's 429): it holds requests until then,
+    read on the server's clock, instead of the 1 s default."""
+    exchange, _ = await vstarted(vharness, vclock)
+    until_s = exchange.rest.time_synchronizer.time() + 30
+    vharness.faults.fail(
+        "GET",
+        ACCOUNT,
+        status=429,
+        headers={"Retry-After": email.utils.formatdate(until_s, usegmt=True)},
+        body={"code": -1003, "msg": "Too much request weight used"},
+    )
+    with pytest.raises(RateLimited) as info:
+        await exchange.update_balances()
+    assert info.value.retry_after is not None and 29 <= info.value.retry_after <= 30
+    ping = asyncio.create_task(exchange.check_network())
+    await vclock.advance(28.0)
+    await settle()
+    assert not ping.done()
+    await vclock.advance(2.0)
+    assert await asyncio.wait_for(ping, SAFETY) is NetworkStatus.CONNECTED
+
+
+async def test_a_429_without_retry_after_waits_out_the_minute(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    exchange, _ = await vstarted(vharness, vclock)
+    vharness.faults.fail(
+        "GET", ACCOUNT, status=429, body={"code": -1003, "msg": "Too much request weight used"}
+    )
+    with pytest.raises(RateLimited):
+        await exchange.update_balances()
+    to_minute_end = 60.0 - exchange.rest.time_synchronizer.time() % 60.0
+    ping = asyncio.create_task(exchange.check_network())
+    await vclock.advance(max(0.0, to_minute_end - 0.5))
+    await settle()
+    assert not ping.done() or to_minute_end <= 0.5
+    await vclock.advance(1.0)
+    assert await asyncio.wait_for(ping, SAFETY) is NetworkStatus.CONNECTED

@@ -236,3 +236,54 @@ async def test_lost_order_needs_a_minimum_age(vharness: Harness, vclock: Virtual
     failed = exchange.events.wait_for(OrderFailed, client_order_id=order_id)
     await vclock.advance(15.0)
     assert isinstance((await asyncio.wait_for(failed, SAFETY)).error, OrderLost)
+
+
+@pytest.mark.parametrize(
+    ("code", "msg"),
+    [
+        (-1000, "An unknown error occurred while processing the request."),
+        (-1001, "Internal error; unable to process your request. Please try again."),
+    ],
+)
+async def test_an_executed_create_answered_with_an_internal_error_is_reconciled(
+    harness: Harness, code: int, msg: str
+) -> None:
+    """-1000 and -1001 say nothing of how far the request got: an unknown outcome, even
+    with HTTP 400. The order, placed, is never failed (it was: OrderFailed beside the
+    stream's NEW, and what happened to it later only anomalies)."""
+    exchange, log = await harness.started()
+    harness.faults.fail("POST", ORDER, status=400, body={"code": code, "msg": msg}, after_execution=True)
+    reconciled = exchange.events.wait_for(ReconciliationCompleted, predicate=lambda e: "create" in e.trigger)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await asyncio.wait_for(reconciled, SAFETY)
+    assert harness.find_order(order_id).status.name == "NEW"
+    assert exchange.get_order(order_id).current_state is OrderState.OPEN  # type: ignore[union-attr]
+    await exchange.cancel(BTC, order_id)
+    await log.wait_for(OrderCancelled, order_id)
+    assert log.names(order_id) == ["BuyOrderCreated", "OrderCancelled"]
+
+
+async def test_a_reconciliation_pass_that_breaks_still_schedules_its_retry(
+    vharness: Harness, vclock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception no branch expected (here: one pass's fill resolution raising) fails
+    that pass, not the retries: it was raised out of the supervisor after the pending
+    request was cleared, so nothing retried until the slow safety poll."""
+    exchange, _ = await vharness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep)
+    tracker = exchange.order_tracker
+    original = tracker.force_resolve_awaiting_fills
+    broken = [True]
+
+    def resolve_once_broken(*args: Any, **kwargs: Any) -> Any:
+        if broken:
+            broken.clear()
+            raise RuntimeError("unexpected")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tracker, "force_resolve_awaiting_fills", resolve_once_broken)
+    failed = exchange.events.wait_for(ReconciliationCompleted, predicate=lambda e: e.trigger == "broken")
+    exchange.request_reconciliation("broken")
+    assert not (await asyncio.wait_for(failed, SAFETY)).complete
+    retried = exchange.events.wait_for(ReconciliationCompleted, predicate=lambda e: e.trigger == "retry")
+    await vclock.advance(1.0)
+    assert (await asyncio.wait_for(retried, SAFETY)).complete
