@@ -1750,6 +1750,8 @@ class BinanceExchange:
                         self._process_user_event(item)
                     except Exception:  # one bad event must never stall the stream (W14)
                         logger.exception("user stream: cannot process event %.300s", item)
+                        # What it said (a fill, a balance) is lost: ask REST instead.
+                        self.request_reconciliation("unreadable user stream event")
 
     def _process_user_event(self, event: Mapping[str, Any]) -> None:
         event_type = event.get("e")

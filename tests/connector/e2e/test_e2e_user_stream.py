@@ -325,3 +325,19 @@ async def test_a_lost_trade_report_is_fetched_at_once(harness: Harness) -> None:
     assert completed.executed_amount_base == D("0.02") and completed.fills_complete
     assert log.names(order_id) == ["BuyOrderCreated", "OrderFilled", "OrderFilled", "BuyOrderCompleted"]
     assert harness.faults.count("GET", "/api/v3/myTrades") == 1
+
+
+async def test_an_unreadable_report_is_replaced_by_a_reconciliation(harness: Harness) -> None:
+    """A report the connector cannot read stands for something that happened: the fill it
+    carried is fetched from REST at once (it was dropped until the next safety poll)."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, D("0.5"), OrderType.LIMIT, D("59999"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    exchange_order_id = harness.open_order(order_id).order_id
+    harness.server.control.add_fault(
+        {"surface": "user_data", "event": "executionReport", "account": "trader", "action": "drop"}
+    )
+    harness.mm_order("BTCUSDT", Side.SELL, "0.5")  # its one report to the trader is dropped
+    harness.inject_user(execution_report(order_id, exchange_order_id, x="TRADE", X="FILLED", L="garbage"))
+    completed = await log.wait_for(BuyOrderCompleted, order_id)
+    assert completed.executed_amount_base == D("0.5")
