@@ -27,7 +27,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="serve the removed /api/v3/userDataStream listenKey endpoints",
     )
     p.add_argument(
-        "--no-activity", action="store_true", help="no synthetic market makers and takers (a static book)"
+        "--no-activity",
+        action="store_true",
+        help="no synthetic market makers and takers (a static book); with --config, the file's"
+        " activity.enabled decides unless this is given",
     )
     p.add_argument("--seed", type=int, help="seed for generated ids and synthetic activity")
 
@@ -61,7 +64,10 @@ async def serve(args: argparse.Namespace) -> int:
     if args.seed is not None:
         config.seed = args.seed
         config.activity.seed = args.seed
-    config.activity.enabled = not args.no_activity
+    if args.no_activity:
+        config.activity.enabled = False
+    elif args.config is None:
+        config.activity.enabled = True  # the embedded defaults come with a live market
     server = MockExchangeServer(config, host=args.host, port=args.port)
     try:
         await server.start()
