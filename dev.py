@@ -56,18 +56,40 @@ def _from_caller(arg: str, here: Path) -> str:
     return f"{candidate.resolve()}{sep}{node}" if candidate.exists() else arg
 
 
+def _run(cmd: list[str], cwd: Path) -> int:
+    """Run a task to its end. Ctrl-C reaches the task too (it is in our process group), so
+    let it stop on its own (the server says goodbye to its clients) instead of killing it
+    and printing our own traceback; a second Ctrl-C kills it."""
+    with subprocess.Popen(cmd, cwd=cwd) as proc:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                proc.kill()
+                return proc.wait()
+
+
+TASKS = ("scenarios", "serve", "test", "lint", "bench")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
         return 0
     task, rest = argv[0], argv[1:]
+    if task not in TASKS:
+        known = ", ".join(TASKS)
+        print(f"dev.py: unknown task {task!r} (tasks: {known}; see dev.py --help)", file=sys.stderr)
+        return 2
     ensure_venv()
     py = _python()
     here = Path.cwd()
     if task == "serve":  # paths (--config FILE) are the caller's: run where they are
-        return subprocess.run([py, "-m", "mock_exchange", "serve", *rest], cwd=here).returncode
+        return _run([py, "-m", "mock_exchange", "serve", *rest], here)
     if task == "scenarios":  # likewise PATH and --junit FILE
-        return subprocess.run([py, "-m", "scenarios", "run", *rest], cwd=here).returncode
+        return _run([py, "-m", "scenarios", "run", *rest], here)
     if task == "test":
         # pytest runs from the repository (its configuration is there); a path the caller
         # gave relative to where they are is made absolute first.
@@ -79,15 +101,13 @@ def main(argv: list[str]) -> int:
         ).returncode
         mypy = subprocess.run([py, "-m", "mypy"], cwd=ROOT).returncode
         return ruff or mypy
-    elif task == "bench":
+    else:  # bench
         status = 0
         for script in sorted((ROOT / "bench").glob("bench_*.py")):
             print(f"== {script.name}", flush=True)
             status |= subprocess.run([py, str(script), *rest], cwd=ROOT).returncode
         return status
-    else:
-        cmd = [py, "-m", "mock_exchange", task, *rest]
-    return subprocess.run(cmd, cwd=ROOT).returncode
+    return _run(cmd, ROOT)
 
 
 if __name__ == "__main__":
