@@ -37,12 +37,13 @@ Trading (``trading_required=True``, the default):
 
 * ``buy(pair, amount, order_type=LIMIT, price=None)`` / ``sell(...)`` return the client
   order id at once; the order is sent in the background. ``quote_amount=`` instead of
-  ``amount`` places a MARKET order by quote amount (``quoteOrderQty``; its ``amount`` is 0
-  until fills say what it bought). Amount and price are quantised (step truncated, price
-  rounded to the side's advantage), then anything the exchange would refuse for the
-  symbol's rules raises ``InvalidOrder`` *synchronously*, before anything is tracked or
-  sent; ``NotReady`` before the rules are loaded. ``client_order_id=`` may name the order
-  (``^[a-zA-Z0-9-_]{1,36}$``); otherwise ids are ``<client_order_id_prefix><B|S>...``.
+  ``amount`` places a MARKET order by quote amount (``quoteOrderQty``; its ``amount``
+  stays 0, and ``executed_amount_base`` says what it bought). Amount and price are
+  quantised (step truncated, price rounded to the side's advantage), then anything the
+  exchange would refuse for the symbol's rules raises ``InvalidOrder`` *synchronously*,
+  before anything is tracked or sent; ``NotReady`` before the rules are loaded.
+  ``client_order_id=`` may name the order (``^[a-zA-Z0-9-_]{1,36}$``); otherwise ids are
+  ``<client_order_id_prefix><B|S>...``.
 * ``await wait_for_created(id)`` returns the ``InFlightOrder`` once the exchange acknowledged
   it (raises the failure if it was refused); ``await wait_until_done(id)`` returns the
   terminal ``OrderState``.

@@ -85,6 +85,15 @@ async def test_ccxt_pro_order_book_and_trades(server: MockExchangeServer) -> Non
         await ex.close()
 
 
+@pytest.fixture
+def python_binance_quick_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-binance's socket read loop polls for "stop" every ``TIMEOUT`` (10) seconds,
+    so closing a quiet socket takes that long, against Binance too: shortened here."""
+    module = pytest.importorskip("binance.ws.reconnecting_websocket")
+    monkeypatch.setattr(module.ReconnectingWebsocket, "TIMEOUT", 0.2)
+
+
+@pytest.mark.usefixtures("python_binance_quick_close")
 async def test_python_binance_depth_cache_syncs(server: MockExchangeServer) -> None:
     binance = pytest.importorskip("binance")
     from binance.ws.depthcache import DepthCacheManager
@@ -154,3 +163,67 @@ async def test_binance_sdk_streams_and_user_data(server: MockExchangeServer) -> 
     finally:
         await streams.close_connection()
         await api.close_connection()
+
+
+async def test_ccxt_pro_private_watchers(server: MockExchangeServer) -> None:
+    """The README's ccxt.pro recipe, private side: ``watch_orders`` and ``watch_balance``
+    go through the WebSocket API URL (they reached the real Binance without it)."""
+    ccxtpro = pytest.importorskip("ccxt.pro")
+    ex = ccxtpro.binance(
+        {
+            "apiKey": API_KEY,
+            "secret": API_SECRET,
+            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
+        }
+    )
+    ex.urls["api"]["public"] = ex.urls["api"]["private"] = server.rest_url + "/api/v3"
+    ex.urls["api"]["ws"]["spot"] = server.stream_url + "/ws"
+    ex.urls["api"]["ws"]["ws-api"]["spot"] = server.ws_api_url
+    try:
+        orders_task = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))
+        balance_task = asyncio.ensure_future(ex.watch_balance())
+        await eventually(lambda: bool(server.app[WS_API].sessions), "ccxt's WS API session")
+        await eventually(
+            lambda: any(s.subs for s in server.app[WS_API].sessions), "ccxt's user data subscription"
+        )
+        placed = await ex.create_order("BTC/USDT", "limit", "buy", 0.01, 59000)
+        orders = await asyncio.wait_for(orders_task, 10)
+        assert orders[-1]["id"] == placed["id"] and orders[-1]["status"] == "open"
+        balance = await asyncio.wait_for(balance_task, 10)
+        assert balance["USDT"]["used"] == 590  # float ok: ccxt's own representation
+    finally:
+        await ex.close()
+
+
+@pytest.mark.usefixtures("python_binance_quick_close")
+async def test_python_binance_user_socket(server: MockExchangeServer) -> None:
+    """The README's python-binance recipe: class attributes set before the client exists,
+    so its user socket (over the WS API) reaches the mock, not Binance."""
+    binance = pytest.importorskip("binance")
+    from binance.base_client import BaseClient
+
+    saved = BaseClient.API_URL, BaseClient.WS_API_URL, binance.BinanceSocketManager.STREAM_URL
+    BaseClient.API_URL = server.rest_url + "/api"
+    BaseClient.WS_API_URL = server.ws_api_url
+    binance.BinanceSocketManager.STREAM_URL = server.stream_url + "/"
+    try:
+        client = await binance.AsyncClient.create(API_KEY, API_SECRET)
+        try:
+            bm = binance.BinanceSocketManager(client)
+            async with bm.user_socket() as socket:
+                placed = await client.create_order(
+                    symbol="BTCUSDT",
+                    side="BUY",
+                    type="LIMIT",
+                    timeInForce="GTC",
+                    quantity="0.01",
+                    price="59000",
+                )
+                event = await asyncio.wait_for(socket.recv(), 10)
+                while event.get("e") != "executionReport":
+                    event = await asyncio.wait_for(socket.recv(), 10)
+                assert (event["i"], event["X"]) == (placed["orderId"], "NEW")
+        finally:
+            await client.close_connection()
+    finally:
+        BaseClient.API_URL, BaseClient.WS_API_URL, binance.BinanceSocketManager.STREAM_URL = saved
