@@ -28,6 +28,7 @@ from mock_exchange.engine.filters import (
     MaxNumOrders,
     MinNotional,
     Notional,
+    PercentPrice,
     PercentPriceBySide,
     PriceFilter,
 )
@@ -470,6 +471,13 @@ def _filter_json(f: object) -> Json:
             "applyMinToMarket": f.apply_min_to_market,
             "maxNotional": fmt(f.max_notional),
             "applyMaxToMarket": f.apply_max_to_market,
+            "avgPriceMins": f.avg_price_mins,
+        }
+    if isinstance(f, PercentPrice):
+        return {
+            "filterType": "PERCENT_PRICE",
+            "multiplierUp": fmt(f.multiplier_up, 4),
+            "multiplierDown": fmt(f.multiplier_down, 4),
             "avgPriceMins": f.avg_price_mins,
         }
     if isinstance(f, PercentPriceBySide):

@@ -236,8 +236,8 @@ class Exchange:
         if not open_orders:
             raise CancelRejected(-2011, E.UNKNOWN_ORDER)
         out = []
+        cancel_id = self.new_client_id()  # one request, one id: every cancel reports it (docs sample)
         for order in sorted(open_orders, key=lambda o: o.order_id):
-            cancel_id = self.new_client_id()
             now = self.now()
             out.append(CancelResult(order, cancel_id, now, eng.cancel(order, cancel_id, now)))
         return out

@@ -61,6 +61,14 @@ class Notional:
 
 
 @dataclass(frozen=True, slots=True)
+class PercentPrice:
+    multiplier_up: int
+    multiplier_down: int
+    avg_price_mins: int
+    filter_type = "PERCENT_PRICE"
+
+
+@dataclass(frozen=True, slots=True)
 class PercentPriceBySide:
     bid_multiplier_up: int
     bid_multiplier_down: int
@@ -88,6 +96,7 @@ Filter = (
     | MarketLotSize
     | MinNotional
     | Notional
+    | PercentPrice
     | PercentPriceBySide
     | MaxNumOrders
     | MaxNumAlgoOrders
@@ -145,6 +154,8 @@ def parse_filter(d: Mapping[str, Any], where: str) -> Filter | None:
             _b(d, "applyMaxToMarket", w, False),
             _i(d, "avgPriceMins", w, 5),
         )
+    if ft == "PERCENT_PRICE":
+        return PercentPrice(_u(d, "multiplierUp", w), _u(d, "multiplierDown", w), _i(d, "avgPriceMins", w, 5))
     if ft == "PERCENT_PRICE_BY_SIDE":
         return PercentPriceBySide(
             _u(d, "bidMultiplierUp", w),
@@ -322,12 +333,14 @@ def check_new_order(
                     assert isinstance(f, Notional)
                     if f.max_notional and notional > f.max_notional:
                         raise filter_failure(f.filter_type)
-        elif t is PercentPriceBySide:
-            assert isinstance(f, PercentPriceBySide)
+        elif t is PercentPriceBySide or t is PercentPrice:
+            assert isinstance(f, PercentPriceBySide | PercentPrice)
             if price and not is_market:
                 ref = avg_price(f.avg_price_mins)
                 if ref:
-                    if is_buy:
+                    if isinstance(f, PercentPrice):
+                        up, down = f.multiplier_up, f.multiplier_down
+                    elif is_buy:
                         up, down = f.bid_multiplier_up, f.bid_multiplier_down
                     else:
                         up, down = f.ask_multiplier_up, f.ask_multiplier_down

@@ -39,8 +39,8 @@ Determinism
 
 Known limitations
     Iceberg, trailing-stop, pegged orders and order lists are not modelled. A triggered
-    STOP_LOSS/TAKE_PROFIT (market) BUY re-prices its lock at trigger time and expires if
-    the account can no longer pay.
+    STOP_LOSS/TAKE_PROFIT (market) BUY re-prices its lock at trigger time and expires
+    (reason REJECTED) if the account can no longer pay.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from typing import Final
 from . import errors as E
 from .accounts import FEE_ACCOUNT_ID, Ledger
 from .book import Book, Level
-from .errors import BadRequest, CancelRejected, OrderRejected, rejected
+from .errors import BadRequest, CancelRejected, OrderRejected, filter_failure, rejected
 from .filters import LimitRules, SymbolConfig, check_new_order
 from .market_data import MarketData
 from .types import (
@@ -634,7 +634,8 @@ class MatchingEngine:
     def _check_liquidity(self, side: Side, qty: int) -> None:
         """Refuse a quote-quantity MARKET order on ``side`` whose dry run got only ``qty``,
         with errors.md's message for the case: no orders at all on the opposite side, less
-        than LOT_SIZE's minimum, or less than MARKET_LOT_SIZE's minimum."""
+        than LOT_SIZE's minimum, or less than MARKET_LOT_SIZE's minimum; or more than
+        MARKET_LOT_SIZE's maximum (its filter failure)."""
         if not self.book.opposite(side):
             raise rejected(E.LIQUIDITY_NO_ORDERS)
         cfg = self.cfg
@@ -644,6 +645,10 @@ class MatchingEngine:
         market_lot = cfg.market_lot_size
         if market_lot is not None and qty < market_lot.min_qty:
             raise rejected(E.LIQUIDITY_MARKET_LOT_SIZE)
+        if market_lot is not None and market_lot.max_qty and qty > market_lot.max_qty:
+            # CHANGELOG 2023-07-11: MARKET_LOT_SIZE "now correctly rejects reverse market
+            # orders that go over the symbol's maxQty".
+            raise filter_failure(market_lot.filter_type)
 
     def _market_buy_cost(self, qty: int, skip_account: int | None) -> int:
         """What a MARKET BUY of ``qty`` may spend (see ``_market_lock``)."""
@@ -736,7 +741,13 @@ class MatchingEngine:
             return
         if is_market:
             if is_quote:
-                done = stopped_by_budget and order.executed_qty > 0
+                # FILLED once the budget is spent: matching stopped on it, or the book ran
+                # out just as it was (what is left trades not one step at the last price).
+                done = order.executed_qty > 0 and (
+                    stopped_by_budget
+                    or (order.orig_quote_qty - order.cumulative_quote) * SCALE // fills[-1].price
+                    < self.cfg.step_size
+                )
             else:
                 done = order.available == 0
             if done:
@@ -791,12 +802,11 @@ class MatchingEngine:
                 avail = taker.orig_qty - taker.executed_qty - taker.prevented_qty
                 if capped:
                     if is_quote:
-                        cap = (taker.orig_quote_qty - taker.cumulative_quote) * SCALE // price
-                        cap -= cap % step
-                        if not is_buy:
-                            cap = min(cap, taker.locked)
-                    else:  # a market BUY by quantity: what its lock still pays for
-                        cap = taker.locked * SCALE // price
+                        cap = self._quote_cap(taker, price)
+                    else:  # a market BUY by quantity: the most its lock still pays for
+                        # (the exact inverse of ``price * qty // SCALE <= locked``; dividing
+                        # ``locked`` back lost a step whenever the cost was truncated)
+                        cap = ((taker.locked + 1) * SCALE - 1) // price
                         cap -= cap % step
                     if cap <= 0:
                         return True
@@ -812,6 +822,17 @@ class MatchingEngine:
                 maker_avail = maker.orig_qty - maker.executed_qty - maker.prevented_qty
                 self._trade(taker, maker, price, avail if avail < maker_avail else maker_avail, level, fills)
         return False
+
+    def _quote_cap(self, taker: Order, price: int) -> int:
+        """How much more a ``quoteOrderQty`` order may trade at ``price``: what its budget
+        left still buys (or, selling, brings in), in whole steps; a SELL no more than the
+        base it locked."""
+        step = self.cfg.step_size
+        cap = (taker.orig_quote_qty - taker.cumulative_quote) * SCALE // price
+        cap -= cap % step
+        if taker.side is SELL:
+            cap = min(cap, taker.locked)
+        return cap
 
     def _trade(
         self,
@@ -1144,8 +1165,10 @@ class MatchingEngine:
             skip = _own_skipped(order.self_trade_prevention_mode, order.account_id)
             cost = self._market_buy_cost(order.available, skip)
             if not self.ledger.has_free(order.account_id, order.lock_asset, cost):
+                # user-data-stream.md: a contingent order the engine cannot place (lack of
+                # funds) expires with reason REJECTED.
                 self._report(order, ET_NEW)
-                self._expire(order, ExpiryReason.INSUFFICIENT_LIQUIDITY)
+                self._expire(order, ExpiryReason.REJECTED)
                 return
             self.ledger.lock(order.account_id, order.lock_asset, cost)
             order.locked = cost

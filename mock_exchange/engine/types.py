@@ -91,6 +91,8 @@ class ExpiryReason(StrEnum):
     UNFILLED_FOK_ORDER_EXPIRED = "UNFILLED_FOK_ORDER_EXPIRED"
     INSUFFICIENT_LIQUIDITY = "INSUFFICIENT_LIQUIDITY"
     EXCHANGE_CANCELED = "EXCHANGE_CANCELED"
+    #: A triggered conditional order the engine could not place (e.g. lack of funds).
+    REJECTED = "REJECTED"
 
 
 class CancelRestriction(StrEnum):

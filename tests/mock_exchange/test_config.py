@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mock_exchange.binance.formatting import symbol_info
 from mock_exchange.config import build_exchange, parse_config
 from mock_exchange.engine import ConfigError, Exchange
 
@@ -79,3 +80,16 @@ def test_a_book_that_cannot_be_seeded_names_it_in_decimals() -> None:
     assert str(e.value) == (
         "books: cannot seed BTCUSDT BUY 0.5 @ 59999.999: -1013: Filter failure: PRICE_FILTER"
     )
+
+
+def test_an_enforced_percent_price_filter_is_published_as_configured() -> None:
+    raw = default()
+    percent = {
+        "filterType": "PERCENT_PRICE",
+        "multiplierUp": "1.3000",
+        "multiplierDown": "0.7000",
+        "avgPriceMins": 5,
+    }
+    raw["symbols"][0]["filters"].append(percent)
+    cfg = parse_config(raw)
+    assert symbol_info(cfg.symbols[0])["filters"][-1] == percent

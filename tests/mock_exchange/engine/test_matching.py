@@ -581,3 +581,132 @@ def test_a_refused_command_does_not_use_up_a_generated_client_id(world: World) -
     cancel = world.ex.cancel_order(world.acct("alice"), "BTCUSDT", order.order.order_id)
     assert order.order.client_order_id == accepted.order.client_order_id
     assert cancel.cancel_client_order_id == cancelled.cancel_client_order_id
+
+
+# ---------------------------------------------------------------- found by a semantics audit
+
+
+def fine_tick_world() -> World:
+    """ETHBTC-like: tick 0.00001 x step 0.0001, so a price x quantity has 9 decimals and
+    the engine's 8-decimal cost of an order is truncated."""
+    world = make_world()
+    world.ex.add_symbol(
+        symbol_from_config(
+            {
+                "symbol": "ETHBTC",
+                "baseAsset": "ETH",
+                "quoteAsset": "BTC",
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": "0.00001",
+                        "maxPrice": "1000",
+                        "tickSize": "0.00001",
+                    },
+                    {"filterType": "LOT_SIZE", "minQty": "0.0001", "maxQty": "100000", "stepSize": "0.0001"},
+                ],
+            }
+        )
+    )
+    world.symbol = "ETHBTC"
+    world.ex.deposit(world.acct("bob"), "ETH", u("10"))
+    return world
+
+
+def test_a_market_buy_fills_whole_when_its_cost_is_truncated() -> None:
+    """It stopped one step short (EXPIRED, INSUFFICIENT_LIQUIDITY) with the ask still
+    there: its trade cap divided the truncated lock back into a quantity."""
+    world = fine_tick_world()
+    world.limit("bob", "SELL", "2", "0.05005")
+    r = world.market("alice", "BUY", qty="1.0003")
+    assert (r.order.status, r.order.executed_qty) == (OrderStatus.FILLED, u("1.0003"))
+    assert world.locked("alice", "BTC") == 0
+
+
+def test_a_quote_order_that_spends_its_budget_on_the_last_liquidity_is_filled(world: World) -> None:
+    """CHANGELOG: EXPIRED when low liquidity left it short, FILLED only when completely
+    filled. The budget was spent exactly as the book ran out: that is complete."""
+    world.limit("bob", "SELL", "0.001", "30000")
+    world.limit("bob", "SELL", "0.001", "40000")
+    r = world.market("alice", "BUY", quote="70")
+    assert (r.order.status, r.order.cumulative_quote) == (OrderStatus.FILLED, u("70"))
+    assert reports(r.events, r.order.order_id)[-1].status is OrderStatus.FILLED
+    world.limit("bob", "BUY", "0.001", "20000")
+    world.limit("bob", "BUY", "0.001", "10000")
+    r = world.market("alice", "SELL", quote="30")
+    assert (r.order.status, r.order.executed_qty) == (OrderStatus.FILLED, u("0.002"))
+    # With budget left over when the book runs out, it stays EXPIRED.
+    world.limit("bob", "SELL", "0.001", "30000")
+    r = world.market("alice", "BUY", quote="31")
+    assert (r.order.status, r.order.expiry_reason) == (
+        OrderStatus.EXPIRED,
+        ExpiryReason.INSUFFICIENT_LIQUIDITY,
+    )
+
+
+def test_a_quote_order_over_market_lot_size_max_is_refused(world: World) -> None:
+    """CHANGELOG 2023-07-11: MARKET_LOT_SIZE "now correctly rejects reverse market orders
+    that go over the symbol's maxQty" (100 here); nothing changes."""
+    world.limit("bob", "SELL", "90", "60000")
+    world.limit("carol", "SELL", "20", "60000")
+    with pytest.raises(OrderRejected) as e:
+        world.market("alice", "BUY", quote="6600000")  # 110 BTC
+    assert (e.value.code, e.value.msg) == (-1013, "Filter failure: MARKET_LOT_SIZE")
+    assert world.locked("alice", "USDT") == 0
+    r = world.market("alice", "BUY", quote="5400000")  # 90 BTC: within the maximum
+    assert (r.order.status, r.order.executed_qty) == (OrderStatus.FILLED, u("90"))
+
+
+def test_a_triggered_stop_the_account_cannot_pay_expires_as_rejected(world: World) -> None:
+    """user-data-stream.md: a contingent order the engine cannot place for lack of funds
+    expires with reason REJECTED (not INSUFFICIENT_LIQUIDITY: the book has the asks)."""
+    world.limit("bob", "SELL", "0.001", "50000")
+    world.market("carol", "BUY", qty="0.001")  # last price 50000
+    stop = world.place(
+        "alice", side=Side.BUY, type=OrderType.STOP_LOSS, quantity=u("1"), stop_price=u("51000")
+    )
+    world.ex.withdraw(world.acct("alice"), "USDT", world.free("alice", "USDT"))  # nothing left free
+    world.limit("bob", "SELL", "5", "70000")
+    world.limit("bob", "SELL", "0.001", "51000")
+    r = world.market("carol", "BUY", qty="0.001")  # trades at 51000: the stop triggers
+    [expired] = [
+        x for x in reports(r.events, stop.order.order_id) if x.execution_type is ExecutionType.EXPIRED
+    ]
+    assert (expired.status, expired.expiry_reason) == (OrderStatus.EXPIRED, ExpiryReason.REJECTED)
+
+
+def test_percent_price_is_enforced(world: World) -> None:
+    cfg = symbol_from_config(
+        {
+            **BTCUSDT,
+            "symbol": "PPUSDT",
+            "filters": [
+                *BTCUSDT["filters"],
+                {
+                    "filterType": "PERCENT_PRICE",
+                    "multiplierUp": "1.3",
+                    "multiplierDown": "0.7",
+                    "avgPriceMins": 0,
+                },
+            ],
+        }
+    )
+    world.ex.add_symbol(cfg)
+    world.symbol = "PPUSDT"
+    world.limit("bob", "SELL", "0.001", "100000")
+    world.market("alice", "BUY", qty="0.001")  # last price 100000 (avgPriceMins 0)
+    for side, price in (("BUY", "69999"), ("SELL", "130001")):
+        with pytest.raises(OrderRejected) as e:
+            world.limit("alice", side, "0.001", price)
+        assert (e.value.code, e.value.msg) == (-1013, "Filter failure: PERCENT_PRICE")
+    assert world.limit("alice", "BUY", "0.001", "70000").order.status is OrderStatus.NEW
+    assert world.limit("alice", "SELL", "0.001", "130000").order.status is OrderStatus.NEW
+
+
+def test_cancel_open_orders_reports_one_client_id_for_the_request(world: World) -> None:
+    """rest-api.md's DELETE openOrders sample: every cancel in the answer carries the one
+    ``clientOrderId`` of the request."""
+    for price in ("50000", "50001", "50002"):
+        world.limit("alice", "BUY", "0.001", price)
+    results = world.ex.cancel_open_orders(world.acct("alice"), "BTCUSDT")
+    assert len({r.cancel_client_order_id for r in results}) == 1
