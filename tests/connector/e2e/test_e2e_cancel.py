@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 from connector.binance import (
     BuyOrderCompleted,
@@ -21,6 +22,7 @@ from connector.binance import (
     ReconciliationCompleted,
     ServerError,
 )
+from mock_exchange.clock import VirtualClock
 from mock_exchange.engine import Side
 from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down, tracking_state, until
 
@@ -137,16 +139,29 @@ async def test_cancel_all_with_one_failure(harness: Harness) -> None:
     assert list(exchange.in_flight_orders) == [second]
 
 
-async def test_cancel_all_reports_orders_not_cancelled_in_time(harness: Harness) -> None:
-    exchange, _ = await harness.started()
+async def test_cancel_all_reports_orders_not_cancelled_in_time(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """On a virtual clock, so the deadline passes only once the other cancel is done (on
+    the real clock a pause of the test process longer than the deadline failed it)."""
+    exchange, log = await vharness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep)
     first = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
     second = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("58000"))
     await exchange.wait_for_created(first)
     await exchange.wait_for_created(second)
     release = asyncio.Event()
-    harness.faults.hold("DELETE", ORDER, release, execute_first=False)  # the first cancel hangs
-    results = await exchange.cancel_all(timeout_s=0.3)
-    assert sorted((r.client_order_id, r.success) for r in results) == sorted([(first, False), (second, True)])
+
+    async def hang(call: Any, proceed: Any) -> Any:
+        await release.wait()
+        return await proceed()
+
+    # The cancel of ``first`` hangs, whichever of the two requests arrives first.
+    vharness.faults.add("DELETE", ORDER, hang, where=lambda call: first in call.request.query_string)
+    results = asyncio.ensure_future(exchange.cancel_all(timeout_s=0.3))
+    await log.wait_for(OrderCancelled, second)
+    await vclock.advance(0.3)
+    done = await asyncio.wait_for(results, SAFETY)
+    assert sorted((r.client_order_id, r.success) for r in done) == sorted([(first, False), (second, True)])
     release.set()
 
 

@@ -28,7 +28,7 @@ from connector.binance import binance_constants as CONSTANTS
 from connector.core.events import AnomalyKind, OrderAnomaly
 from mock_exchange.clock import VirtualClock
 from mock_exchange.engine import Side
-from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down
+from tests.connector.e2e.support import BTC, NEVER, SAFETY, Harness, stream_down, until
 
 D = Decimal
 ORDER = "/api/v3/order"
@@ -165,13 +165,27 @@ async def test_create_with_unknown_outcome_is_found_by_client_id(harness: Harnes
     assert exchange.in_flight_orders[order_id].current_state is OrderState.OPEN
 
 
-async def test_create_timeout_is_an_unknown_outcome(harness: Harness) -> None:
-    """Addition (h): no answer within the order timeout; the order had been placed."""
-    exchange, log = await harness.started(stream_backoff=NEVER, order_request_timeout_s=0.3)
-    await stream_down(harness, exchange)
+async def test_create_timeout_is_an_unknown_outcome(vharness: Harness, vclock: VirtualClock) -> None:
+    """Addition (h): no answer within the order timeout; the order had been placed. On a
+    virtual clock, so the timeout passes only once the order is surely on the exchange."""
+    exchange, log = await vharness.started(
+        clock=lambda: vclock.now_us() / 1e6,
+        sleep=vclock.sleep,
+        stream_backoff=NEVER,
+        order_request_timeout_s=0.3,
+    )
+    await stream_down(vharness, exchange)
     release = asyncio.Event()
-    harness.faults.hold("POST", ORDER, release)
+    vharness.faults.hold("POST", ORDER, release)
     order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await until(
+        lambda: any(
+            o.client_order_id == order_id
+            for o in vharness.server.service.exchange.open_orders(vharness.account_id(), "BTCUSDT")
+        ),
+        what="the order on the exchange",
+    )
+    await vclock.advance(0.3)
     await log.wait_for(BuyOrderCreated, order_id)
     assert not log.of(OrderFailed)
     release.set()
@@ -204,8 +218,7 @@ async def test_stale_rest_answer_does_not_move_an_order_back(harness: Harness) -
     release = asyncio.Event()
     harness.faults.hold("GET", OPEN_ORDERS, release)
     task = asyncio.create_task(exchange.update_order_status())
-    while harness.faults.count("GET", OPEN_ORDERS) == 0:
-        await asyncio.sleep(0)
+    await until(lambda: harness.faults.count("GET", OPEN_ORDERS) > 0, what="the openOrders request")
     harness.mm_order("BTCUSDT", Side.SELL, "0.5")
     await log.wait_for(BuyOrderCompleted, order_id)
     release.set()

@@ -67,7 +67,7 @@ async def test_restore_tracking_states_only_registers_open_orders(harness: Harne
     second_log_names: list[str] = []
     second.events.subscribe(OrderCreated, lambda e: second_log_names.append(e.client_order_id))
     await second.start()
-    await second.events.wait_for(ReconciliationCompleted)
+    await asyncio.wait_for(second.events.wait_for(ReconciliationCompleted), SAFETY)
     assert second.in_flight_orders[order_id].current_state is OrderState.OPEN
     assert second_log_names == []  # its Created was published before the restart
 

@@ -87,8 +87,8 @@ async def test_stale_rest_balances_never_overwrite_newer_stream_updates(harness:
     release = asyncio.Event()
     harness.faults.hold("GET", ACCOUNT, release)
     task = asyncio.create_task(exchange.update_balances())
-    while harness.faults.count("GET", ACCOUNT) < 2:  # the start-up call, then ours
-        await asyncio.sleep(0)
+    # the start-up call, then ours
+    await until(lambda: harness.faults.count("GET", ACCOUNT) >= 2, what="the /account request")
     order_id = exchange.buy(BTC, D("1"), OrderType.LIMIT, D("50000"))
     await log.wait_for(BuyOrderCreated, order_id)
     await until(

@@ -220,6 +220,10 @@ async def test_server_shutdown_notice(
     assert msg == {"e": "serverShutdown", "E": clock.now_us() // 1000}
     msg = json.loads((await asyncio.wait_for(combined.receive(), 5)).data)
     assert msg == {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": clock.now_us() // 1000}}
+    # Then each connection closes as "going away" (reading the close completes it at once).
+    for ws in (raw, combined):
+        closing = await asyncio.wait_for(ws.receive(), 5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1001)
     await stopping
 
 

@@ -1,0 +1,13 @@
+"""Settings for the whole suite.
+
+Property-based tests draw their examples from a fixed seed (``derandomize``), so two runs
+of the suite test the same inputs and give the same result, and keep no example database
+in the working tree. Per-test ``@settings`` still set how many examples each test runs.
+"""
+
+from __future__ import annotations
+
+from hypothesis import settings
+
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.load_profile("deterministic")
