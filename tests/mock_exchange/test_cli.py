@@ -46,9 +46,9 @@ class Served:
         return self.process.returncode, out.decode()
 
 
-async def serve(*args: str) -> Served:
-    """Start ``python -m mock_exchange serve --port 0 ARGS`` and read its banner."""
-    process = await asyncio.create_subprocess_exec(
+async def spawn(*args: str, stderr: int = asyncio.subprocess.STDOUT) -> asyncio.subprocess.Process:
+    """``python -m mock_exchange serve --port 0 ARGS`` (stderr: into stdout, or a pipe)."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "mock_exchange",
@@ -57,8 +57,13 @@ async def serve(*args: str) -> Served:
         "0",
         *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=stderr,
     )
+
+
+async def serve(*args: str) -> Served:
+    """Start ``mock_exchange serve`` with ``args`` and read its banner."""
+    process = await spawn(*args)
     assert process.stdout is not None
     printed: list[str] = []
     while not printed or not printed[-1].startswith("Press Ctrl-C"):
@@ -141,18 +146,7 @@ async def test_a_config_file_decides_the_synthetic_activity(
 async def test_a_bad_config_file_is_refused_with_its_path(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("accounts: [{name: trader, balances: {BTC: '1.0.0'}}]\n")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mock_exchange",
-        "serve",
-        "--port",
-        "0",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn("--config", str(config), stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
     assert process.returncode == 2 and not out
     assert err.decode() == (
