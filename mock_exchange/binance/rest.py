@@ -4,7 +4,9 @@ Order of checks for a request (what a client sees when several things are wrong)
 IP ban (418, before anything else, whatever the request), parameters parse (``-1101``),
 time unit header (``-1194``), rate limits (429/418), API key (``-2014``/``-2015``),
 signature presence, timestamp (``-1021``), signature (``-1022``), then the endpoint's own
-parameters and business rules. Every response to an ``/api/`` path carries
+parameters and business rules. A path Binance does not have (404), or a modelled path with
+another method (405), is answered before all of these; a Binance path the mock does not
+model answers ``-1020`` after the ban check. Every answer of an endpoint carries
 ``X-MBX-USED-WEIGHT-1M`` and the legacy ``X-MBX-USED-WEIGHT`` (the same count, still sent
 by Binance); order placements also carry the ORDERS counters.
 

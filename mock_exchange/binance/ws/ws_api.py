@@ -247,13 +247,13 @@ class WsApi:
 
     def _disconnect_banned(self, ip: str) -> None:
         """An IP ban, however earned (REST, another connection, a fault), disconnects every
-        WS API connection of that IP, as on Binance. A connection serving a request closes
-        once its answer (the 418) is sent."""
+        WS API connection of that IP, as on Binance. The close waits one turn of the loop,
+        so that an answer being written now (the 418 of the request that earned the ban,
+        also from a fault) is sent first."""
         for s in list(self.sessions):
             if s.conn.ip == ip:
                 s.banned = True
-                if s.held is None:
-                    s.conn.close_soon(POLICY, "IP banned")
+                asyncio.get_running_loop().call_soon(s.conn.close_soon, POLICY, "IP banned")
 
     def _drop(self, s: _Session) -> None:
         for task in s.delayed:

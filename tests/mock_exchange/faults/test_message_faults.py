@@ -249,3 +249,29 @@ async def test_injected_messages(
     await barrier(stream, 0)
     assert server.control.inject_stream_message("btcusdt@trade", {"e": "trade", "t": 999}) == 1
     assert (await recv(stream)) == {"stream": "btcusdt@trade", "data": {"e": "trade", "t": 999}}
+
+
+async def test_a_ws_api_ban_fault_answers_418_then_disconnects(
+    server: MockExchangeServer, session: aiohttp.ClientSession
+) -> None:
+    ws = await session.ws_connect(server.ws_api_url)
+    server.control.add_fault({"surface": "ws_api", "method": "ping", "action": "ban", "seconds": 60})
+    await ws.send_str(json.dumps({"id": 5, "method": "ping"}))
+    reply = await recv(ws)
+    assert (reply["id"], reply["status"], reply["error"]["code"]) == (5, 418, -1003)
+    closing = await asyncio.wait_for(ws.receive(), 5)
+    assert (closing.type, closing.data, closing.extra) == (aiohttp.WSMsgType.CLOSE, 1008, "IP banned")
+
+
+async def test_ws_api_rate_limit_faults_escalate_to_a_418_then_disconnect(
+    server: MockExchangeServer, session: aiohttp.ClientSession
+) -> None:
+    ws = await session.ws_connect(server.ws_api_url)
+    server.control.add_fault({"surface": "ws_api", "method": "ping", "action": "rate_limit", "times": None})
+    statuses = []
+    for i in range(server.config.rate_limits.ban_after_violations + 1):
+        await ws.send_str(json.dumps({"id": i, "method": "ping"}))
+        statuses.append((await recv(ws))["status"])
+    assert statuses == [429] * server.config.rate_limits.ban_after_violations + [418]
+    closing = await asyncio.wait_for(ws.receive(), 5)
+    assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1008)
