@@ -154,6 +154,7 @@ from connector.core.errors import (
     OrderNotFound,
     OrderNotTracked,
     OrderRejected,
+    RequestInfo,
     TransportError,
 )
 from connector.core.events import BalanceUpdated, ConnectorEvent, EventBus
@@ -1662,12 +1663,26 @@ class BinanceExchange:
         overwrites newer information)."""
         asked_at = self._clock()
         data = await self.rest.request("GET", CONSTANTS.ACCOUNT_PATH, signed=True)
-        updated_ms = int(data["updateTime"])
+        # Read the whole answer before applying any of it: a malformed one changes nothing.
+        try:
+            updated_ms = int(data["updateTime"])
+            entries = [
+                (str(e["asset"]), decimal(e["free"], "free"), decimal(e["locked"], "locked"))
+                for e in data["balances"]
+            ]
+            rates = data.get("commissionRates")
+            fee_rates = (
+                (decimal(rates["maker"], "maker"), decimal(rates["taker"], "taker"))
+                if isinstance(rates, dict)
+                else None
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise TransportError(
+                f"unreadable account answer: {exc!r}",
+                request=RequestInfo("GET", CONSTANTS.ACCOUNT_PATH),
+            ) from exc
         seen = set()
-        for entry in data["balances"]:
-            asset = str(entry["asset"])
-            free = decimal(entry["free"], "free")
-            locked = decimal(entry["locked"], "locked")
+        for asset, free, locked in entries:
             seen.add(asset)
             self._set_balance(asset, free + locked, free, updated_ms, rest_asked_at=asked_at)
         for asset in [
@@ -1677,9 +1692,8 @@ class BinanceExchange:
         ]:
             self._set_balance(asset, ZERO, ZERO, updated_ms, rest_asked_at=asked_at)
             del self._balances[asset]
-        rates = data.get("commissionRates")
-        if isinstance(rates, dict):
-            self._account_fee_rates = (decimal(rates["maker"], "maker"), decimal(rates["taker"], "taker"))
+        if fee_rates is not None:
+            self._account_fee_rates = fee_rates
         self._balances_loaded = True
         self._errors.pop("balances", None)
         self._progress.set()

@@ -198,23 +198,30 @@ def _answer_shape(
     return dict
 
 
+#: The longest wait a ``Retry-After`` can impose: Binance's longest IP ban, three days.
+MAX_RETRY_AFTER_S = 3 * 86_400.0
+
+
 def _retry_after(headers: Mapping[str, str], now_s: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: Binance sends seconds; HTTP also
-    allows a date (a proxy's answer), read against ``now_s`` (epoch seconds, server time)."""
+    allows a date (a proxy's answer), read against ``now_s`` (epoch seconds, server time).
+    Never more than ``MAX_RETRY_AFTER_S`` (an absurd value must not stop requests for good)."""
     raw = headers.get("Retry-After")
     if raw is None:
         return None
     try:
-        return max(0.0, float(raw))  # float ok: seconds
+        seconds = float(raw)  # float ok: seconds
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": no zone given; HTTP dates are GMT
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = when.timestamp() - now_s
+    if seconds != seconds:  # NaN
         return None
-    if when.tzinfo is None:  # "-0000": no zone given; HTTP dates are GMT
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, when.timestamp() - now_s)  # float ok: seconds
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
 def build_rate_limiter(

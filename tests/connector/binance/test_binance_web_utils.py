@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import email.utils
+
 import pytest
 
 from connector.binance import binance_constants as CONSTANTS
 from connector.binance.binance_web_utils import (
     ERROR_CLASSES,
+    MAX_RETRY_AFTER_S,
+    _retry_after,
     banned_until_s,
     build_rate_limiter,
     error_class_for,
@@ -179,3 +183,24 @@ def test_published_limits_replace_the_defaults() -> None:
     limiter = build_rate_limiter(published, safety_margin=0)
     assert limiter.capacity(CONSTANTS.ORDERS_10S) == 3
     assert limiter.weights_for("POST", CONSTANTS.ORDER_PATH)[CONSTANTS.ORDERS_10S] == 1
+
+
+NOW_S = 1_780_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        ("2", 2.0),
+        ("-5", 0.0),
+        (email.utils.formatdate(NOW_S + 30, usegmt=True), 30.0),
+        ("inf", MAX_RETRY_AFTER_S),
+        ("1e300", MAX_RETRY_AFTER_S),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER_S),
+        ("Mon, 01 Feb 99999999999999999999 00:00:00 GMT", None),  # OverflowError inside
+        ("nan", None),
+        ("soon", None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date_is_bounded(header: str, wait: float | None) -> None:
+    assert _retry_after({"Retry-After": header}, NOW_S) == wait

@@ -27,6 +27,7 @@ from connector.binance import (
     OrderState,
     OrderType,
     RateLimited,
+    ReconciliationCompleted,
     RequestTimeout,
     TransportError,
 )
@@ -562,6 +563,29 @@ async def test_balances_answered_with_json_of_the_wrong_shape_raise_typed(harnes
     harness.faults.add("GET", ACCOUNT, answer(200, b"[]", "application/json", execute=False))
     with pytest.raises(TransportError, match="not an object"):
         await exchange.update_balances()
+
+
+async def test_a_malformed_account_answer_changes_nothing_and_orders_are_still_reconciled(
+    harness: Harness,
+) -> None:
+    """A TypeError from an entry that is not an object escaped untyped (and, inside a
+    reconciliation pass, skipped the orders); balances read before it were applied."""
+    exchange, log = await harness.started()
+    order_id = exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    before = exchange.get_all_balances()
+
+    def spoil(body: Any) -> Any:
+        body["balances"] = [{"asset": "BTC", "free": "0", "locked": "0"}, "not an object"]
+        return body
+
+    harness.faults.rewrite("GET", ACCOUNT, spoil, times=2)
+    with pytest.raises(TransportError, match="unreadable account answer"):
+        await exchange.update_balances()
+    assert exchange.get_all_balances() == before
+    checked = exchange.events.wait_for(ReconciliationCompleted, predicate=lambda e: e.trigger == "manual")
+    assert not await exchange.update_order_status()  # incomplete: the balances failed
+    assert (await asyncio.wait_for(checked, SAFETY)).orders_checked == 1
 
 
 async def test_retry_after_given_as_an_http_date(vharness: Harness, vclock: VirtualClock) -> None:

@@ -264,9 +264,12 @@ async def test_an_executed_create_answered_with_an_internal_error_is_reconciled(
     """-1000 and -1001 say nothing of how far the request got: an unknown outcome, even
     with HTTP 400. The order, placed, is never failed (it was: OrderFailed beside the
     stream's NEW, and what happened to it later only anomalies)."""
-    exchange, log = await harness.started()
+    exchange, log = await harness.started(stream_backoff=NEVER)
+    await stream_down(harness, exchange)  # only the create's answer and REST can tell
     harness.faults.fail("POST", ORDER, status=400, body={"code": code, "msg": msg}, after_execution=True)
-    reconciled = exchange.events.wait_for(ReconciliationCompleted, predicate=lambda e: "create" in e.trigger)
+    reconciled = exchange.events.wait_for(
+        ReconciliationCompleted, predicate=lambda e: "create outcome unknown" in e.trigger
+    )
     order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
     await asyncio.wait_for(reconciled, SAFETY)
     assert harness.find_order(order_id).status.name == "NEW"
