@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import venv
@@ -57,27 +56,20 @@ def _from_caller(arg: str, here: Path) -> str:
     return f"{candidate.resolve()}{sep}{node}" if candidate.exists() else arg
 
 
-#: How long a task may take to stop on a Ctrl-C before dev.py passes the interrupt on.
-FORWARD_INTERRUPT_AFTER_S = 3.0
-
-
 def _run(cmd: list[str], cwd: Path) -> int:
     """Run a task to its end; its exit status (128 + N if signal N ended it, as shells say).
 
     Ctrl-C in a terminal reaches the task too (it is in our process group), so let it stop
-    on its own (the server says goodbye to its clients) instead of killing it and printing
-    our own traceback. If it is still running a few seconds later, the interrupt was sent
-    to dev.py alone (some IDEs do that): pass it on. A second Ctrl-C kills the task."""
+    on its own (the server says goodbye to its clients, pytest prints its summary) instead
+    of killing it and printing our own traceback. A second Ctrl-C kills the task (also the
+    way out when the interrupt was sent to dev.py alone, as some IDEs do: passing it on
+    would interrupt a task the terminal already interrupted a second time)."""
     with subprocess.Popen(cmd, cwd=cwd) as proc:
         try:
             status = proc.wait()
         except KeyboardInterrupt:
             try:
-                try:
-                    status = proc.wait(timeout=FORWARD_INTERRUPT_AFTER_S)
-                except subprocess.TimeoutExpired:
-                    proc.send_signal(signal.SIGINT)
-                    status = proc.wait()
+                status = proc.wait()
             except KeyboardInterrupt:
                 proc.kill()
                 status = proc.wait()

@@ -5,6 +5,7 @@ cleanly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -52,8 +53,14 @@ def _venv_is_current(dev: ModuleType) -> bool:
     return bool(dev.STAMP.exists() and dev.STAMP.read_text().strip() == digest)
 
 
-async def _dev_py_serve() -> asyncio.subprocess.Process:
-    """``dev.py serve`` in its own process group (as a terminal runs it), once it is up."""
+@pytest.mark.skipif(os.name == "nt", reason="process groups and SIGINT are POSIX")
+async def test_ctrl_c_on_dev_py_serve_stops_the_server_cleanly() -> None:
+    """Ctrl-C reaches dev.py and the server alike (one process group): dev.py waits for the
+    server to stop on its own, with no traceback of its own (it printed one, and killed the
+    server 0.25 s later, before it had said goodbye to its clients)."""
+    dev = load_dev()
+    if not _venv_is_current(dev):
+        pytest.skip("needs the .venv that dev.py manages (run the tests with dev.py test)")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "dev.py"),
@@ -63,38 +70,18 @@ async def _dev_py_serve() -> asyncio.subprocess.Process:
         "--no-activity",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
     )
-    assert process.stdout is not None
-    line = b""
-    while not line.startswith(b"Press Ctrl-C"):
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        assert line, "dev.py serve exited early"
-    return process
-
-
-async def test_ctrl_c_on_dev_py_serve_stops_the_server_cleanly() -> None:
-    """Ctrl-C reaches dev.py and the server alike (one process group): dev.py waits for the
-    server to stop on its own, with no traceback of its own (it printed one, and killed the
-    server 0.25 s later, before it had said goodbye to its clients)."""
-    dev = load_dev()
-    if not _venv_is_current(dev):
-        pytest.skip("needs the .venv that dev.py manages (run the tests with dev.py test)")
-    process = await _dev_py_serve()
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, _ = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, out
-    assert b"Stopping..." in out and b"Traceback" not in out, out
-
-
-async def test_an_interrupt_sent_to_dev_py_alone_is_passed_on() -> None:
-    """Some IDEs signal only the process they started: dev.py passes the interrupt on
-    once the task has had ``FORWARD_INTERRUPT_AFTER_S`` to stop by itself."""
-    dev = load_dev()
-    if not _venv_is_current(dev):
-        pytest.skip("needs the .venv that dev.py manages (run the tests with dev.py test)")
-    process = await _dev_py_serve()
-    process.send_signal(signal.SIGINT)  # dev.py only, not its process group
-    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    try:
+        assert process.stdout is not None
+        line = b""
+        while not line.startswith(b"Press Ctrl-C"):
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            assert line, "dev.py serve exited early"
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # never leave a server behind
+            os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, out
     assert b"Stopping..." in out and b"Traceback" not in out, out

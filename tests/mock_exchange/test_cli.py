@@ -4,6 +4,7 @@ and credentials it prints, the embedded defaults it serves, ``--config``, and Ct
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -16,6 +17,8 @@ import aiohttp
 import pytest
 
 from tests.support.rest_client import RestClient
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="stopped with SIGINT, as Ctrl-C does on POSIX")
 
 START_TIMEOUT = 30.0
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "mock_exchange" / "default_config.yaml"
@@ -41,7 +44,12 @@ class Served:
     async def interrupt(self) -> tuple[int, str]:
         """Ctrl-C: the exit status and the rest of its output."""
         self.process.send_signal(signal.SIGINT)
-        out, _ = await asyncio.wait_for(self.process.communicate(), START_TIMEOUT)
+        try:
+            out, _ = await asyncio.wait_for(self.process.communicate(), START_TIMEOUT)
+        finally:
+            if self.process.returncode is None:  # never leave a server behind
+                self.process.kill()
+                await self.process.wait()
         assert self.process.returncode is not None
         return self.process.returncode, out.decode()
 
@@ -66,11 +74,17 @@ async def serve(*args: str) -> Served:
     process = await spawn(*args)
     assert process.stdout is not None
     printed: list[str] = []
-    while not printed or not printed[-1].startswith("Press Ctrl-C"):
-        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
-        if not line:
-            raise AssertionError(f"serve exited ({await process.wait()}) after printing {printed}")
-        printed.append(line.decode().rstrip())
+    try:
+        while not printed or not printed[-1].startswith("Press Ctrl-C"):
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+            if not line:
+                raise AssertionError(f"serve exited ({await process.wait()}) after printing {printed}")
+            printed.append(line.decode().rstrip())
+    except BaseException:
+        if process.returncode is None:  # never leave a server behind
+            process.kill()
+            await process.wait()
+        raise
     return Served(process, printed)
 
 
