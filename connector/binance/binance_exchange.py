@@ -199,6 +199,10 @@ Sleep = Callable[[float], Awaitable[None]]
 #: not taken effect, before the order goes back to its previous state.
 MAX_CANCEL_RETRIES = 2
 
+#: Unreadable user-stream events ask for at most one reconciliation per this many seconds
+#: (a format change would otherwise run pass after pass, spending the request weight).
+UNREADABLE_EVENT_RECONCILE_S = 5.0
+
 #: Used by ``get_fee`` until the account's commission rates are known (Binance's base rate).
 DEFAULT_FEE_RATE = Decimal("0.001")
 
@@ -407,6 +411,8 @@ class BinanceExchange:
         self._reconcile_triggers: list[str] = []
         self._reconcile_lock = asyncio.Lock()
         self._reconcile_timer: asyncio.Task[None] | None = None
+        self._unreadable_pass_at = -math.inf  # when the last pass for an unreadable event was asked
+        self._unreadable_pass_due = False  # a later such pass is scheduled (it covers new ones)
         self._retry_attempt = 0
         self._errors: dict[str, str] = {}  # part → last error, for not_ready_reasons
         self._progress = asyncio.Event()  # set when a readiness part may have changed
@@ -484,6 +490,7 @@ class BinanceExchange:
         self._supervisors.clear()
         self._order_tasks.clear()
         self._reconcile_timer = None
+        self._unreadable_pass_due = False  # its task was cancelled above
         if self._ob_tracker is not None:
             await self._ob_tracker.stop()
         if self._session is not None:
@@ -1765,8 +1772,28 @@ class BinanceExchange:
                         self._process_user_event(item)
                     except Exception:  # one bad event must never stall the stream (W14)
                         logger.exception("user stream: cannot process event %.300s", item)
-                        # What it said (a fill, a balance) is lost: ask REST instead.
-                        self.request_reconciliation("unreadable user stream event")
+                        self._reconcile_for_unreadable_event()
+
+    def _reconcile_for_unreadable_event(self) -> None:
+        """What an unreadable event said (a fill, a balance) is lost: ask REST instead. At
+        most one such pass per ``UNREADABLE_EVENT_RECONCILE_S``: an event arriving sooner
+        is covered by one pass scheduled for the end of that interval, never dropped."""
+        if self._unreadable_pass_due:
+            return
+        wait = self._unreadable_pass_at + UNREADABLE_EVENT_RECONCILE_S - self._clock()
+        if wait <= 0:
+            self._unreadable_pass_at = self._clock()
+            self.request_reconciliation("unreadable user stream event")
+            return
+        self._unreadable_pass_due = True
+
+        async def later() -> None:
+            await self._sleep(wait)
+            self._unreadable_pass_due = False
+            self._unreadable_pass_at = self._clock()
+            self.request_reconciliation("unreadable user stream event")
+
+        self._run_order_task(later())
 
     def _process_user_event(self, event: Mapping[str, Any]) -> None:
         event_type = event.get("e")

@@ -18,6 +18,7 @@ from connector.binance import (
     ReconciliationCompleted,
     StreamStatusChanged,
 )
+from connector.binance.binance_exchange import UNREADABLE_EVENT_RECONCILE_S
 from mock_exchange.clock import VirtualClock, settle
 from mock_exchange.engine import Side
 from tests.connector.e2e.support import BTC, FAST, NEVER, SAFETY, Harness, stream_down, until
@@ -341,3 +342,35 @@ async def test_an_unreadable_report_is_replaced_by_a_reconciliation(harness: Har
     harness.inject_user(execution_report(order_id, exchange_order_id, x="TRADE", X="FILLED", L="garbage"))
     completed = await log.wait_for(BuyOrderCompleted, order_id)
     assert completed.executed_amount_base == D("0.5")
+
+
+async def test_unreadable_reports_in_a_row_ask_for_one_pass_per_interval(
+    vharness: Harness, vclock: VirtualClock
+) -> None:
+    """A run of unreadable events (say, a format change) must not run reconciliation pass
+    after pass, spending the request weight orders need: one pass at once, then one at the
+    end of the interval that covers everything that arrived meanwhile."""
+    exchange, log = await vharness.started(clock=lambda: vclock.now_us() / 1e6, sleep=vclock.sleep)
+    order_id = exchange.buy(BTC, D("0.01"), OrderType.LIMIT, D("59000"))
+    await log.wait_for(BuyOrderCreated, order_id)
+    exchange_order_id = vharness.open_order(order_id).order_id
+    passes: list[int] = []  # virtual microseconds
+    exchange.events.subscribe(
+        ReconciliationCompleted,
+        lambda e: passes.append(vclock.now_us()) if "unreadable" in e.trigger else None,
+    )
+    for _ in range(3):
+        vharness.inject_user(
+            execution_report(order_id, exchange_order_id, x="TRADE", X="FILLED", L="garbage")
+        )
+    t = vclock.now_us() // 1000
+    vharness.inject_user(
+        {"subscriptionId": 0, "event": {"e": "balanceUpdate", "E": t, "a": "BTC", "d": "1", "T": t}}
+    )
+    await until(lambda: exchange.get_balance("BTC") == D("2"), exchange.events, what="the events after them")
+    await until(lambda: len(passes) == 1, exchange.events, what="the first pass")
+    await vclock.advance(UNREADABLE_EVENT_RECONCILE_S)
+    await until(lambda: len(passes) == 2, exchange.events, what="the pass at the interval's end")
+    await vclock.advance(UNREADABLE_EVENT_RECONCILE_S)
+    await settle()
+    assert len(passes) == 2 and passes[1] - passes[0] == UNREADABLE_EVENT_RECONCILE_S * 1_000_000
