@@ -78,7 +78,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .data_types import OrderState, TradeType
-from .errors import ConnectorError, InvalidOrder, InvalidOrderReason, OrderLost
+from .errors import ConfigurationError, ConnectorError, InvalidOrder, InvalidOrderReason, OrderLost
 from .events import (
     AnomalyKind,
     BuyOrderCompleted,
@@ -441,9 +441,27 @@ class ClientOrderTracker:
     def restore_tracking_states(self, states: Mapping[str, Mapping[str, Any]]) -> None:
         """Re-track orders saved by ``tracking_states``: unresolved ones as active, lost ones
         as lost; resolved ones are skipped. Publishes nothing (their events were published
-        before the restart)."""
-        for data in states.values():
-            order = InFlightOrder.from_json(data)
+        before the restart). Anything that is not what ``tracking_states`` saved raises
+        ``ConfigurationError`` and restores nothing."""
+        if not isinstance(states, Mapping):
+            raise ConfigurationError(
+                f"tracking states must map client order ids to saved states, got {type(states).__name__}"
+            )
+        # Every state is read before any is restored: a bad one restores nothing.
+        orders = []
+        for client_order_id, data in states.items():
+            try:
+                order = InFlightOrder.from_json(data)
+            except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+                raise ConfigurationError(
+                    f"tracking state {client_order_id!r} is not one saved by tracking_states: {exc!r}"
+                ) from exc
+            if order.client_order_id != client_order_id:
+                raise ConfigurationError(
+                    f"tracking state {client_order_id!r} holds order {order.client_order_id!r}"
+                )
+            orders.append(order)
+        for order in orders:
             if self._find_by_client_id(order.client_order_id) is not None:
                 continue
             if order.is_open:

@@ -168,6 +168,9 @@ class TradeFee:
 
     @classmethod
     def from_json(cls, data: Mapping[str, str]) -> TradeFee:
+        for amount in data.values():
+            if not isinstance(amount, str):  # a float would bring its binary error into money
+                raise TypeError(f"a saved fee amount must be a string, got {amount!r}")
         return cls.from_pairs((token, Decimal(amount)) for token, amount in data.items())
 
 

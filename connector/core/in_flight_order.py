@@ -192,8 +192,16 @@ def _check_id(value: object, name: str) -> None:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
 
 
+def _saved_decimal(value: object) -> Decimal:
+    """A decimal saved by ``to_json``: always a string (a float would bring its binary
+    error into money, ``Decimal(0.1)``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"a saved decimal must be a string, got {value!r}")
+    return Decimal(value)
+
+
 def _opt_decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
+    return None if value is None else _saved_decimal(value)
 
 
 def _opt_str(value: Decimal | None) -> str | None:
@@ -316,9 +324,9 @@ class TradeUpdate:
             exchange_order_id=data.get("exchange_order_id"),
             trading_pair=data["trading_pair"],
             fill_timestamp=int(data["fill_timestamp"]),
-            fill_price=Decimal(data["fill_price"]),
-            fill_base_amount=Decimal(data["fill_base_amount"]),
-            fill_quote_amount=Decimal(data["fill_quote_amount"]),
+            fill_price=_saved_decimal(data["fill_price"]),
+            fill_base_amount=_saved_decimal(data["fill_base_amount"]),
+            fill_quote_amount=_saved_decimal(data["fill_quote_amount"]),
             fee=TradeFee.from_json(data["fee"]),
             is_maker=bool(data["is_maker"]),
         )
@@ -709,7 +717,7 @@ class InFlightOrder:
             trading_pair=data["trading_pair"],
             order_type=OrderType(data["order_type"]),
             trade_type=TradeType(data["trade_type"]),
-            amount=Decimal(data["amount"]),
+            amount=_saved_decimal(data["amount"]),
             creation_timestamp=float(data["creation_timestamp"]),  # float ok: seconds
             price=_opt_decimal(data.get("price")),
             exchange_order_id=data.get("exchange_order_id"),
@@ -729,8 +737,8 @@ class InFlightOrder:
             order.failure_error = OrderLost(message) if order.is_lost else ConnectorError(message)
         last = data.get("last_update_timestamp")
         order.last_update_timestamp = None if last is None else int(last)
-        order.exchange_executed_amount_base = Decimal(data["exchange_executed_amount_base"])
-        order.exchange_executed_amount_quote = Decimal(data["exchange_executed_amount_quote"])
+        order.exchange_executed_amount_base = _saved_decimal(data["exchange_executed_amount_base"])
+        order.exchange_executed_amount_quote = _saved_decimal(data["exchange_executed_amount_quote"])
         for fill in data.get("order_fills", ()):
             order._add_fill(TradeUpdate.from_json(fill))
         for fill in data.get("late_fills", ()):

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from connector.core.client_order_tracker import ClientOrderTracker
 from connector.core.data_types import OrderState, OrderType, TradeFee, TradeType
 from connector.core.errors import (
+    ConfigurationError,
     InvalidOrder,
     InvalidOrderReason,
     OrderLost,
@@ -682,6 +683,51 @@ def test_restore_tracking_states_resumes_active_and_lost_orders_silently() -> No
     after.fill(2, "0.5", client_order_id="open", exchange_order_id="e1")
     assert after.kinds() == ["OrderFilled", "BuyOrderCompleted"]
     assert after.terminal().executed_amount_base == D("1")
+
+
+def _spoiled(saved: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**saved, "bad": {**saved["good"], "client_order_id": "bad", **changes}}
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [1, 2],
+        None,
+        {"good": "GOOD", "bad": 1},
+        {"good": "GOOD", "bad": {}},
+        "amount:abc",
+        "amount:float",
+        "current_state:BOGUS",
+        "fee:float",
+        "key",
+    ],
+)
+def test_restoring_what_tracking_states_did_not_save_is_refused_whole(states: Any) -> None:
+    """Garbage raised AttributeError, KeyError, InvalidOperation... from deep inside, after
+    the entries before it were restored; a float amount was taken with its binary error."""
+    before = Harness()
+    before.place("good")
+    before.status(S.OPEN, 1, client_order_id="good", exchange_order_id="e1")
+    before.fill(1, "0.5", client_order_id="good", exchange_order_id="e1")
+    saved: dict[str, Any] = json.loads(json.dumps(before.tracker.tracking_states))
+    if isinstance(states, dict):
+        states = {k: saved["good"] if v == "GOOD" else v for k, v in states.items()}
+    elif states == "amount:abc":
+        states = _spoiled(saved, amount="abc")
+    elif states == "amount:float":
+        states = _spoiled(saved, amount=0.001)
+    elif states == "current_state:BOGUS":
+        states = _spoiled(saved, current_state="BOGUS")
+    elif states == "fee:float":
+        fill = {**saved["good"]["order_fills"][0], "client_order_id": "bad", "fee": {"BTC": 0.0005}}
+        states = _spoiled(saved, order_fills=[fill])
+    elif states == "key":
+        states = {"good": saved["good"], "other": {**saved["good"], "client_order_id": "bad"}}
+    after = Harness()
+    with pytest.raises(ConfigurationError):
+        after.tracker.restore_tracking_states(states)
+    assert after.tracker.active_orders == {} and after.events == []
 
 
 def test_restored_order_awaiting_fills_can_be_forced() -> None:
