@@ -271,6 +271,19 @@ def _commission(data: Mapping[str, Any], asset_key: str, amount_key: str) -> Tra
     return TradeFee.of(str(asset), decimal(data[amount_key], amount_key)) if asset else ZERO_FEE
 
 
+def _check_trading_pairs(trading_pairs: object) -> None:
+    """``ConfigurationError`` unless every pair is written ``BASE-QUOTE``: a connector
+    configured otherwise would start and never become ready."""
+    if isinstance(trading_pairs, str):
+        raise ConfigurationError(
+            f"trading_pairs must be a list of pairs such as ['BTC-USDT'], got the string {trading_pairs!r}"
+        )
+    for pair in trading_pairs:  # type: ignore[attr-defined]
+        base, dash, quote = pair.partition("-") if isinstance(pair, str) else ("", "", "")
+        if not (base and dash and quote) or "-" in quote:
+            raise ConfigurationError(f"trading pair {pair!r} is not written BASE-QUOTE (e.g. 'BTC-USDT')")
+
+
 def _check_rounded_to_zero(rule: TradingRule, given: Decimal, quantized: Decimal, *, is_price: bool) -> None:
     """A positive value that quantizing turns into 0 is *below the minimum* (the caller can
     fix that by asking for more), not an invalid value: say so, naming the bound."""
@@ -340,8 +353,18 @@ class BinanceExchange:
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        if not isinstance(api_key, str) or not isinstance(api_secret, str):
+            raise ConfigurationError("api_key and api_secret must be strings")
         if trading_required and not (api_key and api_secret):
             raise ValueError("trading_required needs api_key and api_secret")
+        _check_trading_pairs(trading_pairs)
+        for name, seconds in (
+            ("request_timeout_s", request_timeout_s),
+            ("order_request_timeout_s", order_request_timeout_s),
+            ("heartbeat_s", heartbeat_s),
+        ):
+            if not (isinstance(seconds, int | float) and 0 < seconds < math.inf):
+                raise ConfigurationError(f"{name} must be a positive number of seconds, got {seconds!r}")
         self.endpoints = endpoints or BinanceEndpoints.production()
         self.trading_required = trading_required
         self._trading_pairs = list(dict.fromkeys(trading_pairs))
@@ -801,7 +824,10 @@ class BinanceExchange:
         return {} if self._ob_tracker is None else self._ob_tracker.order_books
 
     def get_order_book(self, trading_pair: str) -> OrderBook:
-        """The pair's book (empty while not synced). ``KeyError`` for an untracked pair."""
+        """The pair's book (empty while not synced). ``KeyError`` for an untracked pair;
+        ``NotReady`` before ``start()`` has loaded the trading rules (no book exists yet)."""
+        if self._ob_tracker is None:
+            raise NotReady("order books exist once start() has loaded the trading rules")
         return self.order_books[trading_pair]
 
     async def wait_until_order_book_synced(self, trading_pair: str) -> None:
@@ -863,10 +889,16 @@ class BinanceExchange:
         return None if book is None else book.last_trade_price
 
     async def get_last_traded_prices(self, trading_pairs: Iterable[str]) -> dict[str, Decimal]:
-        """Last prices over REST (``GET /api/v3/ticker/price``), for pairs without a stream."""
+        """Last prices over REST (``GET /api/v3/ticker/price``), for pairs without a stream.
+        ``NotReady`` before the trading rules are loaded, ``KeyError`` for a pair the
+        exchange does not list."""
         result: dict[str, Decimal] = {}
         for pair in trading_pairs:
-            symbol = self._symbols.symbol(pair)
+            if not self._rules_ready.is_set():
+                raise NotReady("trading rules are not loaded yet")
+            symbol = self._symbols.symbol_by_pair.get(pair)
+            if symbol is None:
+                raise KeyError(f"{pair} is not a trading pair of the exchange")
             data = await self.rest.request("GET", CONSTANTS.TICKER_PRICE_PATH, {"symbol": symbol})
             result[pair] = decimal(data["price"], "price")
         return result
@@ -1011,6 +1043,10 @@ class BinanceExchange:
         unknown outcome is settled by reconciliation meanwhile); orders not CANCELED by then
         are reported with ``success=False``.
         """
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
+            raise TypeError(f"timeout_s must be a number of seconds, got {timeout_s!r}")
+        if timeout_s != timeout_s:
+            raise ValueError("timeout_s must be a number of seconds, got NaN")
         orders = list(self.order_tracker.active_orders.values())
         if not orders:
             return []
@@ -1113,6 +1149,8 @@ class BinanceExchange:
         self._check_open_order_count(rule)
         if client_order_id is None:
             client_order_id = self._ids.new_id(trade_type, trading_pair)
+        elif not isinstance(client_order_id, str):
+            raise TypeError(f"client_order_id must be a str, got {client_order_id!r}")
         elif not validate_client_order_id(client_order_id):
             raise ValueError(
                 f"client order id {client_order_id!r} does not match {CONSTANTS.CLIENT_ORDER_ID_RE.pattern}"

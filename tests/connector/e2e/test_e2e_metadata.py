@@ -17,6 +17,7 @@ from connector.binance import (
     OrderType,
     ReconciliationCompleted,
 )
+from connector.core.errors import ConfigurationError
 from mock_exchange.engine import SymbolStatus
 from tests.connector.e2e.support import (
     BTC,
@@ -212,3 +213,49 @@ async def test_a_connector_can_be_started_again(harness: Harness) -> None:
     await exchange.start()
     await asyncio.wait_for(exchange.wait_until_ready(), SAFETY)
     assert exchange.get_best_ask(BTC) == D("60005")
+
+
+# -- misuse of the public API (found by an audit): typed errors at once, never a hang ----------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"trading_pairs": "BTC-USDT"},  # a string: it was split into ('B', 'T', 'C', ...)
+        {"trading_pairs": ["BTCUSDT"]},  # accepted, then never ready
+        {"trading_pairs": ["BTC-USDT", ""]},
+        {"trading_pairs": ["BTC-USDT-X"]},
+        {"request_timeout_s": -1},  # every request failed "no answer within -1 s"
+        {"order_request_timeout_s": 0},
+        {"heartbeat_s": float("nan")},
+        {"api_key": 123},  # the loops crashed over and over on a TypeError
+    ],
+)
+def test_a_misconfigured_connector_is_refused_at_construction(harness: Harness, overrides: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        harness.exchange(**overrides)
+
+
+async def test_book_and_price_queries_before_start_say_not_ready(harness: Harness) -> None:
+    exchange = harness.exchange()
+    with pytest.raises(NotReady):
+        exchange.get_order_book(BTC)  # a bare KeyError for a configured pair
+    with pytest.raises(NotReady):
+        await exchange.get_last_traded_prices([BTC])
+    await exchange.start()
+    await exchange.wait_until_ready()
+    with pytest.raises(KeyError, match="FOO-BAR is not a trading pair of the exchange"):
+        await exchange.get_last_traded_prices(["FOO-BAR"])
+    with pytest.raises(KeyError):
+        exchange.get_order_book("FOO-BAR")  # untracked: documented KeyError
+
+
+async def test_wrongly_typed_arguments_are_named(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    with pytest.raises(TypeError, match="client_order_id must be a str"):
+        exchange.buy(BTC, Decimal("0.01"), OrderType.LIMIT, Decimal("59000"), client_order_id=123)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="timeout_s must be a number"):
+        await exchange.cancel_all(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="NaN"):
+        await exchange.cancel_all(float("nan"))
+    assert exchange.in_flight_orders == {}
