@@ -1206,13 +1206,21 @@ class BinanceExchange:
             check_decimal(quote_amount, "quote_amount")
         except ValueError as exc:
             raise InvalidOrder(InvalidOrderReason.INVALID_AMOUNT, str(exc), trading_pair=pair) from None
-        step = rule.min_quote_amount_increment
-        quote = quote_amount if step == 0 else (quote_amount / step).to_integral_value(ROUND_DOWN) * step
-        if quote <= 0:
+        if quote_amount <= 0:
             raise InvalidOrder(
                 InvalidOrderReason.INVALID_AMOUNT,
                 f"quote amount {quote_amount} is not positive",
                 trading_pair=pair,
+            )
+        step = rule.min_quote_amount_increment
+        quote = quote_amount if step == 0 else (quote_amount / step).to_integral_value(ROUND_DOWN) * step
+        if quote <= 0:  # positive, but less than one quote step: below any minimum notional
+            raise InvalidOrder(
+                InvalidOrderReason.BELOW_MIN_NOTIONAL,
+                f"quote amount {quote_amount} is less than one quote step ({step})",
+                trading_pair=pair,
+                value=quote_amount,
+                limit=step,
             )
         if rule.apply_min_notional_to_market and quote < rule.min_notional_size:
             raise InvalidOrder(

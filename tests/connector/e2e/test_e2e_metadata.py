@@ -17,7 +17,7 @@ from connector.binance import (
     OrderType,
     ReconciliationCompleted,
 )
-from connector.core.errors import ConfigurationError
+from connector.core.errors import ConfigurationError, InvalidOrder, InvalidOrderReason
 from mock_exchange.engine import SymbolStatus
 from tests.connector.e2e.support import (
     BTC,
@@ -259,3 +259,13 @@ async def test_wrongly_typed_arguments_are_named(harness: Harness) -> None:
     with pytest.raises(ValueError, match="NaN"):
         await exchange.cancel_all(float("nan"))
     assert exchange.in_flight_orders == {}
+
+
+async def test_a_tiny_quote_amount_is_below_the_minimum_not_non_positive(harness: Harness) -> None:
+    exchange, _ = await harness.started()
+    with pytest.raises(InvalidOrder) as tiny:
+        exchange.buy(BTC, order_type=OrderType.MARKET, quote_amount=Decimal("1e-30"))
+    assert tiny.value.reason is InvalidOrderReason.BELOW_MIN_NOTIONAL, tiny.value  # "is not positive"
+    with pytest.raises(InvalidOrder) as negative:
+        exchange.buy(BTC, order_type=OrderType.MARKET, quote_amount=Decimal("-1"))
+    assert negative.value.reason is InvalidOrderReason.INVALID_AMOUNT
