@@ -1583,8 +1583,8 @@ class BinanceExchange:
             checked = 0
             try:
                 try:
-                    await self.update_balances()
-                except (ConnectorError, ValueError, KeyError) as exc:
+                    await self.update_balances()  # a malformed answer is a TransportError
+                except ConnectorError as exc:
                     complete = False
                     self._errors["balances"] = f"last attempt failed: {exc}"
                     logger.warning("balance update failed: %s", exc)

@@ -115,9 +115,8 @@ class RateLimiter:
     def admit(self, ip: str, weight: int, now_us: int, *, raw: bool = True) -> None:
         """Refuse the request (429/418) if the IP is banned or would exceed its limits
         (``raw``: it is a REST request, so ``RAW_REQUESTS`` applies too)."""
+        self.check_ban(ip, now_us)
         st = self._ip(ip)
-        if st.banned_until_us > now_us:
-            raise _still_banned(st, now_us)
         cfg = self.cfg
         over_weight = st.weight.current(now_us) + weight > cfg.request_weight_per_minute
         over_raw = raw and st.raw.current(now_us) + 1 > cfg.raw_requests_per_5m
@@ -174,9 +173,8 @@ class RateLimiter:
     def admit_connection(self, ip: str, now_us: int) -> None:
         """Count a WebSocket API connection attempt: 429 ``-1034`` past the ``CONNECTIONS``
         limit (a violation, like any 429), 418 while the IP is banned."""
+        self.check_ban(ip, now_us)
         st = self._ip(ip)
-        if st.banned_until_us > now_us:
-            raise _still_banned(st, now_us)
         limit = self.cfg.ws_api_connections_per_5m
         if st.connections.current(now_us) + 1 <= limit:
             st.connections.add(now_us, 1)

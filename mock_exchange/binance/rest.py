@@ -31,6 +31,7 @@ from .endpoints import UNMODELLED, Endpoint
 from .errors import BinanceError
 from .formatting import MS, US
 from .params import AUTH_PARAMS, Params, parse_form
+from .rate_limits import RateLimiter
 from .service import ExchangeService, Request
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -61,9 +62,9 @@ class RestInterceptor(Protocol):
     async def __call__(self, call: RestCall, proceed: Proceed) -> web.StreamResponse: ...
 
 
-def weight_headers(used: int) -> dict[str, str]:
-    """The used-weight headers: ``X-MBX-USED-WEIGHT-1M`` and its legacy unsuffixed twin."""
-    text = str(used)
+def weight_headers(limiter: RateLimiter, ip: str, now_us: int) -> dict[str, str]:
+    """``ip``'s used weight now, as ``X-MBX-USED-WEIGHT-1M`` and its legacy twin."""
+    text = str(limiter.used_weight(ip, now_us))
     return {"X-MBX-USED-WEIGHT": text, "X-MBX-USED-WEIGHT-1M": text}
 
 
@@ -123,17 +124,17 @@ class RestSurface:
 
     async def _serve(self, call: RestCall) -> web.StreamResponse:
         request, endpoint = call.request, call.endpoint
-        limiter = self.service.limiter
+        service = self.service
+        limiter = service.limiter
+        now = service.wall_us()
         if endpoint is not None or (request.method, request.path) in UNMODELLED:
-            now = self.service.wall_us()
             try:
                 limiter.check_ban(call.ip, now)
             except BinanceError as e:
-                return error_response(e, weight_headers(limiter.used_weight(call.ip, now)))
+                return error_response(e, weight_headers(limiter, call.ip, now))
         if endpoint is None:
             if (request.method, request.path) in UNMODELLED:
-                used = limiter.used_weight(call.ip, self.service.wall_us())
-                return error_response(err.unsupported_operation(), weight_headers(used))
+                return error_response(err.unsupported_operation(), weight_headers(limiter, call.ip, now))
             if request.path in self.paths:
                 return web.Response(
                     status=405,
@@ -141,8 +142,6 @@ class RestSurface:
                     headers={"Allow": ", ".join(sorted(m for (m, p) in self.routes if p == request.path))},
                 )
             return web.Response(status=404, text=NOT_FOUND_HTML, content_type="text/html")
-        service = self.service
-        now = service.wall_us()
         weight = 0
         charged = False
         headers: dict[str, str] = {}
@@ -190,7 +189,7 @@ class RestSurface:
             status, body = be.http_status, dumps(be.body())
         if charged:
             limiter.charge(call.ip, weight, now)
-        headers.update(weight_headers(limiter.used_weight(call.ip, now)))
+        headers.update(weight_headers(limiter, call.ip, now))
         if endpoint.places_order and call.account_id is not None:
             n10s, n1d = limiter.order_counts(call.account_id, now)
             headers["X-MBX-ORDER-COUNT-10S"] = str(n10s)

@@ -744,9 +744,7 @@ class MatchingEngine:
                 # FILLED once the budget is spent: matching stopped on it, or the book ran
                 # out just as it was (what is left trades not one step at the last price).
                 done = order.executed_qty > 0 and (
-                    stopped_by_budget
-                    or (order.orig_quote_qty - order.cumulative_quote) * SCALE // fills[-1].price
-                    < self.cfg.step_size
+                    stopped_by_budget or self._budget_qty(order, fills[-1].price) <= 0
                 )
             else:
                 done = order.available == 0
@@ -823,16 +821,18 @@ class MatchingEngine:
                 self._trade(taker, maker, price, avail if avail < maker_avail else maker_avail, level, fills)
         return False
 
-    def _quote_cap(self, taker: Order, price: int) -> int:
-        """How much more a ``quoteOrderQty`` order may trade at ``price``: what its budget
-        left still buys (or, selling, brings in), in whole steps; a SELL no more than the
-        base it locked."""
+    def _budget_qty(self, taker: Order, price: int) -> int:
+        """What a ``quoteOrderQty`` order's budget left still buys (or, selling, brings in)
+        at ``price``, in whole steps."""
         step = self.cfg.step_size
-        cap = (taker.orig_quote_qty - taker.cumulative_quote) * SCALE // price
-        cap -= cap % step
-        if taker.side is SELL:
-            cap = min(cap, taker.locked)
-        return cap
+        qty = (taker.orig_quote_qty - taker.cumulative_quote) * SCALE // price
+        return qty - qty % step
+
+    def _quote_cap(self, taker: Order, price: int) -> int:
+        """How much more a ``quoteOrderQty`` order may trade at ``price``: its budget's
+        quantity, and for a SELL no more than the base it locked."""
+        cap = self._budget_qty(taker, price)
+        return min(cap, taker.locked) if taker.side is SELL else cap
 
     def _trade(
         self,

@@ -92,7 +92,7 @@ class FaultInterceptor:
             # Through Binance's gateway, which reports the used weight on every answer.
             return error_response(
                 BinanceError(action.code, action.msg or err.default_message(action.code), action.status),
-                weight_headers(service.limiter.used_weight(call.ip, service.wall_us())),
+                weight_headers(service.limiter, call.ip, service.wall_us()),
             )
         if kind in (Kind.HANG, Kind.EXECUTE_THEN_HANG):
             if kind is Kind.EXECUTE_THEN_HANG:
@@ -108,7 +108,7 @@ class FaultInterceptor:
         if kind is Kind.RATE_LIMIT:
             return error_response(
                 service.limiter.violation(call.ip, now),
-                weight_headers(service.limiter.used_weight(call.ip, now)),
+                weight_headers(service.limiter, call.ip, now),
             )
         if kind is Kind.BAN:
             service.limiter.ban(call.ip, max(1, int(action.seconds)), now)

@@ -134,8 +134,6 @@ class _Session:
     held: list[str] | None = None
     #: Replies a ``delay`` fault is holding back (cancelled when the connection closes).
     delayed: set[asyncio.Task[None]] = field(default_factory=set)
-    #: The IP is banned (418): close once the answer being written, if any, is sent.
-    banned: bool = False
 
     def emit(self, text: str) -> None:
         """Queue a user-data message, after the current reply if a request is running."""
@@ -252,7 +250,7 @@ class WsApi:
         also from a fault) is sent first."""
         for s in list(self.sessions):
             if s.conn.ip == ip:
-                s.banned = True
+                # "... will result in an automated IP ban and you will be disconnected."
                 asyncio.get_running_loop().call_soon(s.conn.close_soon, POLICY, "IP banned")
 
     def _drop(self, s: _Session) -> None:
@@ -309,9 +307,6 @@ class WsApi:
             held, s.held = s.held, None
             for msg in held or ():
                 s.conn.send(msg)
-            if s.banned:
-                # "... will result in an automated IP ban and you will be disconnected."
-                s.conn.close_soon(POLICY, "IP banned")
 
     async def _serve_with_faults(self, s: _Session, text: str) -> None:
         """Serve one request through the fault plan (see ``mock_exchange.faults``)."""
@@ -439,8 +434,6 @@ class WsApi:
             error = err.unknown()
         if charged:
             limiter.charge(ip, weight, now, raw=False)
-        if error is not None and error.http_status == 418:
-            s.banned = True
         out: dict[str, Any] = {"id": rid}
         if error is None:
             out["status"] = 200
